@@ -1,0 +1,43 @@
+# vidsal: two commands for a fresh machine.
+#   make book   build the study (default profile) into _build/html
+#   make test   run the test suite (quick profile)
+# Each creates or updates its own virtual environment in .venv and installs
+# what it needs; nothing is installed by hand.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= default
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: book test venv corpus contact-sheet clean-book help
+
+help:
+	@echo "make book    build the book on the $(PROFILE) profile (_build/html/index.html)"
+	@echo "make test    run the tests"
+	@echo "make corpus  build the SynthKTH corpus of PROFILE (default: $(PROFILE))"
+
+venv: $(STAMP)
+
+# Reinstalled whenever pyproject.toml changes. torch is declared as a range and
+# resolved by pip (see README: on the reference machine it takes torch 2.14.1).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,book]'
+	@touch $(STAMP)
+
+corpus: $(STAMP)
+	$(BIN)/vidsal-corpus build --profile $(PROFILE)
+
+contact-sheet: $(STAMP)
+	$(BIN)/vidsal-corpus contact-sheet --profile $(PROFILE) --output _build/contact_sheet.png
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+book: $(STAMP) corpus
+	$(BIN)/jupyter-book build . --keep-going
+
+clean-book:
+	rm -rf _build book/chapters
