@@ -10,7 +10,7 @@ PROFILE ?= default
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: book test venv corpus contact-sheet clean-book help
+.PHONY: book test venv vendor corpus contact-sheet clean-book help
 
 help:
 	@echo "make book    build the book on the $(PROFILE) profile (_build/html/index.html)"
@@ -27,6 +27,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,book]'
 	@touch $(STAMP)
 
+# MathJax, RequireJS and the Jupyter widget manager, from npm (package-lock.json),
+# copied where the book serves them so that it reads offline.
+VENDOR := book/_static/vendor
+vendor: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/html-manager
+	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
+	cp node_modules/requirejs/require.js $(VENDOR)/require.js
+	cp -r node_modules/@jupyter-widgets/html-manager/dist/. $(VENDOR)/html-manager/
+	@touch $@
+
 corpus: $(STAMP)
 	$(BIN)/vidsal-corpus build --profile $(PROFILE)
 
@@ -36,8 +49,8 @@ contact-sheet: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-book: $(STAMP) corpus
-	$(BIN)/jupyter-book build . --keep-going
+book: $(STAMP) vendor corpus
+	$(BIN)/jupyter-book build . -n -W --keep-going
 
 clean-book:
 	rm -rf _build book/chapters
