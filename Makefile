@@ -10,7 +10,7 @@ PROFILE ?= default
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: book test venv vendor corpus contact-sheet clean-book help
+.PHONY: book test venv vendor browser corpus contact-sheet clean-book help
 
 help:
 	@echo "make book    build the book on the $(PROFILE) profile (_build/html/index.html)"
@@ -46,7 +46,13 @@ corpus: $(STAMP)
 contact-sheet: $(STAMP)
 	$(BIN)/vidsal-corpus contact-sheet --profile $(PROFILE) --output _build/contact_sheet.png
 
-test: $(STAMP)
+# Debian's Chromium and its driver, for the browser test of the built book.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "chromium and chromedriver are needed: install them with your package manager"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+
+test: $(STAMP) vendor browser
 	$(BIN)/python -m pytest -q
 
 book: $(STAMP) vendor corpus

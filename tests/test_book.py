@@ -1,0 +1,144 @@
+"""The book, end to end: every chapter at the quick profile, built, read in Chromium.
+
+The fixture copies the book's sources into a temporary root, runs every
+chapter of ``_toc.yml`` there with papermill at the quick profile, builds with
+``jupyter-book build -n -W --keep-going`` (a warning fails), and opens every
+page in headless Chromium through Selenium. Screenshots go to
+``_build/test-screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from vidsal_core.book import ROOT, chapters_in_toc, run_chapter
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "_build" / "test-screenshots"
+VENDOR = ROOT / "book" / "_static" / "vendor"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> Path:
+    if not (VENDOR / "mathjax" / "tex-chtml.js").is_file():
+        pytest.fail("book/_static/vendor is missing: run `make vendor` (make test does it)")
+    root = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("chapters", "__pycache__"))
+    for chapter in chapters_in_toc(root / "_toc.yml"):
+        run_chapter(chapter, "quick", output_dir=root / "book" / "chapters")
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "-n", "-W", "--keep-going"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    return root / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(book):
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian's chromium and chromium-driver are missing: `make test` installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1280,1600"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def pages(book: Path) -> list[Path]:
+    chapters = [book / "book" / "chapters" / f"{name}.html" for name in chapters_in_toc(ROOT / "_toc.yml")]
+    return [book / "book" / "intro.html", *chapters]
+
+
+def _wait_for_mathjax(driver) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return !document.querySelector('.math') || document.querySelectorAll('mjx-container').length > 0"))
+
+
+def test_every_page_renders_without_console_errors(book, server, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for page in pages(book):
+        assert page.is_file(), f"{page} was not built"
+        browser.get(f"{server}/{page.relative_to(book).as_posix()}")
+        _wait_for_mathjax(browser)
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, f"{page.name}: console errors {errors}"
+        assert "vendor/mathjax" in browser.page_source or "math" not in browser.page_source
+        assert "cdn.jsdelivr" not in browser.page_source and "cdnjs" not in browser.page_source
+        browser.save_screenshot(str(SCREENSHOTS / f"{page.stem}.png"))
+
+
+def test_mathjax_renders_offline(book, server, browser):
+    browser.get(f"{server}/book/intro.html")
+    _wait_for_mathjax(browser)
+    rendered = browser.execute_script("return document.querySelectorAll('mjx-container').length")
+    assert rendered >= 3  # the three inline formulas of the introduction
+
+
+def test_chapters_show_their_figures(book, server, browser):
+    for page in pages(book)[1:]:
+        browser.get(f"{server}/{page.relative_to(book).as_posix()}")
+        images = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.cell_output img')).filter("
+            "i => i.complete && i.naturalWidth > 0).length")
+        assert images >= 1, f"{page.name}: no rendered figure"
+
+
+def test_frame_explorer_shows_another_frame_after_input(book, server, browser):
+    found = False
+    for page in pages(book)[1:]:
+        browser.get(f"{server}/{page.relative_to(book).as_posix()}")
+        explorers = browser.find_elements("css selector", ".vidsal-explorer")
+        if not explorers:
+            continue
+        found = True
+        explorer = explorers[0]
+        image = explorer.find_element("css selector", ".vidsal-image")
+        before = image.get_attribute("src")
+        browser.execute_script(
+            "var s = arguments[0].querySelector('.vidsal-frame'); s.value = s.max;"
+            "s.dispatchEvent(new Event('input'));", explorer)
+        after = image.get_attribute("src")
+        assert after != before
+        last = int(explorer.get_attribute("data-frames")) - 1
+        assert explorer.get_attribute("data-shown") == f"frames:{last}"
+        assert explorer.find_element("css selector", ".vidsal-frame-label").text != "t=0"
+        browser.save_screenshot(str(SCREENSHOTS / f"{page.stem}-explorer.png"))
+    if chapters_in_toc(ROOT / "_toc.yml"):
+        assert found, "no chapter holds a frame explorer"

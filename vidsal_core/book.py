@@ -1,0 +1,141 @@
+"""Run the study's chapters with papermill and check their parameters.
+
+Each chapter is a template ``notebooks/<name>.ipynb`` whose cell tagged
+``parameters`` declares every parameter with a default and a comment. The
+book runs each template with a profile into ``book/chapters/<name>.ipynb``
+(git-ignored), and Jupyter Book then builds those executed copies without
+executing anything itself.
+
+A chapter's second cell calls :func:`check_parameters`, so a parameter given to
+papermill that the chapter does not declare (a typo, or one from another
+chapter) stops the run with an error instead of being silently ignored.
+
+Command line::
+
+    python -m vidsal_core.book --profile default            # every chapter of _toc.yml
+    python -m vidsal_core.book --profile quick data models  # some chapters
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from vidsal_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+CHAPTERS = ROOT / "book" / "chapters"
+
+
+def chapters_in_toc(toc: Path = ROOT / "_toc.yml") -> list[str]:
+    """Names of the executed chapters the table of contents lists, in order."""
+    content = yaml.safe_load(toc.read_text())
+    names: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            file = node.get("file")
+            if isinstance(file, str) and file.startswith("book/chapters/"):
+                names.append(file.removeprefix("book/chapters/"))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(content)
+    return names
+
+
+#: First line of every chapter's ``parameters`` cell; :func:`check_parameters` finds the cell by it.
+PARAMETERS_HEADER = "# Chapter parameters"
+#: First line of the cell papermill injects after it.
+INJECTED_HEADER = "# Parameters"
+
+
+def parameter_names(source: str) -> list[str]:
+    """Names a ``parameters`` cell assigns, in order."""
+    names: list[str] = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name) and leaf.id not in names:
+                    names.append(leaf.id)
+    return names
+
+
+def check_parameters(history: Iterable[str]) -> list[str]:
+    """Refuse parameters that papermill injected but the chapter does not declare.
+
+    Papermill only logs a warning for an unknown ``-p NAME VALUE``; a chapter
+    calls ``check_parameters(In)`` right after its parameters so that a typo
+    stops the run instead of being ignored.
+
+    Parameters
+    ----------
+    history : list of str
+        The sources of the cells run so far (IPython's ``In``). The chapter's
+        parameters cell starts with :data:`PARAMETERS_HEADER`; papermill's
+        injected cell, if any, follows it and starts with :data:`INJECTED_HEADER`.
+
+    Returns
+    -------
+    list of str
+        The declared parameter names.
+    """
+    sources = [source for source in history if isinstance(source, str)]
+    positions = [i for i, source in enumerate(sources) if source.lstrip().startswith(PARAMETERS_HEADER)]
+    if not positions:
+        raise ConfigError(f"no cell starting with {PARAMETERS_HEADER!r} has run: run the parameters cell first")
+    declared = parameter_names(sources[positions[-1]])
+    injected = [name for source in sources[positions[-1] + 1:]
+                if source.lstrip().startswith(INJECTED_HEADER)
+                for name in parameter_names(source)]
+    unknown = sorted(set(injected) - set(declared))
+    if unknown:
+        raise ConfigError(f"unknown chapter parameter(s) {unknown}; this chapter takes {declared}")
+    return declared
+
+
+def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,
+                output_dir: Path = CHAPTERS, kernel_name: str = "python3") -> Path:
+    """Execute ``notebooks/<name>.ipynb`` with a profile into ``output_dir/<name>.ipynb``."""
+    import papermill
+
+    template = NOTEBOOKS / f"{name}.ipynb"
+    if not template.is_file():
+        raise ConfigError(f"chapter {name!r}: no template {template}")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    output = output_dir / f"{name}.ipynb"
+    papermill.execute_notebook(
+        str(template), str(output), parameters={"profile": profile, **(parameters or {})},
+        kernel_name=kernel_name, cwd=str(ROOT), progress_bar=False,
+    )
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vidsal_core.book", description="Run the book's chapters.")
+    parser.add_argument("chapters", nargs="*", help="chapter names (default: every chapter in _toc.yml)")
+    parser.add_argument("--profile", default="default", help="quick, default, full or a .yaml path")
+    arguments = parser.parse_args(argv)
+    names = arguments.chapters or chapters_in_toc()
+    for name in names:
+        start = time.perf_counter()
+        print(f"[book] {name} ({arguments.profile}) ...", flush=True)
+        run_chapter(name, arguments.profile)
+        print(f"[book] {name} done in {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The one place for figure style: colour maps, percentile clipping, frame strips.
+
+Conventions (see STYLE.md):
+
+- *signed* maps (raw gradients, LRP relevance) use a diverging colour map
+  centred on zero (:data:`SIGNED_CMAP`), scaled symmetrically;
+- *unsigned* maps (|gradient|, TSR, flow magnitude) use a sequential colour map
+  (:data:`UNSIGNED_CMAP`) from zero;
+- both are clipped at a percentile so that a few extreme values don't wash out
+  the map, as captum's ``visualize_image_attr(..., outlier_perc=2)`` does;
+- frame strips label each frame with its index; time series use the frame axis.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+import numpy as np
+
+#: Diverging colour map for signed maps, centred on zero.
+SIGNED_CMAP = "bwr"
+#: Sequential colour map for unsigned maps.
+UNSIGNED_CMAP = "inferno"
+#: Percent of the largest |values| clipped before scaling (captum's default is 2).
+OUTLIER_PERC = 2.0
+
+
+def as_numpy(array) -> np.ndarray:
+    """A torch tensor or array-like as a NumPy array (detached, on the CPU)."""
+    if hasattr(array, "detach"):
+        array = array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def normalise_map(values, signed: bool, outlier_perc: float = OUTLIER_PERC) -> np.ndarray:
+    """Scale a map to [-1, 1] (signed) or [0, 1] (unsigned), clipping outliers.
+
+    The scale is the ``100 - outlier_perc`` percentile of ``|values|`` over the
+    whole array (all frames together, so frames stay comparable), as captum's
+    ``_normalize_scale`` does. An all-zero map stays zero.
+
+    Parameters
+    ----------
+    values : array-like
+        Any shape, e.g. ``(T, H, W)``.
+    signed : bool
+        Keep the sign (diverging map) or take absolute values (sequential map).
+    outlier_perc : float
+        Percent of the largest magnitudes to clip (default 2).
+    """
+    values = as_numpy(values).astype(np.float64)
+    magnitude = np.abs(values)
+    scale = np.percentile(magnitude, 100.0 - outlier_perc) if magnitude.size else 0.0
+    if not np.isfinite(scale) or scale <= 0:
+        scale = magnitude.max() if magnitude.size and magnitude.max() > 0 else 1.0
+    scaled = (values if signed else magnitude) / scale
+    return np.clip(scaled, -1.0 if signed else 0.0, 1.0)
+
+
+def colourise(values, signed: bool, outlier_perc: float = OUTLIER_PERC, cmap: str | None = None) -> np.ndarray:
+    """Map values to RGB uint8 ``(..., 3)`` with the house colour maps."""
+    scaled = normalise_map(values, signed, outlier_perc)
+    colour_map = matplotlib.colormaps[cmap or (SIGNED_CMAP if signed else UNSIGNED_CMAP)]
+    unit = (scaled + 1.0) / 2.0 if signed else scaled
+    return (colour_map(unit)[..., :3] * 255).round().astype(np.uint8)
+
+
+def gray_frames(video) -> np.ndarray:
+    """``(T, C, H, W)`` in [0, 1] to ``(T, H, W, 3)`` uint8 (channel mean if C = 3)."""
+    video = as_numpy(video)
+    if video.ndim != 4:
+        from vidsal_core.errors import ConfigError
+
+        raise ConfigError(f"video: expected (T, C, H, W), got shape {video.shape}")
+    gray = video.mean(axis=1) if video.shape[1] != 1 else video[:, 0]
+    gray = (np.clip(gray, 0, 1) * 255).round().astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def overlay(video, values, signed: bool, alpha: float = 0.6, outlier_perc: float = OUTLIER_PERC) -> np.ndarray:
+    """Blend a colourised map ``(T, H, W)`` over the video's frames: ``(T, H, W, 3)`` uint8.
+
+    Where the map is zero the frame shows through; opacity grows with |value|.
+    """
+    frames = gray_frames(video).astype(np.float64)
+    colours = colourise(values, signed, outlier_perc).astype(np.float64)
+    weight = alpha * np.abs(normalise_map(values, signed, outlier_perc))[..., None]
+    return (frames * (1 - weight) + colours * weight).round().astype(np.uint8)
+
+
+def frame_strip(axes_row: Sequence, images, frame_indices: Sequence[int], label: str | None = None,
+                **imshow_options) -> None:
+    """Draw images into a row of matplotlib axes, titled with their frame index."""
+    for axis, image, index in zip(axes_row, images, frame_indices):
+        axis.imshow(image, **imshow_options)
+        axis.set_title(f"t={index}", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if label:
+        axes_row[0].set_ylabel(label, fontsize=9)
