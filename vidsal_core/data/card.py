@@ -40,8 +40,12 @@ renderer's source.
 _LIMITS = """\
 ## Limits compared with real KTH
 
-- The figure is a 2-D puppet of rigid filled shapes: no cloth folds, no
-  shading, no self-shadow, no perspective foreshortening of limbs.
+- The figure is a 2-D puppet of filled shapes, rigid but for the clapping
+  arms' foreshortening: mild shading across each limb, but no cloth folds, no
+  self-shadow and no perspective beyond near and far side.
+- Knee flexion in stance is a little high (about 30-35 degrees in early
+  walking stance, about 50-58 at mid-stance in running; real gait shows about
+  20 and 45).
 - Backgrounds are textures, not real scenes; there is no scene structure a
   classifier could use beyond brightness and texture statistics per scenario.
 - Motion is periodic and idealised (no stumbles, turns, hesitation); KTH's
@@ -60,6 +64,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _cell(value: float | None) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.3g}"
+
+
 def corpus_statistics(corpus: Corpus) -> dict[str, dict[str, float]]:
     """Per action: videos, share of frames with no person, mean visibility and limb motion, numeric meta means."""
     per_action: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -74,7 +82,7 @@ def corpus_statistics(corpus: Corpus) -> dict[str, dict[str, float]]:
         values["limb motion (px/frame)"].append(float(np.mean(arrays["limb_motion"][start:])))
         for key, value in arrays["meta"].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in (
-                    "person", "seed", "n_frames", "height", "width", "title_frames"):
+                    "person", "seed", "n_frames", "height", "width", "title_frames", "label"):
                 values[key].append(float(value))
     return {action: {key: (float(np.sum(v)) if key == "videos" else float(np.mean(v)))
                      for key, v in values.items()}
@@ -109,7 +117,7 @@ def dataset_card(corpus: Corpus) -> str:
         "",
         _table(["quantity", *actions],
                [["videos", *[f"{statistics[a]['videos']:.0f}" for a in actions]]]
-               + [[key, *[f"{statistics[a].get(key, float('nan')):.3g}" for a in actions]] for key in keys]),
+               + [[key, *[_cell(statistics[a].get(key)) for a in actions]] for key in keys]),
         "",
         _HOW_MADE,
         _LIMITS,
