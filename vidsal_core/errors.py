@@ -36,3 +36,7 @@ class DatasetError(VidsalError, ValueError):
 
 class CheckpointError(VidsalError, ValueError):
     """A checkpoint whose hash or configuration does not match what was asked for."""
+
+
+class CheckpointNotFoundError(VidsalError, FileNotFoundError):
+    """A weights or checkpoint file that does not exist (yet): the message says how to make it."""

@@ -99,3 +99,75 @@ def frame_strip(axes_row: Sequence, images, frame_indices: Sequence[int], label:
         axis.set_yticks([])
     if label:
         axes_row[0].set_ylabel(label, fontsize=9)
+
+
+#: Row kinds of :func:`saliency_grid`: a video's frames, a signed map, an unsigned map.
+ROW_KINDS: tuple[str, ...] = ("frames", "signed", "unsigned")
+
+
+def saliency_grid(groups: Sequence[tuple[str, Sequence[tuple[str, object, str]]]], frame_indices: Sequence[int],
+                  outlier_perc: float = OUTLIER_PERC, panel_size: float = 1.1):
+    """A figure of frame strips: for each video a block of rows (frames, then maps), columns = frames.
+
+    Every map is scaled over *all* its frames (so frames stay comparable),
+    clipped at the ``100 - outlier_perc`` percentile, and drawn with the house
+    colour maps: diverging and centred on zero for ``"signed"`` rows,
+    sequential from zero for ``"unsigned"`` rows. The row label says which.
+
+    Parameters
+    ----------
+    groups : sequence of (title, rows)
+        One group per video. ``rows`` is a sequence of ``(label, values, kind)``:
+        ``kind="frames"`` with a ``(T, C, H, W)`` video in [0, 1], or
+        ``"signed"`` / ``"unsigned"`` with ``(T, H, W)`` or ``(T, C, H, W)``
+        values (channels are summed; unsigned maps take ``|·|`` first). A map
+        may have fewer frames than the video (Farneback flow has ``T - 1``):
+        columns past its end stay blank.
+    frame_indices : sequence of int
+        The frames to show, one column each, titled ``t=<index>``.
+    outlier_perc : float, default 2
+        Percent of the largest magnitudes clipped (captum's ``outlier_perc``).
+    panel_size : float, default 1.1
+        Inches per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from vidsal_core.errors import ConfigError
+
+    rows_total = sum(len(rows) for _, rows in groups)
+    if rows_total == 0 or not len(frame_indices):
+        raise ConfigError("saliency_grid: needs at least one row and one frame")
+    columns = len(frame_indices)
+    figure, axes = plt.subplots(rows_total, columns, figsize=(panel_size * columns + 1.6, panel_size * rows_total + 0.4 * len(groups)),
+                                squeeze=False)
+    row = 0
+    for title, rows in groups:
+        for position, (label, values, kind) in enumerate(rows):
+            if kind not in ROW_KINDS:
+                raise ConfigError(f"saliency_grid: row {label!r} has kind {kind!r}; choose one of {list(ROW_KINDS)}")
+            if kind == "frames":
+                images = gray_frames(values)
+                text = label
+            else:
+                array = as_numpy(values).astype(np.float64)
+                if array.ndim == 4:
+                    array = (array if kind == "signed" else np.abs(array)).sum(axis=1)
+                images = colourise(array, signed=kind == "signed", outlier_perc=outlier_perc)
+                text = f"{label}\n({'diverging, 0 = white' if kind == 'signed' else 'sequential'})"
+            shown = [index for index in frame_indices if index < len(images)]
+            frame_strip(axes[row][:len(shown)], [images[index] for index in shown], shown, text)
+            for axis in axes[row][len(shown):]:
+                axis.axis("off")
+            if position == 0:
+                axes[row][0].annotate(title, xy=(0, 1.35), xycoords="axes fraction", fontsize=10, fontweight="bold",
+                                      ha="left", va="bottom")
+            else:
+                for axis in axes[row]:
+                    axis.set_title("")
+            row += 1
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,143 @@
+"""Checkpoints: saved with spec and sha256, refused on mismatch, reused on match."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from _toy_videos import TINY_MODELS, MovingSquares
+from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_core.models import runs as runs_module
+from vidsal_core.models.checkpoints import (
+    RunSpec, differences, load_checkpoint, manifest_path, read_manifest, save_checkpoint, sha256_of_file,
+)
+from vidsal_core.models.registry import build_model
+from vidsal_core.models.runs import Run, checkpoint_paths, models_section, run_settings, train_or_load
+from vidsal_core.models.train import TaskDataset, TrainConfig
+
+TRAINING = TrainConfig(max_epochs=2, patience=2, batch_size=4, seed=0)
+
+
+def toy_run(corpus_hash: str = "toyhash", **config_changes) -> Run:
+    model_config = build_model("frame_lstm", {**TINY_MODELS["frame_lstm"], **config_changes}).config
+    spec = RunSpec(model="frame_lstm", model_config=model_config, classes=("walking", "running"),
+                   data={"clip_length": 8}, training=TRAINING.to_dict(), corpus_hash=corpus_hash)
+    return Run(name="toy", profile="tests", corpus_section="corpus", data={"clip_length": 8}, spec=spec)
+
+
+def toy_data():
+    return (TaskDataset(MovingSquares(4, 8, seed=0), ("walking", "running")),
+            TaskDataset(MovingSquares(2, 8, seed=1), ("walking", "running")))
+
+
+def test_saved_checkpoint_loads_to_the_same_model(tmp_path):
+    run = toy_run()
+    model = build_model("frame_lstm", run.spec.model_config, seed=2)
+    entry = save_checkpoint(model, run.spec, tmp_path / "a" / "toy.pt", tmp_path, {"role": "trained"})
+    assert entry["sha256"] == sha256_of_file(tmp_path / "a" / "toy.pt")
+    assert read_manifest(tmp_path)["a/toy.pt"]["spec"]["corpus_hash"] == "toyhash"
+    loaded, spec = load_checkpoint(tmp_path / "a" / "toy.pt", run.spec, tmp_path)
+    assert spec == run.spec and not loaded.training
+    videos = torch.rand(2, 8, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(videos), model(videos), rtol=0, atol=0)
+
+
+def test_checkpoints_are_read_with_weights_only(tmp_path, monkeypatch):
+    run = toy_run()
+    save_checkpoint(build_model("frame_lstm", run.spec.model_config), run.spec, tmp_path / "toy.pt", tmp_path)
+    calls = []
+    original = torch.load
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: calls.append(kwargs) or original(*args, **kwargs))
+    load_checkpoint(tmp_path / "toy.pt", run.spec, tmp_path)
+    assert calls and all(call.get("weights_only") is True for call in calls)
+
+
+def test_a_checkpoint_of_another_corpus_or_config_is_refused(tmp_path):
+    run = toy_run()
+    save_checkpoint(build_model("frame_lstm", run.spec.model_config), run.spec, tmp_path / "toy.pt", tmp_path)
+    with pytest.raises(CheckpointError, match=r"corpus_hash: checkpoint has 'toyhash', asked 'otherhash'"):
+        load_checkpoint(tmp_path / "toy.pt", toy_run("otherhash").spec, tmp_path)
+    with pytest.raises(CheckpointError, match=r"model_config.hidden_size: checkpoint has 8, asked 12"):
+        load_checkpoint(tmp_path / "toy.pt", toy_run(hidden_size=12).spec, tmp_path)
+    with pytest.raises(CheckpointError, match=r"toy.pt does not match"):
+        load_checkpoint(tmp_path / "toy.pt", dataclasses.replace(run.spec, training={**run.spec.training, "seed": 1}), tmp_path)
+
+
+def test_an_altered_or_unknown_checkpoint_is_refused(tmp_path):
+    run = toy_run()
+    path = tmp_path / "toy.pt"
+    save_checkpoint(build_model("frame_lstm", run.spec.model_config), run.spec, path, tmp_path)
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["head.output.bias"] += 1.0
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_checkpoint(path, run.spec, tmp_path)
+    torch.save(payload, tmp_path / "stray.pt")
+    with pytest.raises(CheckpointError, match="not in the manifest"):
+        load_checkpoint(tmp_path / "stray.pt", run.spec, tmp_path)
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint(tmp_path / "missing.pt", run.spec, tmp_path)
+
+
+def test_differences_lists_nested_changes():
+    assert differences({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}) == ["a.c: checkpoint has 2, asked 3"]
+    assert differences({"a": 1}, {"a": 1}) == []
+
+
+def test_train_or_load_trains_once_then_reuses(tmp_path, monkeypatch):
+    run = toy_run()
+    train, validation = toy_data()
+    first = train_or_load(run, train, validation, tmp_path, progress=False)
+    assert not first.reused and first.entry["role"] == "trained"
+    assert first.entry["training"]["epochs_run"] >= 1 and len(first.entry["training"]["curves"]) >= 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a matching checkpoint must be reused, not retrained")
+
+    monkeypatch.setattr(runs_module, "train_model", no_training)
+    second = train_or_load(run, None, None, tmp_path, progress=False)
+    assert second.reused
+    for key, tensor in first.model.state_dict().items():
+        assert torch.equal(tensor, second.model.state_dict()[key])
+
+
+def test_untrained_control_is_the_seeded_initialisation(tmp_path):
+    run = toy_run()
+    trained = train_or_load(run, *toy_data(), tmp_path, progress=False)
+    control, _ = load_checkpoint(checkpoint_paths(run, tmp_path).untrained, run.spec, tmp_path)
+    initial = build_model("frame_lstm", run.spec.model_config, seed=TRAINING.seed)
+    assert all(torch.equal(tensor, initial.state_dict()[key]) for key, tensor in control.state_dict().items())
+    assert read_manifest(tmp_path)["tests/toy-untrained.pt"]["role"] == "untrained"
+    assert not torch.equal(control.head.output.weight, trained.model.head.output.weight)
+
+
+def test_train_or_load_refuses_or_retrains_on_mismatch(tmp_path):
+    train_or_load(toy_run(), *toy_data(), tmp_path, progress=False)
+    changed = toy_run("newcorpus")
+    with pytest.raises(CheckpointError, match="corpus_hash"):
+        train_or_load(changed, *toy_data(), tmp_path, progress=False)
+    retrained = train_or_load(changed, *toy_data(), tmp_path, on_mismatch="retrain", progress=False)
+    assert not retrained.reused
+    entry = json.loads(manifest_path(tmp_path).read_text())["checkpoints"]["tests/toy.pt"]
+    assert entry["spec"]["corpus_hash"] == "newcorpus"
+
+
+@pytest.mark.parametrize("profile", ["quick", "default", "full"])
+def test_every_bundled_profile_has_buildable_runs_whose_clips_fit_the_videos(profile):
+    for name in models_section(profile)["runs"]:
+        settings = run_settings(profile, name)
+        data, config = settings["data"], settings["model_config"]
+        assert config["num_classes"] == len(settings["classes"]) and config["input_size"] == data["size"], name
+        span = (data["clip_length"] - 1) * data["step"] + 1
+        assert max(data["train_offsets"]) + span <= settings["corpus_config"].n_frames, name
+
+
+def test_models_section_refuses_unknown_keys(tmp_path):
+    profile = tmp_path / "mine.yaml"
+    profile.write_text("models:\n  training: {}\n  run: {}\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        models_section(profile)

@@ -1,0 +1,120 @@
+"""Training: determinism on CPU, early stopping, label mapping, accuracy intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from _toy_videos import TINY_MODELS, MovingSquares
+from vidsal_core.errors import ConfigError
+from vidsal_core.models.evaluation import (
+    cluster_bootstrap_interval, evaluate_accuracy, normal_quantile, wilson_interval,
+)
+from vidsal_core.models.registry import build_model
+from vidsal_core.models.train import TaskDataset, TrainConfig, evaluate_loss, train_model
+
+FAST = TrainConfig(max_epochs=3, patience=3, batch_size=4, learning_rate=0.01, seed=3)
+
+
+def train_tiny(name: str, config: TrainConfig = FAST):
+    model = build_model(name, TINY_MODELS[name], seed=config.seed)
+    frames = TINY_MODELS[name].get("clip_length", 8)
+    result = train_model(model, MovingSquares(8, frames, seed=0), MovingSquares(4, frames, seed=1), config, progress=False)
+    return model, result
+
+
+@pytest.mark.parametrize("name", ["ica_lstm", "c3d"])
+def test_training_is_deterministic_on_cpu(name):
+    first_model, first = train_tiny(name)
+    second_model, second = train_tiny(name)
+    for key, tensor in first_model.state_dict().items():
+        assert torch.equal(tensor, second_model.state_dict()[key]), key
+    strip = lambda curves: [{k: v for k, v in row.items() if k != "seconds"} for row in curves]
+    assert strip(first.curves) == strip(second.curves)
+
+
+def test_another_seed_gives_other_weights():
+    first_model, _ = train_tiny("frame_lstm")
+    other_model, _ = train_tiny("frame_lstm", TrainConfig(**{**FAST.to_dict(), "seed": 4}))
+    assert not torch.equal(first_model.head.output.weight, other_model.head.output.weight)
+
+
+def test_training_changes_weights_and_leaves_the_global_generator_alone():
+    initial = build_model("frame_lstm", TINY_MODELS["frame_lstm"], seed=FAST.seed).state_dict()
+    state = torch.random.get_rng_state()
+    model, result = train_tiny("frame_lstm")
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert not torch.equal(initial["encoder.stem.conv.weight"], model.state_dict()["encoder.stem.conv.weight"])
+    assert not model.training
+    assert len(result.curves) == result.epochs_run and result.train_clips_per_second > 0
+
+
+def test_best_epoch_weights_are_restored():
+    model, result = train_tiny("frame_lstm", TrainConfig(**{**FAST.to_dict(), "max_epochs": 4, "patience": 1}))
+    best = result.curves[result.best_epoch - 1]
+    loss, accuracy = evaluate_loss(model, MovingSquares(4, 8, seed=1), batch_size=4)
+    assert accuracy == best["validation_accuracy"]
+    assert loss == pytest.approx(best["validation_loss"], rel=1e-5)
+    assert result.epochs_run - result.best_epoch <= 1
+    assert all(best["validation_accuracy"] >= row["validation_accuracy"] for row in result.curves)
+
+
+def test_training_fits_a_small_training_set():
+    config = TrainConfig(max_epochs=12, patience=12, batch_size=4, learning_rate=0.01, seed=0, horizontal_flip=False)
+    model = build_model("frame_lstm", TINY_MODELS["frame_lstm"], seed=0)
+    result = train_model(model, MovingSquares(8, 8, seed=0), MovingSquares(4, 8, seed=1), config, progress=False)
+    losses = [row["train_loss"] for row in result.curves]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert max(row["train_accuracy"] for row in result.curves) >= 0.875
+
+
+def test_task_dataset_maps_labels_into_the_tasks_classes():
+    six = MovingSquares(4, 4, classes=("walking", "jogging", "running", "boxing", "handwaving", "handclapping"))
+    # MovingSquares labels items 0 and 1: walking and jogging
+    task = TaskDataset(six, ("jogging", "walking"))
+    assert [task[index].label for index in range(4)] == [1, 0, 1, 0] == task.labels()
+    with pytest.raises(ConfigError, match="not one of the task's classes"):
+        TaskDataset(six, ("walking", "running"))[1]
+    with pytest.raises(ConfigError, match="swimming"):
+        TaskDataset(six, ("walking", "swimming"))
+
+
+def test_training_refuses_a_model_with_the_wrong_number_of_classes():
+    model = build_model("frame_lstm", {**TINY_MODELS["frame_lstm"], "num_classes": 6})
+    with pytest.raises(ConfigError, match="num_classes=6"):
+        train_model(model, MovingSquares(4, 8), MovingSquares(2, 8), FAST, progress=False)
+
+
+def test_train_config_names_bad_keys_and_values():
+    with pytest.raises(ConfigError, match="epochs"):
+        TrainConfig.from_mapping({"epochs": 3}, "profile quick models.training")
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        TrainConfig.from_mapping({"batch_size": 0})
+
+
+def test_wilson_interval_matches_the_closed_form_and_brackets_the_estimate():
+    assert normal_quantile(0.95) == pytest.approx(1.959964, abs=1e-6)
+    low, high = wilson_interval(0, 10)
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)  # z²/(n+z²) for 0 successes
+    low, high = wilson_interval(45, 50)
+    assert low < 0.9 < high and high < 1.0
+    assert wilson_interval(450, 500)[1] - wilson_interval(450, 500)[0] < high - low
+
+
+def test_person_bootstrap_is_wider_when_persons_differ():
+    # three persons, one of whom is always wrong: outcomes cluster by person
+    groups = [person for person in range(3) for _ in range(20)]
+    clustered = [person != 0 for person in groups]
+    low, high = cluster_bootstrap_interval(clustered, groups, seed=0)
+    wilson_low, wilson_high = wilson_interval(sum(clustered), len(clustered))
+    assert high - low > wilson_high - wilson_low
+    assert low <= np.mean(clustered) <= high
+
+
+def test_evaluate_accuracy_counts_persons_and_correct_videos():
+    model = build_model("frame_lstm", TINY_MODELS["frame_lstm"], seed=0)
+    report = evaluate_accuracy(model, MovingSquares(6, 8))
+    assert report.total == 6 and report.persons == 3
+    assert report.correct == round(report.accuracy * 6)
+    assert report.wilson_low <= report.accuracy <= report.wilson_high

@@ -1,0 +1,122 @@
+"""Build models by name: ``build_model("c3d", {"num_classes": 6, ...})``.
+
+Every model class stores its full, resolved configuration in ``model.config``
+(defaults included, JSON-serialisable), so ``build_model(name, model.config)``
+rebuilds the same architecture; checkpoints rely on this.
+
+Other modules add models with :func:`register` (a builder takes the config's
+keys as keyword arguments and returns an ``nn.Module``). Built-in models are
+listed as ``"module:attribute"`` strings and imported only when asked for, so
+importing the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from vidsal_core.errors import ConfigError
+
+#: A callable that builds a model from keyword arguments.
+Builder = Callable[..., nn.Module]
+
+#: Built-in models, imported on first use.
+_BUILTIN: dict[str, str] = {
+    "frame_lstm": "vidsal_core.models.lstm:FrameLSTM",
+    "ica_lstm": "vidsal_core.models.lstm:ICALSTM",
+    "c3d": "vidsal_core.models.c3d:C3D",
+}
+_REGISTERED: dict[str, Builder | str] = dict(_BUILTIN)
+
+
+def register(name: str, builder: Builder | str, *, replace: bool = False) -> None:
+    """Make ``builder`` available as ``build_model(name, ...)``.
+
+    Parameters
+    ----------
+    name : str
+        The model's name, e.g. ``"i3d"``.
+    builder : callable or str
+        Builds the model from keyword arguments, or ``"module:attribute"`` to
+        import lazily.
+    replace : bool, default False
+        Allow replacing a model registered under the same name.
+    """
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"register: name={name!r} must be a non-empty string")
+    if not (callable(builder) or (isinstance(builder, str) and ":" in builder)):
+        raise ConfigError(f"register({name!r}): builder must be callable or 'module:attribute', got {builder!r}")
+    if name in _REGISTERED and not replace and _REGISTERED[name] != builder:
+        raise ConfigError(f"register({name!r}): a model of that name exists; pass replace=True to replace it")
+    _REGISTERED[name] = builder
+
+
+def available_models() -> list[str]:
+    """Names that :func:`build_model` accepts."""
+    return sorted(_REGISTERED)
+
+
+def get_builder(name: str) -> Builder:
+    """The builder registered under ``name`` (importing it if needed)."""
+    if name not in _REGISTERED:
+        raise ConfigError(f"model={name!r}: unknown model; choose one of {available_models()}")
+    builder = _REGISTERED[name]
+    if isinstance(builder, str):
+        module_name, attribute = builder.split(":")
+        builder = getattr(importlib.import_module(module_name), attribute)
+        _REGISTERED[name] = builder
+    return builder
+
+
+def _check_arguments(name: str, builder: Builder, config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming config keys the builder does not take."""
+    try:
+        parameters = inspect.signature(builder).parameters
+    except (TypeError, ValueError):
+        return
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return
+    unknown = sorted(set(config) - set(parameters))
+    if unknown:
+        raise ConfigError(
+            f"model {name!r}: unknown config key(s) {unknown}; it takes {sorted(parameters)}"
+        )
+
+
+def build_model(name: str, config: Mapping[str, Any] | None = None, *, seed: int | None = None) -> nn.Module:
+    """Build the model ``name`` from ``config``, optionally with a seeded initialisation.
+
+    Parameters
+    ----------
+    name : str
+        A registered model name (see :func:`available_models`).
+    config : mapping, optional
+        Keyword arguments of the model's builder.
+    seed : int, optional
+        Seed the initialisation with ``torch.manual_seed(seed)`` (the global
+        generator's state is restored afterwards), so the same seed gives the
+        same weights. This is the "untrained control" of a trained model.
+
+    Returns
+    -------
+    nn.Module
+        The model, in eval mode, with ``model.config`` and ``model.model_name``.
+    """
+    builder = get_builder(name)
+    config = dict(config or {})
+    _check_arguments(name, builder, config)
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        try:
+            model = builder(**config)
+        except TypeError as error:
+            raise ConfigError(f"model {name!r} with config {config}: {error}") from error
+    if not hasattr(model, "config"):
+        model.config = config
+    model.model_name = name
+    return model.eval()

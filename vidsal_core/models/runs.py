@@ -1,0 +1,426 @@
+"""The models of a profile: which to train, on what, and where their checkpoints live.
+
+The ``models:`` section of ``params/<profile>.yaml`` names training defaults
+and a set of *runs*. A run is one model trained on one task::
+
+    models:
+      training: {max_epochs: 30, patience: 5, batch_size: 16, seed: 0}
+      runs:
+        frame_lstm_binary:
+          model: frame_lstm
+          config: {hidden_size: 64}
+          data: {corpus: corpus, actions: [walking, running], clip_length: 30,
+                 step: 1, size: [60, 80], train_offsets: [0, 9, 18]}
+
+:func:`train_or_load` reuses a checkpoint whose :class:`RunSpec` matches and
+trains otherwise; :func:`load_trained` is what a chapter calls: it loads and
+refuses a checkpoint that does not match the profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from vidsal_core.data.dataset import KTH_ACTIONS, VideoDataset, VideoItem
+from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_core.models.checkpoints import (
+    CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
+)
+from vidsal_core.models.registry import build_model
+from vidsal_core.models.train import TaskDataset, TrainConfig, TrainResult, train_model
+
+LOGGER = logging.getLogger(__name__)
+
+#: Keys of a run's ``data`` mapping and their defaults.
+DATA_DEFAULTS: dict[str, Any] = {
+    "corpus": "corpus",
+    "actions": None,
+    "clip_length": 30,
+    "step": 1,
+    "size": None,
+    "train_offsets": [0],
+    "evaluation_offset": "center",
+    "title_frames": None,
+}
+#: Keys of a run.
+RUN_KEYS = ("model", "config", "data", "training")
+
+
+def models_section(profile: str | Path) -> dict[str, Any]:
+    """The ``models:`` section of a profile (``params/<profile>.yaml``), checked.
+
+    Parameters
+    ----------
+    profile : str or Path
+        ``"quick"``, ``"default"``, ``"full"`` or a path to a YAML file.
+    """
+    from vidsal_core.profiles import profile_section
+
+    section = profile_section(profile, "models")
+    unknown = sorted(set(section) - {"training", "runs"})
+    if unknown:
+        raise ConfigError(f"profile {profile} models: unknown key(s) {unknown}; expected 'training' and 'runs'")
+    if not isinstance(section.get("runs"), dict) or not section["runs"]:
+        raise ConfigError(f"profile {profile} models.runs: expected a mapping of run names to runs")
+    return section
+
+
+def profile_name(profile: str | Path) -> str:
+    """Folder name of a profile's checkpoints: its name, or its file's stem."""
+    return Path(str(profile)).stem
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a profile: a name, its data sampling and its :class:`RunSpec`.
+
+    Attributes
+    ----------
+    name : str
+        The run's name in the profile.
+    profile : str
+        The profile's name (checkpoint folder).
+    corpus_section : str
+        The profile section of the corpus it trains on.
+    data : dict
+        Clip sampling (see :data:`DATA_DEFAULTS`).
+    spec : RunSpec
+        Everything that determines the trained weights.
+    """
+
+    name: str
+    profile: str
+    corpus_section: str
+    data: Mapping[str, Any]
+    spec: RunSpec
+
+    @property
+    def training(self) -> TrainConfig:
+        """The run's training configuration."""
+        return TrainConfig.from_mapping(self.spec.training, f"run {self.name}")
+
+
+def task_classes(actions: Sequence[str] | None, corpus_actions: Sequence[str]) -> tuple[str, ...]:
+    """The task's classes in KTH order: ``actions``, or every action of the corpus."""
+    chosen = corpus_actions if actions is None else actions
+    unknown = sorted(set(chosen) - set(corpus_actions))
+    if unknown:
+        raise ConfigError(f"actions {list(chosen)}: {unknown} not in the corpus's actions {list(corpus_actions)}")
+    return tuple(action for action in KTH_ACTIONS if action in chosen)
+
+
+def resolved_model_config(model: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's full configuration (defaults filled in), built without allocating weights."""
+    with torch.device("meta"):
+        return dict(build_model(model, config).config)
+
+
+def data_settings(values: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+    """A run's ``data`` mapping with defaults, unknown keys refused."""
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(DATA_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{where}.data: unknown key(s) {unknown}; expected some of {sorted(DATA_DEFAULTS)}")
+    return {**DATA_DEFAULTS, **values}
+
+
+def model_settings(run: Mapping[str, Any], data: Mapping[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+    """The run's model config, with the class count, clip length and frame size the data imply."""
+    config = dict(run.get("config") or {})
+    config.setdefault("num_classes", len(classes))
+    if run["model"] == "c3d":
+        config.setdefault("clip_length", data["clip_length"])
+    if data["size"] is not None:
+        config.setdefault("input_size", list(data["size"]))
+    return config
+
+
+def run_settings(profile: str | Path, name: str, section: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A run's model, full model config, classes, data sampling, training and corpus config.
+
+    Everything :func:`build_run` needs except the corpus hash, so it works
+    before the corpus (or its renderer) exists, e.g. for benchmarks.
+
+    Parameters
+    ----------
+    profile : str or Path
+        The profile.
+    name : str
+        The run's name under ``models.runs``.
+    section : mapping, optional
+        The profile's ``models`` section, if already read.
+    """
+    from vidsal_core.data.corpus import CorpusConfig
+
+    section = section if section is not None else models_section(profile)
+    runs = section["runs"]
+    if name not in runs:
+        raise ConfigError(f"run={name!r}: profile {profile} has runs {sorted(runs)}")
+    run, where = dict(runs[name] or {}), f"profile {profile} models.runs.{name}"
+    unknown = sorted(set(run) - set(RUN_KEYS))
+    if unknown or "model" not in run:
+        raise ConfigError(f"{where}: needs 'model' and takes {list(RUN_KEYS)}; unknown {unknown}")
+    data = data_settings(run.get("data"), where)
+    corpus_config = CorpusConfig.from_profile(profile, data["corpus"])
+    classes = task_classes(data["actions"], corpus_config.actions)
+    model_config = resolved_model_config(run["model"], model_settings(run, data, classes))
+    if data["size"] is None and model_config.get("input_size") is not None:
+        data["size"] = list(model_config["input_size"])
+    training = TrainConfig.from_mapping({**dict(section.get("training") or {}), **dict(run.get("training") or {})}, where)
+    return {"model": run["model"], "model_config": model_config, "classes": classes, "data": data,
+            "training": training, "corpus_config": corpus_config}
+
+
+def build_run(profile: str | Path, name: str, section: Mapping[str, Any] | None = None) -> Run:
+    """The run ``name`` of ``profile``, with its full :class:`RunSpec` (corpus hash included).
+
+    Parameters
+    ----------
+    profile : str or Path
+        The profile.
+    name : str
+        The run's name under ``models.runs``.
+    section : mapping, optional
+        The profile's ``models`` section, if already read.
+    """
+    settings = run_settings(profile, name, section)
+    spec = RunSpec(
+        model=settings["model"], model_config=settings["model_config"], classes=settings["classes"],
+        data=dict(settings["data"]), training=settings["training"].to_dict(),
+        corpus_hash=settings["corpus_config"].config_hash(),
+    )
+    return Run(name=name, profile=profile_name(profile), corpus_section=settings["data"]["corpus"],
+               data=settings["data"], spec=spec)
+
+
+def profile_runs(profile: str | Path, only: Sequence[str] | None = None) -> list[Run]:
+    """Every run of ``profile`` (or those named in ``only``), in the profile's order."""
+    section = models_section(profile)
+    names = list(section["runs"]) if not only else list(only)
+    return [build_run(profile, name, section) for name in names]
+
+
+class ConcatVideoDataset(VideoDataset):
+    """Several datasets of the same classes, one after the other.
+
+    Parameters
+    ----------
+    datasets : sequence of VideoDataset
+        Datasets sharing ``classes`` (e.g. the same videos cut at several offsets).
+    """
+
+    def __init__(self, datasets: Sequence[VideoDataset]) -> None:
+        if not datasets:
+            raise ConfigError("ConcatVideoDataset: needs at least one dataset")
+        classes = {tuple(dataset.classes) for dataset in datasets}
+        if len(classes) != 1:
+            raise ConfigError(f"ConcatVideoDataset: datasets with different classes {sorted(classes)}")
+        self.datasets = list(datasets)
+        self.classes = next(iter(classes))
+
+    def __len__(self) -> int:
+        return sum(len(dataset) for dataset in self.datasets)
+
+    def __getitem__(self, index: int) -> VideoItem:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} videos")
+        for dataset in self.datasets:
+            if index < len(dataset):
+                return dataset[index]
+            index -= len(dataset)
+        raise IndexError(index)
+
+    def labels(self) -> list[int]:
+        return [label for dataset in self.datasets for label in dataset.labels()]
+
+
+class CachedVideoDataset(VideoDataset):
+    """A dataset whose items are kept in memory after their first reading.
+
+    Training reads every clip once per epoch; decoding a compressed video each
+    time costs as much as the model's own forward and backward pass on a CPU.
+    A 30-frame 60×80 clip takes 0.6 MB, so a default-profile split fits easily.
+
+    Parameters
+    ----------
+    dataset : VideoDataset
+        The dataset to cache.
+    """
+
+    def __init__(self, dataset: VideoDataset) -> None:
+        self.dataset = dataset
+        self.classes = tuple(dataset.classes)
+        self._items: dict[int, VideoItem] = {}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> VideoItem:
+        if index not in self._items:
+            self._items[index] = self.dataset[index]
+        return self._items[index]
+
+    def labels(self) -> list[int]:
+        return self.dataset.labels()
+
+
+def _check_offsets(run: Run, offsets: Sequence[Any], n_frames: int) -> None:
+    """Refuse offsets whose clips would run past the end of the corpus's videos."""
+    span = (run.data["clip_length"] - 1) * run.data["step"] + 1
+    for offset in offsets:
+        if offset != "center" and (not isinstance(offset, int) or offset < 0 or offset + span > n_frames):
+            raise ConfigError(
+                f"run {run.name}: offset {offset!r} with clip_length={run.data['clip_length']}, "
+                f"step={run.data['step']} needs frames up to {offset}+{span}, but videos have {n_frames}"
+            )
+    if span > n_frames:
+        raise ConfigError(f"run {run.name}: clips span {span} frames, videos have {n_frames}")
+
+
+def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> VideoDataset:
+    """The clips of ``split`` for ``run`` from a built corpus, labelled in the task's classes.
+
+    Training clips are cut at every offset of ``train_offsets``; validation and
+    test clips once per video at ``evaluation_offset``.
+
+    Parameters
+    ----------
+    run : Run
+        The run.
+    corpus : Corpus
+        A built corpus (:func:`vidsal_core.data.corpus.build_corpus`).
+    split : {"train", "validation", "test"}
+        KTH's split by person.
+    cache : bool, default False
+        Keep clips in memory after their first reading (for training).
+    """
+    data = run.data
+    offsets = list(data["train_offsets"]) if split == "train" else [data["evaluation_offset"]]
+    _check_offsets(run, offsets, corpus.config.n_frames)
+    size = None if data["size"] is None else tuple(data["size"])
+    datasets = [
+        corpus.dataset(split=split, actions=list(run.spec.classes), clip_length=data["clip_length"],
+                       step=data["step"], offset=offset, size=size, title_frames=data["title_frames"])
+        for offset in offsets
+    ]
+    dataset = datasets[0] if len(datasets) == 1 else ConcatVideoDataset(datasets)
+    if len(dataset) == 0:
+        raise ConfigError(f"run {run.name}: the {split} split of corpus {corpus.config_hash} has no videos of {list(run.spec.classes)}")
+    dataset = TaskDataset(dataset, run.spec.classes)
+    return CachedVideoDataset(dataset) if cache else dataset
+
+
+@dataclass(frozen=True)
+class CheckpointPaths:
+    """Where a run's checkpoints live: the trained model and its untrained control."""
+
+    trained: Path
+    untrained: Path
+
+
+def checkpoint_paths(run: Run, directory: Path | str = CHECKPOINT_DIR) -> CheckpointPaths:
+    """``<directory>/<profile>/<run>.pt`` and ``<run>-untrained.pt``."""
+    folder = Path(directory) / run.profile
+    return CheckpointPaths(trained=folder / f"{run.name}.pt", untrained=folder / f"{run.name}-untrained.pt")
+
+
+@dataclass
+class TrainedRun:
+    """A trained (or reused) model of a run.
+
+    Attributes
+    ----------
+    run : Run
+        The run.
+    model : nn.Module
+        The trained model, eval mode.
+    reused : bool
+        Whether the checkpoint was reused rather than trained now.
+    entry : dict
+        Its manifest entry (training curves under ``training``).
+    """
+
+    run: Run
+    model: nn.Module
+    reused: bool
+    entry: dict[str, Any]
+
+
+def train_or_load(
+    run: Run,
+    train: VideoDataset | None,
+    validation: VideoDataset | None,
+    directory: Path | str = CHECKPOINT_DIR,
+    on_mismatch: str = "raise",
+    progress: bool = True,
+    force: bool = False,
+) -> TrainedRun:
+    """Reuse a matching checkpoint of ``run``; otherwise train and save it with its untrained control.
+
+    Parameters
+    ----------
+    run : Run
+        What to train.
+    train, validation : VideoDataset or None
+        The data (only read when training is needed); labels index ``run.spec.classes``.
+    directory : Path or str
+        Checkpoint folder holding the manifest.
+    on_mismatch : {"raise", "retrain"}, default "raise"
+        What to do with an existing checkpoint trained with another spec.
+    progress : bool, default True
+        Show progress bars.
+    force : bool, default False
+        Train even when a matching checkpoint exists.
+    """
+    if on_mismatch not in ("raise", "retrain"):
+        raise ConfigError(f"on_mismatch={on_mismatch!r}: expected 'raise' or 'retrain'")
+    paths = checkpoint_paths(run, directory)
+    if not force and manifest_entry(paths.trained, directory) is not None:
+        try:
+            model, _ = load_checkpoint(paths.trained, run.spec, directory)
+            return TrainedRun(run, model, True, manifest_entry(paths.trained, directory))
+        except CheckpointError as error:
+            if on_mismatch == "raise":
+                raise
+            LOGGER.warning("retraining %s: %s", run.name, error)
+    if train is None or validation is None:
+        raise CheckpointError(f"run {run.name}: no matching checkpoint at {paths.trained} and no data given to train it")
+    model = build_model(run.spec.model, run.spec.model_config, seed=run.training.seed)
+    save_checkpoint(model, run.spec, paths.untrained, directory, {"role": "untrained", "run": run.name})
+    result: TrainResult = train_model(model, train, validation, run.training, progress)
+    entry = save_checkpoint(model, run.spec, paths.trained, directory,
+                            {"role": "trained", "run": run.name, "training": result.to_dict()})
+    return TrainedRun(run, model, False, entry)
+
+
+def load_trained(
+    profile: str | Path, name: str, untrained: bool = False, directory: Path | str = CHECKPOINT_DIR,
+) -> nn.Module:
+    """The trained model of run ``name`` of ``profile`` (or its untrained control), in eval mode.
+
+    Raises
+    ------
+    CheckpointError
+        If there is no checkpoint, or it was trained with another configuration
+        or corpus than the profile now asks for.
+    """
+    run = build_run(profile, name)
+    paths = checkpoint_paths(run, directory)
+    model, _ = load_checkpoint(paths.untrained if untrained else paths.trained, run.spec, directory)
+    return model
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """A one-line description of a run's task, for tables."""
+    data = run.data
+    task = "binary" if len(run.spec.classes) == 2 else f"{len(run.spec.classes)}-class"
+    return {
+        "run": run.name, "model": run.spec.model, "task": task,
+        "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}",
+    }

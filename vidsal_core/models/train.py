@@ -1,0 +1,342 @@
+"""Seeded, deterministic training with early stopping on a validation split.
+
+:func:`train_model` trains any classifier of ``(B, T, C, H, W)`` videos on any
+:class:`~vidsal_core.data.dataset.VideoDataset` (SynthKTH, real KTH, a user's
+clips). It is deterministic on CPU: the same seed, data and configuration give
+bit-identical weights. Each epoch's losses and accuracies are kept as curves,
+logged, and shown on a progress bar; the weights of the epoch with the best
+validation accuracy (ties broken by validation loss) are restored at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from vidsal_core.data.dataset import VideoDataset, VideoItem
+from vidsal_core.errors import ConfigError
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained.
+
+    Attributes
+    ----------
+    max_epochs : int, default 30
+        Upper bound on epochs.
+    patience : int, default 5
+        Stop after this many epochs without a better validation score.
+    batch_size : int, default 16
+        Clips per optimisation step.
+    learning_rate : float, default 1e-3
+        AdamW learning rate (Loshchilov & Hutter, 2019).
+    weight_decay : float, default 1e-4
+        AdamW decoupled weight decay.
+    seed : int, default 0
+        Seeds the initialisation, the shuffling, the augmentation and dropout.
+    horizontal_flip : bool, default True
+        Mirror each training clip left-right with probability 1/2 (people walk
+        both ways in KTH, so the label does not change).
+    """
+
+    max_epochs: int = 30
+    patience: int = 5
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    horizontal_flip: bool = True
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "training") -> "TrainConfig":
+        """Build from a mapping (a profile section), naming unknown or bad keys.
+
+        Parameters
+        ----------
+        values : mapping
+            Field names to values.
+        source : str
+            Where the mapping comes from, for error messages.
+        """
+        names = {item.name: item.type for item in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ConfigError(f"{source}: unknown training key(s) {unknown}; expected some of {sorted(names)}")
+        config = cls(**dict(values))
+        config.check(source)
+        return config
+
+    def check(self, source: str = "training") -> None:
+        """Raise :class:`ConfigError` on a value that cannot be honoured."""
+        for name in ("max_epochs", "patience", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{source}: {name}={value!r}: expected a positive integer")
+        for name in ("learning_rate", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{source}: {name}={value!r}: expected a non-negative number")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigError(f"{source}: seed={self.seed!r}: expected an integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as a plain dictionary."""
+        return dataclasses.asdict(self)
+
+
+class TaskDataset(VideoDataset):
+    """A dataset seen through a task's classes: labels re-indexed into ``classes``.
+
+    A corpus labels videos by KTH's six actions; the walking-vs-running task
+    has two classes. This wrapper maps each item's label (an index into the
+    wrapped dataset's ``classes``) to its index in the task's ``classes``.
+
+    Parameters
+    ----------
+    dataset : VideoDataset
+        The wrapped dataset.
+    classes : sequence of str
+        The task's classes, in output order.
+    """
+
+    def __init__(self, dataset: VideoDataset, classes: Sequence[str]) -> None:
+        self.dataset = dataset
+        self.classes = tuple(classes)
+        source_classes = tuple(getattr(dataset, "classes", ()))
+        self._mapping = {
+            index: self.classes.index(name) for index, name in enumerate(source_classes) if name in self.classes
+        }
+        missing = sorted(set(self.classes) - set(source_classes))
+        if missing:
+            raise ConfigError(f"classes={list(self.classes)}: {missing} not among the dataset's classes {list(source_classes)}")
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _task_label(self, label: int, index: int) -> int:
+        if label not in self._mapping:
+            raise ConfigError(
+                f"item {index} of the dataset has label {label} "
+                f"({self.dataset.classes[label]!r}), which is not one of the task's classes {list(self.classes)}"
+            )
+        return self._mapping[label]
+
+    def __getitem__(self, index: int) -> VideoItem:
+        item = self.dataset[index]
+        return dataclasses.replace(item, label=self._task_label(item.label, index))
+
+    def labels(self) -> list[int]:
+        return [self._task_label(label, index) for index, label in enumerate(self.dataset.labels())]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_model` returns besides the trained model.
+
+    Attributes
+    ----------
+    curves : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
+        ``validation_loss``, ``validation_accuracy``, ``seconds``.
+    best_epoch : int
+        Epoch (1-based) whose weights were kept.
+    epochs_run : int
+        Epochs trained before stopping.
+    seconds : float
+        Wall-clock time of the whole training.
+    train_clips_per_second : float
+        Training clips per second over optimisation steps only.
+    """
+
+    curves: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    epochs_run: int = 0
+    seconds: float = 0.0
+    train_clips_per_second: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as a plain dictionary."""
+        return dataclasses.asdict(self)
+
+
+@contextlib.contextmanager
+def deterministic_algorithms() -> Iterator[None]:
+    """Ask PyTorch for deterministic kernels inside the block, restoring the setting after."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def collate(items: Sequence[VideoItem], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack items into ``(B, T, C, H, W)`` videos and ``(B,)`` labels on ``device``."""
+    shapes = {tuple(item.video.shape) for item in items}
+    if len(shapes) > 1:
+        raise ConfigError(f"a batch mixes videos of shapes {sorted(shapes)}; clips must share (T, C, H, W)")
+    videos = torch.stack([item.video for item in items]).to(device=device, dtype=torch.float32)
+    labels = torch.tensor([item.label for item in items], dtype=torch.long, device=device)
+    return videos, labels
+
+
+def flip_some(videos: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each video left-right with probability 1/2 (draws from ``generator``)."""
+    flips = torch.rand(videos.shape[0], generator=generator) < 0.5
+    if not flips.any():
+        return videos
+    videos = videos.clone()
+    videos[flips.to(videos.device)] = videos[flips.to(videos.device)].flip(-1)
+    return videos
+
+
+def batches_of(size: int, batch_size: int, generator: torch.Generator | None) -> list[list[int]]:
+    """Index batches over ``range(size)``, shuffled when a generator is given."""
+    order = torch.randperm(size, generator=generator).tolist() if generator is not None else list(range(size))
+    return [order[start:start + batch_size] for start in range(0, size, batch_size)]
+
+
+def train_epoch(
+    model: nn.Module,
+    dataset: VideoDataset,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    generator: torch.Generator,
+    progress: bool,
+) -> tuple[float, float, int]:
+    """One pass over ``dataset``: mean loss, accuracy and the number of clips seen."""
+    model.train()
+    device = next(model.parameters()).device
+    total_loss, correct, seen = 0.0, 0, 0
+    batches = batches_of(len(dataset), config.batch_size, generator)
+    for indices in tqdm(batches, desc="batches", leave=False, disable=not progress):
+        videos, labels = collate([dataset[index] for index in indices], device)
+        if config.horizontal_flip:
+            videos = flip_some(videos, generator)
+        logits = model(videos)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(indices)
+        correct += int((logits.argmax(dim=1) == labels).sum())
+        seen += len(indices)
+    return total_loss / seen, correct / seen, seen
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, dataset: VideoDataset, batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (eval mode) on ``dataset``."""
+    model.eval()
+    device = next(model.parameters()).device
+    total_loss, correct = 0.0, 0
+    for indices in batches_of(len(dataset), batch_size, None):
+        videos, labels = collate([dataset[index] for index in indices], device)
+        logits = model(videos)
+        total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+        correct += int((logits.argmax(dim=1) == labels).sum())
+    return total_loss / len(dataset), correct / len(dataset)
+
+
+def _check_task(model: nn.Module, train: VideoDataset, validation: VideoDataset) -> None:
+    """Raise :class:`ConfigError` when datasets or model disagree on the classes."""
+    if len(train) == 0 or len(validation) == 0:
+        raise ConfigError(f"train_model: empty dataset (train {len(train)}, validation {len(validation)} videos)")
+    outputs = getattr(model, "config", {}).get("num_classes")
+    classes = tuple(getattr(train, "classes", ()))
+    if outputs is not None and classes and outputs != len(classes):
+        raise ConfigError(
+            f"train_model: the model has num_classes={outputs} but the training data has "
+            f"{len(classes)} classes {list(classes)}; wrap the datasets in TaskDataset(dataset, classes)"
+        )
+    if tuple(getattr(validation, "classes", classes)) != classes:
+        raise ConfigError(
+            f"train_model: training classes {list(classes)} differ from validation classes "
+            f"{list(getattr(validation, 'classes', ()))}"
+        )
+
+
+def _better(score: tuple[float, float], best: tuple[float, float] | None) -> bool:
+    """Higher validation accuracy wins; at equal accuracy, lower validation loss."""
+    return best is None or score[0] > best[0] or (score[0] == best[0] and score[1] < best[1])
+
+
+def train_model(
+    model: nn.Module,
+    train: VideoDataset,
+    validation: VideoDataset,
+    config: TrainConfig = TrainConfig(),
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` in place with AdamW and early stopping; return its curves.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier of ``(B, T, C, H, W)`` videos, on the device to train on.
+    train, validation : VideoDataset
+        Training and validation clips; every item's label indexes ``classes``.
+        Wrap a corpus dataset in :class:`TaskDataset` for a subset of classes.
+    config : TrainConfig
+        Epochs, patience, batch size, optimiser and seed.
+    progress : bool, default True
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    TrainResult
+        Curves and timing; the model holds the best epoch's weights, in eval mode.
+
+    Notes
+    -----
+    On CPU the result depends only on the seed, data and configuration
+    (deterministic kernels, one generator for shuffling and augmentation, the
+    global generator re-seeded for dropout and restored afterwards).
+    """
+    config.check()
+    _check_task(model, train, validation)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    result = TrainResult()
+    best_score, best_state, optimisation_seconds, clips_seen = None, None, 0.0, 0
+    start = time.perf_counter()
+    with deterministic_algorithms(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        epochs = tqdm(range(1, config.max_epochs + 1), desc=getattr(model, "model_name", "training"), disable=not progress)
+        for epoch in epochs:
+            epoch_start = time.perf_counter()
+            train_loss, train_accuracy, seen = train_epoch(model, train, optimizer, config, generator, progress)
+            optimisation_seconds += time.perf_counter() - epoch_start
+            clips_seen += seen
+            validation_loss, validation_accuracy = evaluate_loss(model, validation, config.batch_size)
+            result.curves.append({
+                "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
+                "validation_loss": validation_loss, "validation_accuracy": validation_accuracy,
+                "seconds": time.perf_counter() - epoch_start,
+            })
+            LOGGER.info("epoch %d: %s", epoch, result.curves[-1])
+            epochs.set_postfix(loss=f"{train_loss:.3f}", validation_accuracy=f"{validation_accuracy:.3f}")
+            if _better((validation_accuracy, validation_loss), best_score):
+                best_score, best_state, result.best_epoch = (validation_accuracy, validation_loss), copy.deepcopy(model.state_dict()), epoch
+            result.epochs_run = epoch
+            if epoch - result.best_epoch >= config.patience:
+                break
+        epochs.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    result.train_clips_per_second = clips_seen / optimisation_seconds if optimisation_seconds > 0 else 0.0
+    return result

@@ -1,0 +1,88 @@
+"""Saliency methods: gradients (Captum), masking, TSR, LRP / deep Taylor (Zennit), optical flow.
+
+One method per module (``vidsal_core.saliency.lrp``, ...); import the one you
+need. Every method returns maps with the videos' shape ``(B, T, C, H, W)``
+(or ``(T, C, H, W)`` when given one video); time contribution is ``(T,)``.
+
+The names below are also importable from this package directly; each is
+loaded from its module on first use, so ``import vidsal_core.saliency`` stays
+cheap (no Captum, Zennit or OpenCV until a method is used). The function
+``time_contribution`` shares its module's name, so import it from the module:
+``from vidsal_core.saliency.time_contribution import time_contribution``.
+
+==============================================  =============================================
+module                                          holds
+==============================================  =============================================
+``gradients``                                   input gradient, Integrated Gradients, SmoothGrad
+``masking``                                     masks (frames, windows, blocks, superpixels), baselines
+``time_contribution``                           time contribution of one video and of a dataset
+``keyframes``                                   frame-difference keyframes, agreement measures
+``tsr``                                         two-step TSR (fast engines), one-step rescaling
+``tsr_reference``                               the naive TSR loop, for checking
+``attribution``, ``batched``, ``factorised``    TSR's base attribution and its two engines
+``flow``                                        Farneback flow, magnitude, correlation, endpoint error
+``lrp``                                         LRP and deep Taylor (Zennit)
+==============================================  =============================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public name → module that defines it (imported lazily by ``__getattr__``).
+_EXPORTS: dict[str, str] = {
+    "input_gradient": "gradients",
+    "integrated_gradients": "gradients",
+    "smoothgrad": "gradients",
+    "predicted_target": "gradients",
+    "MaskSet": "masking",
+    "frame_masks": "masking",
+    "window_masks": "masking",
+    "block_masks": "masking",
+    "label_masks": "masking",
+    "superpixel_masks": "masking",
+    "superpixel_labels": "masking",
+    "baseline_video": "masking",
+    "dataset_mean_frame": "masking",
+    "apply_masks": "masking",
+    "masked_logits": "masking",
+    "dataset_time_contribution": "time_contribution",
+    "TimeContribution": "time_contribution",
+    "DatasetTimeContribution": "time_contribution",
+    "detect_keyframes": "keyframes",
+    "Keyframes": "keyframes",
+    "keyframe_auc": "keyframes",
+    "rank_correlation": "keyframes",
+    "temporal_agreement": "keyframes",
+    "temporal_saliency_rescaling": "tsr",
+    "one_step_rescaling": "tsr",
+    "TSRResult": "tsr",
+    "REFERENCE_CODE_OPTIONS": "tsr",
+    "temporal_saliency_rescaling_reference": "tsr_reference",
+    "BaseAttribution": "attribution",
+    "BatchedEngine": "batched",
+    "FactorisedEngine": "factorised",
+    "FrameFactorisation": "factorised",
+    "farneback_flow": "flow",
+    "flow_magnitude": "flow",
+    "saliency_magnitude": "flow",
+    "per_frame_spearman": "flow",
+    "endpoint_error": "flow",
+    "relevance": "lrp",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
