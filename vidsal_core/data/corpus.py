@@ -309,6 +309,20 @@ class Corpus:
         """Arrays of one video: ``frames``, ``parts`` (T, H, W) uint8, ``visibility``, ``limb_motion`` (T,), ``meta``."""
         return _load_npz(str(self.directory / "videos" / f"{key}.npz"))
 
+    def spec(self, entry: dict[str, Any]):
+        """The :class:`~vidsal_core.data.synthkth.VideoSpec` of an index entry."""
+        from vidsal_core.data.synthkth import VideoSpec
+
+        return VideoSpec(action=entry["action"], person=entry["person"], scenario=entry["scenario"],
+                         n_frames=entry["n_frames"], seed=entry["seed"], height=self.config.height,
+                         width=self.config.width, title_frames=entry["title_frames"])
+
+    def render(self, entry: dict[str, Any], with_flow: bool = True):
+        """Render an entry again, e.g. with its true motion field (not cached: large, and quick to render)."""
+        from vidsal_core.data.synthkth import render_video
+
+        return render_video(self.spec(entry), with_flow=with_flow)
+
     def select(
         self,
         split: str | None = None,

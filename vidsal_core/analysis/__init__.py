@@ -1,0 +1,1 @@
+"""Analysis: statistics with confidence intervals, relevance shares and fits, metrics."""
