@@ -1,0 +1,74 @@
+"""Chapter templates: clean sources, documented parameters, refused typos, a user's own clip."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import papermill
+import pytest
+import torch
+
+from vidsal_core.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, check_parameters, parameter_names
+from vidsal_core.data.video import write_video
+from vidsal_core.errors import ConfigError
+
+TEMPLATES = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_every_chapter_in_the_toc_has_a_template_and_vice_versa():
+    assert sorted(chapters_in_toc(ROOT / "_toc.yml")) == sorted(path.stem for path in TEMPLATES)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_template_is_clean_and_its_parameters_are_documented(template):
+    notebook = nbformat.read(template, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code), "outputs in a template"
+    tagged = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged parameters"
+    cell = tagged[0]
+    assert "hide-input" in cell.metadata["tags"]
+    assert cell.source.startswith(PARAMETERS_HEADER)
+    names = parameter_names(cell.source)
+    assert "profile" in names
+    # papermill must read every parameter with its help text (`papermill --help-notebook`)
+    inspected = {parameter["name"]: parameter for parameter in papermill.inspect_notebook(str(template)).values()}
+    assert sorted(inspected) == sorted(names)
+    assert all(parameter["help"] for parameter in inspected.values()), "every parameter needs a comment"
+    # the parameters are checked right after they are set
+    following = code[code.index(cell) + 1]
+    assert "check_parameters(In)" in following.source
+
+
+def test_check_parameters_names_the_unknown_one():
+    history = ["import x", f"{PARAMETERS_HEADER}\nprofile = 'default'\nvideo = None\n",
+               "# Parameters\nprofile = \"quick\"\nvidoe = \"clip.avi\"\n"]
+    with pytest.raises(ConfigError, match=r"\['vidoe'\].*\['profile', 'video'\]"):
+        check_parameters(history)
+    assert check_parameters(history[:2] + ["# Parameters\nvideo = 'a.avi'\n"]) == ["profile", "video"]
+    with pytest.raises(ConfigError, match="parameters cell"):
+        check_parameters(["import x"])
+
+
+@pytest.mark.slow
+def test_a_mistyped_parameter_stops_the_chapter(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError, match="unknown chapter parameter"):
+        papermill.execute_notebook(str(NOTEBOOKS / "data.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"profile": "quick", "vidoe": "clip.avi"}, cwd=str(ROOT),
+                                   progress_bar=False)
+
+
+@pytest.mark.slow
+def test_data_chapter_runs_on_a_users_own_clip(tmp_path):
+    frames = torch.zeros(12, 1, 48, 64)
+    for t in range(12):  # a bright square moving 2 px per frame to the right
+        frames[t, :, 16:32, 4 + 2 * t:20 + 2 * t] = 1.0
+    clip = write_video(tmp_path / "my clip.avi", frames)
+    output = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(NOTEBOOKS / "data.ipynb"), str(output),
+                               parameters={"profile": "quick", "video": str(clip)}, cwd=str(ROOT),
+                               progress_bar=False)
+    text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+    assert "my clip.avi: 12 frames of 48x64" in text
+    assert "mean Farneb" in text and "px/frame" in text
