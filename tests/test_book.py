@@ -10,6 +10,7 @@ page in headless Chromium through Selenium. Screenshots go to
 from __future__ import annotations
 
 import functools
+import re
 import http.server
 import shutil
 import subprocess
@@ -79,9 +80,14 @@ def browser():
     driver.quit()
 
 
+def chapter_pages(book: Path) -> list[Path]:
+    return [book / "book" / "chapters" / f"{name}.html" for name in chapters_in_toc(ROOT / "_toc.yml")]
+
+
 def pages(book: Path) -> list[Path]:
-    chapters = [book / "book" / "chapters" / f"{name}.html" for name in chapters_in_toc(ROOT / "_toc.yml")]
-    return [book / "book" / "intro.html", *chapters]
+    """Every page of the table of contents."""
+    files = re.findall(r"(?:root|file):\s*(\S+)", (ROOT / "_toc.yml").read_text())
+    return [book / f"{file}.html" for file in files]
 
 
 def _wait_for_mathjax(driver) -> None:
@@ -112,7 +118,7 @@ def test_mathjax_renders_offline(book, server, browser):
 
 
 def test_chapters_show_their_figures(book, server, browser):
-    for page in pages(book)[1:]:
+    for page in chapter_pages(book):
         browser.get(f"{server}/{page.relative_to(book).as_posix()}")
         images = browser.execute_script(
             "return Array.from(document.querySelectorAll('.cell_output img')).filter("
@@ -122,7 +128,7 @@ def test_chapters_show_their_figures(book, server, browser):
 
 def test_frame_explorer_shows_another_frame_after_input(book, server, browser):
     found = False
-    for page in pages(book)[1:]:
+    for page in chapter_pages(book):
         browser.get(f"{server}/{page.relative_to(book).as_posix()}")
         explorers = browser.find_elements("css selector", ".vidsal-explorer")
         if not explorers:
