@@ -20,17 +20,28 @@ if str(ROOT) not in sys.path:
 
 
 def benchmark_model(profile: str, run: str, seed: int = 0) -> tuple[torch.nn.Module, str]:
-    """The run's trained model if its checkpoint matches, else untrained with ``seed``; and which."""
+    """The run's trained model, and where it comes from.
+
+    The checkpoint that matches the profile if there is one; else the run's
+    checkpoint with its own (older) configuration; else the profile's
+    architecture untrained, seeded with ``seed``.
+    """
     from vidsal_core.errors import VidsalError
+    from vidsal_core.models.checkpoints import load_checkpoint
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import load_trained, run_settings
+    from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained, run_settings
 
     try:
         return load_trained(profile, run), f"trained checkpoint of {profile}/{run}"
     except (VidsalError, FileNotFoundError) as error:
+        reason = str(error).splitlines()[0][:100]
+    try:
+        model, _ = load_checkpoint(checkpoint_paths(build_run(profile, run)).trained)
+        return model, f"trained checkpoint of {profile}/{run} with its own configuration ({reason})"
+    except (VidsalError, FileNotFoundError):
         settings = run_settings(profile, run)
         model = build_model(settings["model"], settings["model_config"], seed=seed)
-        return model, f"untrained {profile}/{run} architecture, seed {seed} (no checkpoint: {str(error).splitlines()[0][:80]})"
+        return model, f"untrained {profile}/{run} architecture, seed {seed} ({reason})"
 
 
 def synthkth_clip(action: str = "walking", person: int = 2, scenario: str = "d1", frames: int = 30,

@@ -36,9 +36,12 @@ MODELS = (("frame_lstm", "frame_lstm_6class"), ("ica_lstm", "ica_lstm_6class"), 
 SIZES = {"default": "default", "paper": "full"}
 
 
-def clips_per_second(step: Callable[[], None], clips: int, min_seconds: float, max_repeats: int, device: str) -> float:
-    """Clips per second of ``step`` (which handles ``clips`` clips), after one warm-up call."""
-    step()
+def clips_per_second(
+    step: Callable[[], None], clips: int, min_seconds: float, max_repeats: int, device: str, warmup: int,
+) -> float:
+    """Clips per second of ``step`` (which handles ``clips`` clips), after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
     synchronise(device)
     repeats, start = 0, time.perf_counter()
     while repeats < max_repeats and (repeats == 0 or time.perf_counter() - start < min_seconds):
@@ -97,7 +100,8 @@ def measure(label: str, size: str, arguments: argparse.Namespace) -> dict:
     """All measurements of one model at one size."""
     settings = run_settings(SIZES[size], dict(MODELS)[label])
     model = build_model(settings["model"], settings["model_config"], seed=0).to(arguments.device)
-    timing = dict(min_seconds=arguments.min_seconds, max_repeats=arguments.max_repeats, device=arguments.device)
+    timing = dict(min_seconds=arguments.min_seconds, max_repeats=arguments.max_repeats, device=arguments.device,
+                  warmup=arguments.warmup)
     batch = settings["training"].batch_size
     row = {
         "model": label, "size": size,
@@ -135,6 +139,7 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 32])
     parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
     parser.add_argument("--max-repeats", type=int, default=20, help="but repeat it at most this often")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     arguments = parser.parse_args()
     if arguments.threads:

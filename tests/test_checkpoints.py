@@ -12,7 +12,8 @@ from _toy_videos import TINY_MODELS, MovingSquares
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.models import runs as runs_module
 from vidsal_core.models.checkpoints import (
-    RunSpec, differences, load_checkpoint, manifest_path, read_manifest, save_checkpoint, sha256_of_file,
+    RunSpec, code_fingerprint, differences, load_checkpoint, manifest_path, read_manifest, save_checkpoint,
+    sha256_of_file,
 )
 from vidsal_core.models.registry import build_model
 from vidsal_core.models.runs import Run, checkpoint_paths, models_section, run_settings, train_or_load
@@ -133,7 +134,7 @@ def test_every_bundled_profile_has_buildable_runs_whose_clips_fit_the_videos(pro
         data, config = settings["data"], settings["model_config"]
         assert config["num_classes"] == len(settings["classes"]) and config["input_size"] == data["size"], name
         span = (data["clip_length"] - 1) * data["step"] + 1
-        assert max(data["train_offsets"]) + span <= settings["corpus_config"].n_frames, name
+        assert span <= settings["corpus_config"].n_frames, name
 
 
 def test_models_section_refuses_unknown_keys(tmp_path):
@@ -141,3 +142,28 @@ def test_models_section_refuses_unknown_keys(tmp_path):
     profile.write_text("models:\n  training: {}\n  run: {}\n")
     with pytest.raises(ConfigError, match="unknown key"):
         models_section(profile)
+
+
+@pytest.mark.slow
+def test_models_command_trains_the_quick_profile_then_reuses_it(tmp_path, capsys):
+    from vidsal_core.models.cli import main
+
+    assert main(["train", "--profile", "quick", "--checkpoints", str(tmp_path), "--no-progress"]) == 0
+    first = capsys.readouterr()
+    assert "| frame_lstm_binary" in first.out and "95% CI (Wilson)" in first.out and "trained" in first.out
+    entries = read_manifest(tmp_path)
+    assert {"quick/c3d_6class.pt", "quick/c3d_6class-untrained.pt"} <= set(entries)
+    assert 0.0 <= entries["quick/c3d_6class.pt"]["test"]["accuracy"] <= 1.0
+    assert main(["train", "--profile", "quick", "--checkpoints", str(tmp_path), "--no-progress"]) == 0
+    second = capsys.readouterr()
+    assert second.out.count("| reused") == len(models_section("quick")["runs"])
+
+
+def test_a_checkpoint_of_other_training_code_is_refused(tmp_path):
+    run = toy_run()
+    save_checkpoint(build_model("frame_lstm", run.spec.model_config), run.spec, tmp_path / "toy.pt", tmp_path)
+    assert run.spec.code == code_fingerprint() and len(run.spec.code) == 16
+    edited = dataclasses.replace(run.spec, code="0" * 16)
+    with pytest.raises(CheckpointError, match="code: checkpoint has"):
+        load_checkpoint(tmp_path / "toy.pt", edited, tmp_path)
+    assert read_manifest(tmp_path)["toy.pt"]["threads"] == torch.get_num_threads()

@@ -21,8 +21,11 @@ def test_saliency_grid_lays_out_one_block_of_rows_per_video():
     groups = [("walking", [("frames", video, "frames"), ("gradient", signed, "signed"), ("flow", flow, "unsigned")]),
               ("running", [("frames", video, "frames"), ("TSR", signed.abs(), "unsigned")])]
     figure = saliency_grid(groups, [0, 2, 4])
-    axes = np.array(figure.axes).reshape(5, 3)
+    titles = [axis for axis in figure.axes if not axis.get_images() and axis.texts]
+    assert [axis.texts[0].get_text() for axis in titles] == ["walking", "running"]
+    axes = np.array([axis for axis in figure.axes if axis not in titles]).reshape(5, 3)
     assert [axis.get_title() for axis in axes[0]] == ["t=0", "t=2", "t=4"]
+    assert [axis.get_title() for axis in axes[3]] == ["t=0", "t=2", "t=4"] and axes[1][0].get_title() == ""
     assert "diverging" in axes[1][0].get_ylabel() and "sequential" in axes[2][0].get_ylabel()
     assert not axes[2][2].axison  # the flow has no frame 4
     image = axes[1][0].get_images()[0].get_array()

@@ -12,7 +12,9 @@ from vidsal_core.models.evaluation import (
     cluster_bootstrap_interval, evaluate_accuracy, normal_quantile, wilson_interval,
 )
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.train import TaskDataset, TrainConfig, evaluate_loss, train_model
+from vidsal_core.models.train import (
+    RandomClips, TaskDataset, TrainConfig, evaluate_loss, recompute_batch_norm, shift_some, train_model,
+)
 
 FAST = TrainConfig(max_epochs=3, patience=3, batch_size=4, learning_rate=0.01, seed=3)
 
@@ -91,6 +93,17 @@ def test_train_config_names_bad_keys_and_values():
         TrainConfig.from_mapping({"epochs": 3}, "profile quick models.training")
     with pytest.raises(ConfigError, match="batch_size=0"):
         TrainConfig.from_mapping({"batch_size": 0})
+    with pytest.raises(ConfigError, match="learning_rate_schedule='linear'"):
+        TrainConfig.from_mapping({"learning_rate_schedule": "linear"})
+
+
+def test_cosine_schedule_is_deterministic_and_differs_from_constant():
+    cosine = TrainConfig(**{**FAST.to_dict(), "learning_rate_schedule": "cosine"})
+    first, _ = train_tiny("frame_lstm", cosine)
+    second, _ = train_tiny("frame_lstm", cosine)
+    constant, _ = train_tiny("frame_lstm")
+    assert torch.equal(first.head.output.weight, second.head.output.weight)
+    assert not torch.equal(first.head.output.weight, constant.head.output.weight)
 
 
 def test_wilson_interval_matches_the_closed_form_and_brackets_the_estimate():
@@ -116,5 +129,64 @@ def test_evaluate_accuracy_counts_persons_and_correct_videos():
     model = build_model("frame_lstm", TINY_MODELS["frame_lstm"], seed=0)
     report = evaluate_accuracy(model, MovingSquares(6, 8))
     assert report.total == 6 and report.persons == 3
-    assert report.correct == round(report.accuracy * 6)
+    assert report.correct == round(report.accuracy * 6) == sum(report.confusion[label][label] for label in range(2))
+    assert sum(map(sum, report.confusion)) == 6
     assert report.wilson_low <= report.accuracy <= report.wilson_high
+
+
+def test_recomputed_batch_norm_statistics_make_eval_mode_match_training_mode():
+    model = build_model("frame_lstm", TINY_MODELS["frame_lstm"], seed=0)
+    videos = MovingSquares(4, 8)
+    batch = torch.stack([videos[index].video for index in range(4)])
+    with torch.no_grad():
+        before = model(batch)  # eval mode, freshly initialised statistics
+        recompute_batch_norm(model, videos, clips=4, batch_size=4)
+        after = model(batch)
+        training_mode = model.train()(batch)
+    assert not model.eval().training
+    torch.testing.assert_close(after, training_mode, rtol=1e-3, atol=1e-4)
+    assert not torch.allclose(before, training_mode, rtol=1e-3, atol=1e-4)
+    assert all(layer.momentum == 0.1 for layer in model.modules() if isinstance(layer, torch.nn.BatchNorm2d))
+
+
+def test_random_clips_are_seeded_and_change_from_epoch_to_epoch():
+    videos = MovingSquares(3, 20)
+    clips = RandomClips(videos, clip_length=5, step=2, clips_per_video=2, seed=7)
+    assert len(clips) == 6 and clips.labels() == [0, 0, 1, 1, 0, 0]
+    offsets = lambda dataset: [dataset[index].meta["clip_offset"] for index in range(len(dataset))]
+    clips.set_epoch(1)
+    first = offsets(clips)
+    again = RandomClips(videos, clip_length=5, step=2, clips_per_video=2, seed=7)
+    again.set_epoch(1)
+    assert offsets(again) == first
+    clips.set_epoch(2)
+    assert offsets(clips) != first
+    item = clips[3]
+    start = item.meta["clip_offset"]
+    assert 0 <= start <= 20 - 9
+    assert torch.equal(item.video, videos[1].video[start:start + 9:2])
+
+
+def test_random_clips_refuse_videos_shorter_than_a_clip():
+    with pytest.raises(ConfigError, match="fewer than a clip"):
+        RandomClips(MovingSquares(2, 6), clip_length=4, step=2)[0]
+
+
+def test_shift_translates_each_clip_as_a_whole():
+    videos = torch.rand(3, 4, 1, 10, 12)
+    shifted = shift_some(videos, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == videos.shape
+    for original, moved in zip(videos, shifted):
+        found = [
+            (top, left) for top in range(-2, 3) for left in range(-2, 3)
+            if torch.equal(moved[:, :, 2:-2, 2:-2], original[:, :, 2 - top:10 - 2 - top, 2 - left:12 - 2 - left])
+        ]
+        assert len(found) >= 1
+    assert shift_some(videos, 0, torch.Generator()) is videos
+
+
+def test_confusion_matrix_counts_true_against_predicted():
+    from vidsal_core.models.evaluation import confusion_matrix
+
+    matrix = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 0, 1, 2]), 3)
+    assert matrix == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]

@@ -124,6 +124,10 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
     return output
 
 
+#: Chapters that read other chapters' saved results (vidsal_core.results): they run again when those change.
+RESULT_READERS = frozenset({"summary"})
+
+
 def chapter_fingerprint(name: str, profile: str | Path) -> str:
     """Hash of what a chapter's output depends on: its template, the profile, the library's source."""
     from vidsal_core.profiles import profile_path
@@ -134,6 +138,12 @@ def chapter_fingerprint(name: str, profile: str | Path) -> str:
     for source in sorted((ROOT / "vidsal_core").rglob("*.py")):
         digest.update(source.relative_to(ROOT).as_posix().encode())
         digest.update(source.read_bytes())
+    if name in RESULT_READERS:
+        from vidsal_core.results import RESULTS_DIR
+
+        for saved in sorted((RESULTS_DIR / Path(str(profile)).stem).glob("*.json")):
+            digest.update(saved.name.encode())
+            digest.update(saved.read_bytes())
     return digest.hexdigest()
 
 

@@ -142,10 +142,24 @@ def saliency_grid(groups: Sequence[tuple[str, Sequence[tuple[str, object, str]]]
     if rows_total == 0 or not len(frame_indices):
         raise ConfigError("saliency_grid: needs at least one row and one frame")
     columns = len(frame_indices)
-    figure, axes = plt.subplots(rows_total, columns, figsize=(panel_size * columns + 1.6, panel_size * rows_total + 0.4 * len(groups)),
-                                squeeze=False)
-    row = 0
+    first_values = as_numpy(groups[0][1][0][1])
+    aspect = first_values.shape[-2] / first_values.shape[-1]  # frame height / width
+    label_width, title_height, gap = 1.9, 0.35, 0.25  # inches: row labels, each video's title, frame index titles
+    panel_height = panel_size * aspect
+    width = panel_size * columns + label_width
+    heights = []
+    for _, rows in groups:
+        heights += [title_height] + [panel_height + gap] * len(rows)
+    figure = plt.figure(figsize=(width, sum(heights)))
+    grid = figure.add_gridspec(len(heights), columns, height_ratios=heights, left=label_width / width, right=0.99,
+                               top=0.995, bottom=0.005, wspace=0.04, hspace=0.0)
+    line = 0
     for title, rows in groups:
+        title_axis = figure.add_subplot(grid[line, :])
+        title_axis.axis("off")
+        title_axis.text(0.0, 0.1, title, fontsize=10, fontweight="bold", ha="left", va="bottom",
+                        transform=title_axis.transAxes)
+        line += 1
         for position, (label, values, kind) in enumerate(rows):
             if kind not in ROW_KINDS:
                 raise ConfigError(f"saliency_grid: row {label!r} has kind {kind!r}; choose one of {list(ROW_KINDS)}")
@@ -158,16 +172,37 @@ def saliency_grid(groups: Sequence[tuple[str, Sequence[tuple[str, object, str]]]
                     array = (array if kind == "signed" else np.abs(array)).sum(axis=1)
                 images = colourise(array, signed=kind == "signed", outlier_perc=outlier_perc)
                 text = f"{label}\n({'diverging, 0 = white' if kind == 'signed' else 'sequential'})"
+            cell = grid[line, :].subgridspec(2, columns, height_ratios=[gap, panel_height], wspace=0.04, hspace=0.0)
+            axes_row = [figure.add_subplot(cell[1, column]) for column in range(columns)]
             shown = [index for index in frame_indices if index < len(images)]
-            frame_strip(axes[row][:len(shown)], [images[index] for index in shown], shown, text)
-            for axis in axes[row][len(shown):]:
+            frame_strip(axes_row[:len(shown)], [images[index] for index in shown], shown, text)
+            for axis in axes_row[len(shown):]:
                 axis.axis("off")
-            if position == 0:
-                axes[row][0].annotate(title, xy=(0, 1.35), xycoords="axes fraction", fontsize=10, fontweight="bold",
-                                      ha="left", va="bottom")
-            else:
-                for axis in axes[row]:
+            if position:  # frame indices once per video, above its first row
+                for axis in axes_row:
                     axis.set_title("")
-            row += 1
-    figure.tight_layout()
+            line += 1
     return figure
+
+
+def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=None, marker: str | None = None,
+                   alpha: float = 0.25) -> None:
+    """A mean as a line and its confidence interval as a shaded band of the same colour.
+
+    Parameters
+    ----------
+    axis : matplotlib axes
+        Where to draw.
+    x, mean, low, high : array-like
+        Positions (frames, steps, offsets), the mean and its interval's ends.
+    label : str, optional
+        Legend entry of the line.
+    colour : optional
+        Matplotlib colour (default: the axes' next colour).
+    marker : str, optional
+        Marker of the line's points (e.g. ``"o"`` for a sweep over few settings).
+    alpha : float, default 0.25
+        Opacity of the band.
+    """
+    line, = axis.plot(as_numpy(x), as_numpy(mean), label=label, color=colour, marker=marker, markersize=3)
+    axis.fill_between(as_numpy(x), as_numpy(low), as_numpy(high), color=line.get_color(), alpha=alpha, linewidth=0)

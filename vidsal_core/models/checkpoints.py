@@ -34,6 +34,18 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "data" / "checkpoints"
 MANIFEST_NAME = "manifest.json"
 #: Version of the checkpoint file layout.
 CHECKPOINT_FORMAT = 1
+#: Sources whose code decides the trained weights; their hash is part of every spec.
+TRAINING_SOURCES = ("lstm.py", "c3d.py", "resize.py", "train.py")
+
+
+def code_fingerprint() -> str:
+    """sha256 (16 hex digits) of :data:`TRAINING_SOURCES`: editing the models or the
+    trainer invalidates checkpoints, as editing the renderer invalidates corpora."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in TRAINING_SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def plain(value: Any) -> Any:
@@ -59,6 +71,8 @@ class RunSpec:
         The :class:`~vidsal_core.models.train.TrainConfig` as a dictionary.
     corpus_hash : str
         Hash of the corpus the model was trained on (``"none"`` for ad-hoc data).
+    code : str
+        :func:`code_fingerprint` of the model and training code.
     """
 
     model: str
@@ -67,6 +81,7 @@ class RunSpec:
     data: Mapping[str, Any]
     training: Mapping[str, Any]
     corpus_hash: str
+    code: str = dataclasses.field(default_factory=code_fingerprint)
 
     def to_dict(self) -> dict[str, Any]:
         """The specification as plain JSON-compatible data."""
@@ -189,6 +204,7 @@ def save_checkpoint(
         "sha256": sha256_of_file(path),
         "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
         **plain(dict(extra or {})),
     }
     entries = read_manifest(directory)

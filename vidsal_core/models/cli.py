@@ -48,11 +48,24 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def format_confusions(rows: Sequence[dict[str, Any]]) -> str:
+    """Each run's test confusion matrix (rows: true class, columns: predicted)."""
+    blocks = []
+    for row in rows:
+        classes = row["classes"]
+        width = max(len(name) for name in classes)
+        lines = [f"\n{row['run']} (rows true, columns predicted):", " " * width + " " + " ".join(name[:5].rjust(5) for name in classes)]
+        lines += [name.rjust(width) + " " + " ".join(f"{count:5d}" for count in counts)
+                  for name, counts in zip(classes, row["confusion"])]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
 def table_row(run: Run, entry: dict[str, Any], status: str) -> dict[str, Any]:
     """One table row from a run and its checkpoint's manifest entry."""
     test, training = entry["test"], entry.get("training", {})
     return {
-        **run_summary(run), **test, "status": status,
+        **run_summary(run), **test, "status": status, "classes": list(run.spec.classes),
         "wilson": f"[{test['wilson_low']:.3f}, {test['wilson_high']:.3f}]",
         "bootstrap": f"[{test['bootstrap_low']:.3f}, {test['bootstrap_high']:.3f}]",
         "epochs": f"{training.get('best_epoch', '?')}/{training.get('epochs_run', '?')}",
@@ -87,6 +100,7 @@ def train_command(arguments: argparse.Namespace) -> int:
         rows.append(table_row(run, manifest_entry(path, directory), "reused" if trained.reused else "trained"))
         print(f"{run.name}: {rows[-1]['status']}, test accuracy {rows[-1]['accuracy']:.3f}", file=sys.stderr)
     print(format_table(rows))
+    print(format_confusions(rows))
     print(f"\nprofile {arguments.profile}: {len(rows)} models in {time.perf_counter() - start:.0f} s "
           f"(checkpoints in {directory})")
     return 0
@@ -104,6 +118,7 @@ def table_command(arguments: argparse.Namespace) -> int:
             continue
         rows.append(table_row(run, entry, "stored"))
     print(format_table(rows))
+    print(format_confusions(rows))
     return 0
 
 

@@ -101,6 +101,8 @@ class AccuracyReport:
         Person-cluster bootstrap interval.
     persons : int
         Number of distinct persons (groups) in the test set.
+    confusion : list of list of int
+        ``confusion[true][predicted]`` counts of test videos.
     """
 
     accuracy: float
@@ -111,6 +113,7 @@ class AccuracyReport:
     bootstrap_low: float
     bootstrap_high: float
     persons: int
+    confusion: list[list[int]]
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a plain dictionary (for manifests and tables)."""
@@ -147,6 +150,13 @@ def predict(
     return np.concatenate(predictions), np.concatenate(labels), groups
 
 
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) -> list[list[int]]:
+    """``matrix[true][predicted]``: how many videos of each class went to each class."""
+    matrix = np.zeros((classes, classes), dtype=int)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix.tolist()
+
+
 def evaluate_accuracy(
     model: nn.Module,
     dataset: Any,
@@ -180,4 +190,6 @@ def evaluate_accuracy(
         wilson_low=wilson[0], wilson_high=wilson[1],
         bootstrap_low=bootstrap[0], bootstrap_high=bootstrap[1],
         persons=len(set(groups)),
+        confusion=confusion_matrix(predictions, labels, max(len(getattr(dataset, "classes", ())),
+                                                            int(max(predictions.max(), labels.max())) + 1)),
     )

@@ -33,18 +33,23 @@ from torch import nn
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.resize import FrameResize, check_frame_size, check_videos
 
-#: Frame encoder used by the default profile: three stride-2 convolutions.
+#: Frame encoder of the default profile: three stride-2 convolutions (8, 16 and
+#: 32 channels), so a 60×80 frame becomes 8×10 cells, pooled to a 2×5 grid that
+#: keeps where the person is across the frame, then 320 → 64 features.
 DEFAULT_ENCODER: dict[str, Any] = {
-    "stem_channels": 16,
+    "stem_channels": 8,
     "stem_kernel": 5,
     "stem_pool": False,
-    "channels": (32, 64),
+    "channels": (16, 32),
     "stage_strides": (2, 2),
     "blocks_per_stage": 1,
     "residual": False,
-    "pool_grid": (4, 5),
+    "pool_grid": (2, 5),
     "feature_size": 64,
+    "norm": "batch",
 }
+#: Groups of every GroupNorm layer of the frame encoder (Wu & He, 2018).
+NORM_GROUPS = 4
 
 
 def _positive(value: Any, argument: str) -> int:
@@ -61,11 +66,32 @@ def _dropout_probability(value: Any, argument: str) -> float:
     return float(value)
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int) -> nn.Sequential:
-    """Convolution (no bias) → BatchNorm → ReLU, padding ``kernel // 2``."""
+def normalisation(kind: str, channels: int) -> nn.Module:
+    """A normalisation layer of ``kind`` for ``channels`` feature maps.
+
+    ``"batch"``: BatchNorm (as ResNet). Its running statistics must be
+    estimated well for eval mode to behave as training did; the trainer
+    recomputes them (:func:`vidsal_core.models.train.recompute_batch_norm`).
+    ``"group"``: GroupNorm with :data:`NORM_GROUPS` groups (Wu & He, 2018),
+    the same in train and eval mode, but on SynthKTH it learned far slower.
+    ``"none"``: identity.
+    """
+    if kind == "group":
+        if channels % NORM_GROUPS:
+            raise ConfigError(f"encoder norm='group': {channels} channels are not divisible into {NORM_GROUPS} groups")
+        return nn.GroupNorm(NORM_GROUPS, channels)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"encoder norm={kind!r}: expected 'group', 'batch' or 'none'")
+
+
+def _conv_norm_relu(in_channels: int, out_channels: int, kernel: int, stride: int, norm: str) -> nn.Sequential:
+    """Convolution (no bias) → normalisation → ReLU, padding ``kernel // 2``."""
     return nn.Sequential(OrderedDict([
         ("conv", nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, bias=False)),
-        ("norm", nn.BatchNorm2d(out_channels)),
+        ("norm", normalisation(norm, out_channels)),
         ("relu", nn.ReLU()),
     ]))
 
@@ -79,18 +105,20 @@ class BasicBlock(nn.Module):
         Channels in and out.
     stride : int
         Stride of the first convolution (and of the projection shortcut).
+    norm : {"group", "batch", "none"}
+        Normalisation after each convolution; see :func:`normalisation`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm: str) -> None:
         super().__init__()
-        self.first = _conv_bn_relu(in_channels, out_channels, 3, stride)
+        self.first = _conv_norm_relu(in_channels, out_channels, 3, stride, norm)
         self.second_conv = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.second_norm = nn.BatchNorm2d(out_channels)
+        self.second_norm = normalisation(norm, out_channels)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                nn.BatchNorm2d(out_channels),
+                normalisation(norm, out_channels),
             )
         self.relu = nn.ReLU()
 
@@ -103,25 +131,25 @@ class BasicBlock(nn.Module):
 class FrameEncoder(nn.Module):
     """Per-frame CNN: ``(N, C, H, W)`` frames → ``(N, feature_size)`` encodings.
 
-    A stem convolution, then stages of plain (conv-BN-ReLU) or residual blocks,
+    A stem convolution, then stages of plain (conv-norm-ReLU) or residual blocks,
     adaptive average pooling to ``pool_grid`` cells, and a linear layer. The
     default is a small plain network for CPUs; ``residual=True`` with
     ``channels=(64, 128, 256, 512)``, ``blocks_per_stage=2``,
     ``stage_strides=(1, 2, 2, 2)``, ``stem_kernel=7``, ``stem_pool=True`` and
-    ``pool_grid=(1, 1)`` is ResNet-18 (He et al., 2016) with the seed's
-    512 → 300 head.
+    ``pool_grid=(1, 1)``, ``norm="batch"`` is ResNet-18 (He et al., 2016) with
+    the seed's 512 → 300 head.
 
     Parameters
     ----------
     in_channels : int
         Channels of a frame (1 for grayscale).
-    stem_channels : int, default 16
+    stem_channels : int, default 8
         Channels of the stem convolution (stride 2).
     stem_kernel : int, default 5
         Kernel size of the stem convolution.
     stem_pool : bool, default False
         Follow the stem with a 3×3 stride-2 max pool, as ResNet does.
-    channels : sequence of int, default (32, 64)
+    channels : sequence of int, default (16, 32)
         Channels of each stage.
     stage_strides : sequence of int, default (2, 2)
         Stride of the first block of each stage.
@@ -129,11 +157,13 @@ class FrameEncoder(nn.Module):
         Blocks per stage.
     residual : bool, default False
         Residual basic blocks instead of single convolutions.
-    pool_grid : (int, int), default (4, 5)
+    pool_grid : (int, int), default (2, 5)
         Cells of the final average pooling; more than one cell keeps a coarse
         layout of where things are in the frame, which a motion classifier needs.
     feature_size : int, default 64
         Size of the encoding (the seed's d = 300).
+    norm : {"batch", "group", "none"}, default "batch"
+        Normalisation after each convolution; see :func:`normalisation`.
     """
 
     def __init__(
@@ -148,6 +178,7 @@ class FrameEncoder(nn.Module):
         residual: bool = DEFAULT_ENCODER["residual"],
         pool_grid: Sequence[int] = DEFAULT_ENCODER["pool_grid"],
         feature_size: int = DEFAULT_ENCODER["feature_size"],
+        norm: str = DEFAULT_ENCODER["norm"],
     ) -> None:
         super().__init__()
         if len(channels) != len(stage_strides) or not channels:
@@ -167,6 +198,7 @@ class FrameEncoder(nn.Module):
             "residual": bool(residual),
             "pool_grid": list(grid),
             "feature_size": _positive(feature_size, "encoder feature_size"),
+            "norm": norm,
         }
         self.stem = self._stem()
         self.stages = self._stages()
@@ -176,7 +208,7 @@ class FrameEncoder(nn.Module):
 
     def _stem(self) -> nn.Sequential:
         config = self.config
-        stem = _conv_bn_relu(config["in_channels"], config["stem_channels"], config["stem_kernel"], 2)
+        stem = _conv_norm_relu(config["in_channels"], config["stem_channels"], config["stem_kernel"], 2, config["norm"])
         if config["stem_pool"]:
             stem.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))
         return stem
@@ -189,9 +221,9 @@ class FrameEncoder(nn.Module):
             for block in range(config["blocks_per_stage"]):
                 block_stride = stride if block == 0 else 1
                 if config["residual"]:
-                    layers.append(BasicBlock(in_channels, out_channels, block_stride))
+                    layers.append(BasicBlock(in_channels, out_channels, block_stride, config["norm"]))
                 else:
-                    layers.append(_conv_bn_relu(in_channels, out_channels, 3, block_stride))
+                    layers.append(_conv_norm_relu(in_channels, out_channels, 3, block_stride, config["norm"]))
                 in_channels = out_channels
         return nn.Sequential(*layers)
 

@@ -10,7 +10,7 @@ and a set of *runs*. A run is one model trained on one task::
           model: frame_lstm
           config: {hidden_size: 64}
           data: {corpus: corpus, actions: [walking, running], clip_length: 30,
-                 step: 1, size: [60, 80], train_offsets: [0, 9, 18]}
+                 step: 1, size: [60, 80], train_clips_per_video: 2}
 
 :func:`train_or_load` reuses a checkpoint whose :class:`RunSpec` matches and
 trains otherwise; :func:`load_trained` is what a chapter calls: it loads and
@@ -33,7 +33,7 @@ from vidsal_core.models.checkpoints import (
     CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
 )
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.train import TaskDataset, TrainConfig, TrainResult, train_model
+from vidsal_core.models.train import RandomClips, TaskDataset, TrainConfig, TrainResult, train_model
 
 LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "clip_length": 30,
     "step": 1,
     "size": None,
-    "train_offsets": [0],
+    "train_clips_per_video": 1,
     "evaluation_offset": "center",
     "title_frames": None,
 }
@@ -206,40 +206,6 @@ def profile_runs(profile: str | Path, only: Sequence[str] | None = None) -> list
     return [build_run(profile, name, section) for name in names]
 
 
-class ConcatVideoDataset(VideoDataset):
-    """Several datasets of the same classes, one after the other.
-
-    Parameters
-    ----------
-    datasets : sequence of VideoDataset
-        Datasets sharing ``classes`` (e.g. the same videos cut at several offsets).
-    """
-
-    def __init__(self, datasets: Sequence[VideoDataset]) -> None:
-        if not datasets:
-            raise ConfigError("ConcatVideoDataset: needs at least one dataset")
-        classes = {tuple(dataset.classes) for dataset in datasets}
-        if len(classes) != 1:
-            raise ConfigError(f"ConcatVideoDataset: datasets with different classes {sorted(classes)}")
-        self.datasets = list(datasets)
-        self.classes = next(iter(classes))
-
-    def __len__(self) -> int:
-        return sum(len(dataset) for dataset in self.datasets)
-
-    def __getitem__(self, index: int) -> VideoItem:
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} videos")
-        for dataset in self.datasets:
-            if index < len(dataset):
-                return dataset[index]
-            index -= len(dataset)
-        raise IndexError(index)
-
-    def labels(self) -> list[int]:
-        return [label for dataset in self.datasets for label in dataset.labels()]
-
-
 class CachedVideoDataset(VideoDataset):
     """A dataset whose items are kept in memory after their first reading.
 
@@ -270,24 +236,25 @@ class CachedVideoDataset(VideoDataset):
         return self.dataset.labels()
 
 
-def _check_offsets(run: Run, offsets: Sequence[Any], n_frames: int) -> None:
-    """Refuse offsets whose clips would run past the end of the corpus's videos."""
-    span = (run.data["clip_length"] - 1) * run.data["step"] + 1
-    for offset in offsets:
-        if offset != "center" and (not isinstance(offset, int) or offset < 0 or offset + span > n_frames):
-            raise ConfigError(
-                f"run {run.name}: offset {offset!r} with clip_length={run.data['clip_length']}, "
-                f"step={run.data['step']} needs frames up to {offset}+{span}, but videos have {n_frames}"
-            )
-    if span > n_frames:
-        raise ConfigError(f"run {run.name}: clips span {span} frames, videos have {n_frames}")
+def _check_clips_fit(run: Run, n_frames: int) -> None:
+    """Refuse clips that span more frames than the corpus's videos have, or an evaluation offset past the end."""
+    data = run.data
+    span = (data["clip_length"] - 1) * data["step"] + 1
+    offset = data["evaluation_offset"]
+    last = span if offset == "center" else (offset + span if isinstance(offset, int) and offset >= 0 else None)
+    if last is None or last > n_frames:
+        raise ConfigError(
+            f"run {run.name}: clips of clip_length={data['clip_length']}, step={data['step']} "
+            f"(span {span}) at evaluation_offset={offset!r} do not fit videos of {n_frames} frames"
+        )
 
 
 def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> VideoDataset:
     """The clips of ``split`` for ``run`` from a built corpus, labelled in the task's classes.
 
-    Training clips are cut at every offset of ``train_offsets``; validation and
-    test clips once per video at ``evaluation_offset``.
+    Training clips are cut at fresh seeded random offsets every epoch,
+    ``train_clips_per_video`` of them per video (:class:`RandomClips`);
+    validation and test clips once per video at ``evaluation_offset``.
 
     Parameters
     ----------
@@ -298,22 +265,25 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
     split : {"train", "validation", "test"}
         KTH's split by person.
     cache : bool, default False
-        Keep clips in memory after their first reading (for training).
+        Keep videos in memory after their first reading (for training).
     """
     data = run.data
-    offsets = list(data["train_offsets"]) if split == "train" else [data["evaluation_offset"]]
-    _check_offsets(run, offsets, corpus.config.n_frames)
+    _check_clips_fit(run, corpus.config.n_frames)
     size = None if data["size"] is None else tuple(data["size"])
-    datasets = [
-        corpus.dataset(split=split, actions=list(run.spec.classes), clip_length=data["clip_length"],
-                       step=data["step"], offset=offset, size=size, title_frames=data["title_frames"])
-        for offset in offsets
-    ]
-    dataset = datasets[0] if len(datasets) == 1 else ConcatVideoDataset(datasets)
+    whole = split == "train"
+    dataset = corpus.dataset(
+        split=split, actions=list(run.spec.classes), size=size, title_frames=data["title_frames"],
+        clip_length=None if whole else data["clip_length"], step=1 if whole else data["step"],
+        offset=0 if whole else data["evaluation_offset"],
+    )
     if len(dataset) == 0:
         raise ConfigError(f"run {run.name}: the {split} split of corpus {corpus.config_hash} has no videos of {list(run.spec.classes)}")
     dataset = TaskDataset(dataset, run.spec.classes)
-    return CachedVideoDataset(dataset) if cache else dataset
+    if cache:
+        dataset = CachedVideoDataset(dataset)
+    if whole:
+        dataset = RandomClips(dataset, data["clip_length"], data["step"], data["train_clips_per_video"], run.training.seed)
+    return dataset
 
 
 @dataclass(frozen=True)

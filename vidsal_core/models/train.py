@@ -6,6 +6,17 @@ clips). It is deterministic on CPU: the same seed, data and configuration give
 bit-identical weights. Each epoch's losses and accuracies are kept as curves,
 logged, and shown on a progress bar; the weights of the epoch with the best
 validation accuracy (ties broken by validation loss) are restored at the end.
+
+Two details matter for explaining the trained models later, in eval mode:
+
+- BatchNorm's running statistics are an exponential average over batches of
+  a few clips whose frames are strongly correlated, taken while the weights
+  move; on SynthKTH they lag so far behind that eval-mode accuracy swings by
+  tens of points from one epoch to the next. Before each validation the
+  statistics are recomputed with the current weights over training clips
+  ("precise BatchNorm", Wu & Johnson, 2021), so eval mode is what was trained.
+- A dataset with a ``set_epoch(epoch)`` method (e.g. :class:`RandomClips`) is
+  told the epoch first, so it can cut fresh, seeded clips every epoch.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -50,6 +62,17 @@ class TrainConfig:
     horizontal_flip : bool, default True
         Mirror each training clip left-right with probability 1/2 (people walk
         both ways in KTH, so the label does not change).
+    max_shift : int, default 0
+        Translate each training clip by up to this many pixels in each
+        direction (edges replicated), the same shift for all its frames.
+    max_gradient_norm : float, default 5.0
+        Clip the gradient's global norm (Pascanu et al., 2013); 0 turns it off.
+    batch_norm_clips : int, default 256
+        Training clips over which BatchNorm statistics are recomputed before
+        each validation (models without BatchNorm skip this).
+    learning_rate_schedule : {"constant", "cosine"}, default "constant"
+        ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``, step by
+        step (Loshchilov & Hutter, 2017, without restarts).
     """
 
     max_epochs: int = 30
@@ -59,6 +82,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     horizontal_flip: bool = True
+    max_shift: int = 0
+    max_gradient_norm: float = 5.0
+    batch_norm_clips: int = 256
+    learning_rate_schedule: str = "constant"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "training") -> "TrainConfig":
@@ -85,10 +112,16 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{source}: {name}={value!r}: expected a positive integer")
-        for name in ("learning_rate", "weight_decay"):
+        for name in ("max_shift", "batch_norm_clips"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{source}: {name}={value!r}: expected a non-negative integer")
+        for name in ("learning_rate", "weight_decay", "max_gradient_norm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{source}: {name}={value!r}: expected a non-negative number")
+        if self.learning_rate_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"{source}: learning_rate_schedule={self.learning_rate_schedule!r}: expected 'constant' or 'cosine'")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"{source}: seed={self.seed!r}: expected an integer")
 
@@ -140,6 +173,67 @@ class TaskDataset(VideoDataset):
 
     def labels(self) -> list[int]:
         return [self._task_label(label, index) for index, label in enumerate(self.dataset.labels())]
+
+
+class RandomClips(VideoDataset):
+    """Clips cut from whole videos at fresh random offsets every epoch.
+
+    Item ``i`` is a clip of video ``i // clips_per_video``, starting at an offset
+    drawn from a generator seeded with ``(seed, epoch, i)``: the clips change
+    from epoch to epoch but are the same in every run.
+
+    Parameters
+    ----------
+    videos : VideoDataset
+        Whole videos (e.g. ``corpus.dataset(split="train")``), ideally cached.
+    clip_length : int
+        Frames per clip.
+    step : int, default 1
+        Distance between the clip's frames in the video.
+    clips_per_video : int, default 1
+        Clips of each video per epoch.
+    seed : int, default 0
+        Seeds the offsets.
+    """
+
+    def __init__(self, videos: VideoDataset, clip_length: int, step: int = 1, clips_per_video: int = 1, seed: int = 0) -> None:
+        from vidsal_core.data.clips import clip_span
+
+        self.videos, self.clip_length, self.step = videos, clip_length, step
+        self.clips_per_video, self.seed, self.epoch = clips_per_video, seed, 0
+        self.classes = tuple(videos.classes)
+        self.span = clip_span(clip_length, step)
+        if clips_per_video < 1:
+            raise ConfigError(f"clips_per_video={clips_per_video!r}: expected a positive integer")
+
+    def set_epoch(self, epoch: int) -> None:
+        """Cut the clips of ``epoch``."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.videos) * self.clips_per_video
+
+    def offset(self, index: int, n_frames: int) -> int:
+        """Seeded offset of clip ``index`` in a video of ``n_frames`` frames."""
+        if n_frames < self.span:
+            raise ConfigError(
+                f"RandomClips: video {index // self.clips_per_video} has {n_frames} frames, "
+                f"fewer than a clip of {self.clip_length} frames at step {self.step} spans ({self.span})"
+            )
+        generator = np.random.default_rng([self.seed, self.epoch, index])
+        return int(generator.integers(0, n_frames - self.span + 1))
+
+    def __getitem__(self, index: int) -> VideoItem:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} clips")
+        item = self.videos[index // self.clips_per_video]
+        start = self.offset(index, item.video.shape[0])
+        frames = list(range(start, start + self.span, self.step)) if self.step else [start] * self.clip_length
+        meta = dict(item.meta, clip_offset=start, clip_step=self.step)
+        return dataclasses.replace(item, video=item.video[frames], meta=meta, truth=None)
+
+    def labels(self) -> list[int]:
+        return [label for label in self.videos.labels() for _ in range(self.clips_per_video)]
 
 
 @dataclass
@@ -203,6 +297,17 @@ def flip_some(videos: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return videos
 
 
+def shift_some(videos: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each video by a random whole-pixel shift of at most ``max_shift`` (edges replicated)."""
+    if max_shift == 0:
+        return videos
+    batch, time, channels, height, width = videos.shape
+    padded = F.pad(videos.reshape(batch, time * channels, height, width), (max_shift,) * 4, mode="replicate")
+    starts = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator).tolist()
+    shifted = [frames[:, top:top + height, left:left + width] for frames, (top, left) in zip(padded, starts)]
+    return torch.stack(shifted).reshape(videos.shape)
+
+
 def batches_of(size: int, batch_size: int, generator: torch.Generator | None) -> list[list[int]]:
     """Index batches over ``range(size)``, shuffled when a generator is given."""
     order = torch.randperm(size, generator=generator).tolist() if generator is not None else list(range(size))
@@ -216,6 +321,7 @@ def train_epoch(
     config: TrainConfig,
     generator: torch.Generator,
     progress: bool,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> tuple[float, float, int]:
     """One pass over ``dataset``: mean loss, accuracy and the number of clips seen."""
     model.train()
@@ -226,15 +332,53 @@ def train_epoch(
         videos, labels = collate([dataset[index] for index in indices], device)
         if config.horizontal_flip:
             videos = flip_some(videos, generator)
+        videos = shift_some(videos, config.max_shift, generator)
         logits = model(videos)
         loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if config.max_gradient_norm > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.max_gradient_norm)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total_loss += loss.item() * len(indices)
         correct += int((logits.argmax(dim=1) == labels).sum())
         seen += len(indices)
     return total_loss / seen, correct / seen, seen
+
+
+def batch_norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The model's BatchNorm layers."""
+    return [module for module in model.modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+
+
+@torch.no_grad()
+def recompute_batch_norm(model: nn.Module, dataset: VideoDataset, clips: int, batch_size: int, seed: int = 0) -> None:
+    """Replace BatchNorm running statistics by their average over ``clips`` training clips.
+
+    Precise BatchNorm (Wu & Johnson, 2021, "Rethinking 'Batch' in BatchNorm"):
+    the statistics are a plain average over batches computed with the current
+    weights, not an exponential average over weights that kept changing. The
+    clips are a random subset of ``dataset`` drawn with ``seed``.
+    """
+    layers = batch_norm_layers(model)
+    if not layers or clips == 0:
+        return
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average
+    model.train()
+    device = next(model.parameters()).device
+    try:
+        subset = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:clips].tolist()
+        for start in range(0, len(subset), batch_size):
+            model(collate([dataset[index] for index in subset[start:start + batch_size]], device)[0])
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+        model.eval()
 
 
 @torch.no_grad()
@@ -302,14 +446,21 @@ def train_model(
 
     Notes
     -----
-    On CPU the result depends only on the seed, data and configuration
-    (deterministic kernels, one generator for shuffling and augmentation, the
-    global generator re-seeded for dropout and restored afterwards).
+    On CPU the result depends only on the seed, data, configuration and the
+    number of threads (deterministic kernels, one generator for shuffling and
+    augmentation, the global generator re-seeded for dropout and restored
+    afterwards). Another thread count changes the order of floating-point
+    sums, by about 1e-7 at first, and over many epochs gives another, equally
+    good, model; the manifest records the thread count of every checkpoint.
     """
     config.check()
     _check_task(model, train, validation)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = None
+    if config.learning_rate_schedule == "cosine":
+        steps = config.max_epochs * -(-len(train) // config.batch_size)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     result = TrainResult()
     best_score, best_state, optimisation_seconds, clips_seen = None, None, 0.0, 0
     start = time.perf_counter()
@@ -318,9 +469,12 @@ def train_model(
         epochs = tqdm(range(1, config.max_epochs + 1), desc=getattr(model, "model_name", "training"), disable=not progress)
         for epoch in epochs:
             epoch_start = time.perf_counter()
-            train_loss, train_accuracy, seen = train_epoch(model, train, optimizer, config, generator, progress)
+            if hasattr(train, "set_epoch"):
+                train.set_epoch(epoch)
+            train_loss, train_accuracy, seen = train_epoch(model, train, optimizer, config, generator, progress, scheduler)
             optimisation_seconds += time.perf_counter() - epoch_start
             clips_seen += seen
+            recompute_batch_norm(model, train, config.batch_norm_clips, config.batch_size, config.seed + epoch)
             validation_loss, validation_accuracy = evaluate_loss(model, validation, config.batch_size)
             result.curves.append({
                 "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,

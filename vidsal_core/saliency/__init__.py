@@ -21,7 +21,8 @@ module                                          holds
 ``tsr_reference``                               the naive TSR loop, for checking
 ``attribution``, ``batched``, ``factorised``    TSR's base attribution and its two engines
 ``flow``                                        Farneback flow, magnitude, correlation, endpoint error
-``lrp``                                         LRP and deep Taylor (Zennit)
+``lrp``                                         LRP and deep Taylor (Zennit), sensitivity analysis
+``lrp_fast``                                    deep Taylor in one modified pass (Zennit's result)
 ==============================================  =============================================
 """
 
@@ -70,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "per_frame_spearman": "flow",
     "endpoint_error": "flow",
     "relevance": "lrp",
+    "deep_taylor": "lrp_fast",
 }
 
 __all__ = sorted(_EXPORTS)

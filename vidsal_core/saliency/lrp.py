@@ -14,6 +14,11 @@ logits, with one of three methods:
     the first layer, z+ on convolutions, epsilon on fully connected layers.
 ``"gradient"``
     The plain gradient of the target logit, for comparison.
+``"sensitivity"``
+    Sensitivity analysis (Simonyan et al., 2014; seed 002 eq. 2): the
+    squared gradient ``(∂f/∂x)²`` of the target logit. It decomposes the
+    squared gradient norm, so it explains the function's local variation
+    rather than its value; non-negative everywhere.
 
 In both relevance methods activations pass relevance through, average
 pooling redistributes it in proportion to its inputs, max pooling gives it to
@@ -36,6 +41,9 @@ Montavon, G. et al. (2017). Explaining nonlinear classification decisions with
 deep Taylor decomposition. Pattern Recognition 65.
 Kohlbrenner, M. et al. (2020). Towards best practice in explaining neural
 network decisions with LRP. IJCNN.
+Simonyan, K., Vedaldi, A. and Zisserman, A. (2014). Deep inside convolutional
+networks: visualising image classification models and saliency maps. ICLR
+workshop.
 Anders, C. J. et al. (2021). Software for dataset-wide XAI: from local
 explanations to global insights with Zennit, CoRelAy, and ViRelAy. arXiv:2106.13200.
 """
@@ -57,14 +65,14 @@ from zennit.composites import (
     SpecialFirstLayerMapComposite,
     layer_map_base,
 )
-from zennit.core import Composite
+from zennit.core import Composite, ParamMod, Stabilizer
 from zennit.rules import Pass, ZBox, ZPlus
 from zennit.types import BatchNorm, Convolution, Linear
 
 from vidsal_core.errors import ConfigError
 
 #: The methods :func:`relevance` offers.
-METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat", "gradient")
+METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat", "gradient", "sensitivity")
 #: A module with this attribute set to True passes relevance through unchanged.
 PASS_THROUGH_ATTRIBUTE = "relevance_pass_through"
 #: A model may state the range of its first linear layer's input under this attribute.
@@ -150,6 +158,45 @@ def _with_pass_through(model: nn.Module, composite: Composite) -> Composite:
     return MixedComposite([NameMapComposite([(tuple(names), Pass())]), composite])
 
 
+class NonNegativeInputZPlus(ZPlus):
+    """Zennit's z+ rule, computed in one modified pass when the layer's input has no negative value.
+
+    ``ZPlus`` splits the input into its positive and negative parts and runs
+    the layer twice (positive weights on the positive part, negative weights
+    on the negative part). After a ReLU, a max pooling or a concatenation of
+    such — every hidden layer of C3D and I3D — the negative part is zero and
+    its pass contributes nothing; this rule then runs only the first, which
+    gives the same relevance with half the work (the bias is clamped at zero
+    exactly as ``ZPlus`` clamps it). An input with a negative value takes
+    ``ZPlus``'s full path, so the result is always ``ZPlus``'s.
+    """
+
+    def __init__(self, stabilizer: float = 1e-6, zero_params: Sequence[str] | None = None) -> None:
+        super().__init__(stabilizer=stabilizer, zero_params=zero_params)
+        self.stabilizer = stabilizer
+        self.zero_params = zero_params
+        self._stabilizer_fn = Stabilizer.ensure(stabilizer)
+
+    def backward(self, module: nn.Module, grad_input: tuple, grad_output: tuple) -> tuple:
+        """Relevance of the layer's input: ``x · W⁺ᵀ (R / (W⁺ x + b⁺))`` for ``x >= 0``."""
+        stored = self.stored_tensors["input"][0]
+        if stored.min() < 0:
+            return super().backward(module, grad_input, grad_output)
+        inputs = stored.detach().requires_grad_()
+        with ParamMod.ensure(self.param_modifiers[0])(module) as modified, torch.autograd.enable_grad():
+            outputs = modified.forward(inputs)
+        (gradient,) = torch.autograd.grad(
+            outputs, inputs, grad_outputs=grad_output[0] / self._stabilizer_fn(outputs),
+            create_graph=grad_output[0].requires_grad,
+        )
+        result = inputs * gradient
+        return tuple(result if original.shape == result.shape else None for original in grad_input)
+
+    def copy(self) -> "NonNegativeInputZPlus":
+        """A fresh hook with the same settings (Zennit copies one hook per module)."""
+        return NonNegativeInputZPlus(self.stabilizer, self.zero_params)
+
+
 def deep_taylor_composite(
     model: nn.Module, low: float | torch.Tensor, high: float | torch.Tensor, stabilizer: float = 1e-6
 ) -> Composite:
@@ -165,8 +212,8 @@ def deep_taylor_composite(
         Added to denominators, with their sign.
     """
     layer_map = layer_map_base(stabilizer) + [
-        (Convolution, ZPlus(stabilizer=stabilizer)),
-        (nn.Linear, ZPlus(stabilizer=stabilizer)),
+        (Convolution, NonNegativeInputZPlus(stabilizer=stabilizer)),
+        (nn.Linear, NonNegativeInputZPlus(stabilizer=stabilizer)),
     ]
     first_map = [(Linear, ZBox(low, high, stabilizer=stabilizer))]
     composite = SpecialFirstLayerMapComposite(
@@ -184,8 +231,8 @@ def epsilon_plus_flat_composite(model: nn.Module, epsilon: float = 1e-6, stabili
 def _composite_for(
     method: str, model: nn.Module, input_bounds: Sequence | None, stabilizer: float
 ) -> Composite | None:
-    """The composite of ``method`` (``None`` for the plain gradient)."""
-    if method == "gradient":
+    """The composite of ``method`` (``None`` for the gradient methods)."""
+    if method in ("gradient", "sensitivity"):
         return None
     _check_batch_norms_mergeable(model)
     if method == "epsilon_plus_flat":
@@ -216,7 +263,7 @@ def _target_indices(target: int | Sequence[int] | torch.Tensor, batch: int) -> t
 def _warn_if_recurrent(model: nn.Module, method: str) -> None:
     """Zennit has no LRP rule for recurrent layers and silently uses their gradient."""
     recurrent = [name for name, module in model.named_modules() if isinstance(module, nn.RNNBase)]
-    if recurrent and method != "gradient":
+    if recurrent and method not in ("gradient", "sensitivity"):
         warnings.warn(
             f"relevance(method={method!r}): Zennit has no LRP rule for recurrent layers {recurrent}; "
             "relevance passes through them as their gradient", stacklevel=3,
@@ -241,7 +288,7 @@ def relevance(
         ``(B, T, C, H, W)`` float videos.
     target : int, sequence of int or torch.Tensor
         The class to explain: one for all videos, or one per video.
-    method : {"deep_taylor", "epsilon_plus_flat", "gradient"}, default "deep_taylor"
+    method : {"deep_taylor", "epsilon_plus_flat", "gradient", "sensitivity"}, default "deep_taylor"
         See the module's description.
     input_bounds : (low, high), optional
         Range of the first linear layer's input for the ZBox rule of
@@ -283,6 +330,8 @@ def relevance(
             raise ConfigError(f"target={target!r}: the model has {logits.shape[1]} classes")
         seed = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits)
         (result,) = torch.autograd.grad(logits, inputs, grad_outputs=seed)
+    if method == "sensitivity":
+        result = result.square()
     return result.detach()
 
 

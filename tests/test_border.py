@@ -1,0 +1,127 @@
+"""The border chapter's sweeps: settings, items, the per-clip work, and the tables built from results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vidsal_core.analysis import border
+from vidsal_core.analysis.border import (
+    BorderSettings,
+    effects_by,
+    explain_clip,
+    paired_difference,
+    results_frame,
+    sweep_items,
+    table_one,
+)
+from vidsal_core.analysis.relevance import frame_positions
+from vidsal_core.analysis.sweeps import run_sweep
+from vidsal_core.errors import ConfigError
+from vidsal_core.models.c3d import C3D
+from vidsal_core.saliency.lrp import relevance
+
+MODEL = {"kind": "c3d", "profile": "test", "run": "tiny", "trained_sha256": "a", "untrained_sha256": "b"}
+
+
+def test_offsets_and_profiles_parse():
+    assert border._offsets({"start": 0, "stop": 32, "by": 16}, "x") == (0, 16, 32)
+    assert border._offsets([8, 0], "x") == (8, 0)
+    with pytest.raises(ConfigError, match="x"):
+        border._offsets({"stop": 8, "every": 2}, "x")
+    with pytest.raises(ConfigError, match="explanation"):
+        border._names(["DTD", "LRP"], "x")
+    for profile in ("quick", "default", "full"):
+        settings = BorderSettings.from_profile(profile)
+        assert settings.explanations and 0 in settings.steps
+        assert settings.i3d.clip_length == 16
+
+
+def test_items_skip_clips_that_do_not_fit():
+    video = {"source": "synthkth", "key": "v", "n_frames": 40}
+    items = sweep_items([video], MODEL, 16, steps=[0, 2, 4], offsets=[0, 10], explanations=["DTD", "SA"])
+    settings = {(item.setting["step"], item.setting["offset"]) for item in items}
+    # step 2 spans 31 frames (fits at 0 only), step 4 spans 61 (never fits), step 0 one frame
+    assert settings == {(0, 0), (0, 10), (2, 0)}
+    assert len(items) == 6 and len({item.key for item in items}) == 6
+
+
+def _tiny_models(monkeypatch):
+    torch.manual_seed(0)
+    trained = C3D(num_classes=3, clip_length=16, input_size=(16, 16), width_multiplier=1 / 32).eval()
+    untrained = C3D(num_classes=3, clip_length=16, input_size=(16, 16), width_multiplier=1 / 32).eval()
+    for weights, model in (("trained", trained), ("untrained", untrained)):
+        monkeypatch.setitem(border._MODELS, border.canonical_json({"model": MODEL, "weights": weights}), model)
+
+    def clip_of(video, setting):
+        generator = torch.Generator().manual_seed(video["seed"] * 100 + setting["offset"])
+        return torch.rand(16, 1, 16, 16, generator=generator)
+
+    monkeypatch.setattr(border, "load_clip", clip_of)
+    return trained, untrained, clip_of
+
+
+def test_explain_clip_explains_the_trained_models_top_class_and_resumes(monkeypatch, tmp_path):
+    trained, untrained, clip_of = _tiny_models(monkeypatch)
+    video = {"source": "synthkth", "key": "v", "n_frames": 64, "seed": 1, "person": 2, "action": "boxing", "label": 0}
+    items = sweep_items([video], MODEL, 16, steps=[2], offsets=[0, 16], explanations=["DTD", "SA", "DTD-u"])
+    results = run_sweep(explain_clip, items, tmp_path, progress=False)
+    for item, result in zip(items, results):
+        clip = clip_of(video, item.setting)
+        target = int(trained(clip[None]).argmax())
+        assert result["target"] == target == result["top"][0]
+        weights, method = border.EXPLANATIONS[item.setting["explanation"]]
+        model = trained if weights == "trained" else untrained
+        expected = relevance(model, clip[None], target, method)[0].sum(dim=(1, 2, 3)).double()
+        np.testing.assert_allclose(result["frame_relevance"], expected.numpy(), rtol=1e-4,
+                                   atol=1e-6 * expected.abs().max().item())
+    assert run_sweep(explain_clip, items, tmp_path, progress=False) == results
+
+
+def _results(border_value, lookahead_value, persons=4, steps=(1, 2)):
+    """Items and results whose share vectors have known coefficients (and the label top-1 at step 2 only)."""
+    u = frame_positions(16)
+    items, results = [], []
+    for person in range(persons):
+        for step in steps:
+            video = {"source": "synthkth", "key": f"p{person}", "person": person, "action": "boxing", "label": 0,
+                     "title_frames": 0, "n_frames": 512}
+            share = 1 / 16 + border_value * step * (u * u - np.mean(u * u)) + lookahead_value * u
+            items += sweep_items([video], MODEL, 16, [step], [0], ["DTD"])
+            results.append({"frame_relevance": (3.0 * share).tolist(), "target": 0,
+                            "top": [0, 1, 2] if step == 2 else [1, 0, 2], "top_logits": [3.0, 2.0, 1.0]})
+    return items, results
+
+
+def test_tables_recover_known_coefficients():
+    frame = results_frame(*_results(0.01, 0.002))
+    effects = effects_by(frame, ["step", "explanation"]).set_index("step")
+    assert effects.loc[1, "border"] == pytest.approx(0.01) and effects.loc[2, "border"] == pytest.approx(0.02)
+    assert effects.loc[2, "lookahead"] == pytest.approx(0.002) and effects.loc[2, "groups"] == 4
+    change = paired_difference(frame, "border", "step", 2, 1)
+    assert change.mean == pytest.approx(0.01) and change.count == 4
+    accuracy = border.accuracy_by(frame, ["step"]).set_index("step")
+    assert accuracy.loc[1, "top1"] == 0.0 and accuracy.loc[2, "top1"] == 1.0 and accuracy.loc[1, "top2"] == 1.0
+    table = table_one({"C3D": frame[frame["step"] == 1]})
+    assert list(table.columns) == ["model · data", "coefficient", "DTD", "SA", "DTD-u"]
+    assert table.loc[0, "DTD"].startswith("+1 [") and table.loc[1, "SA"] == "—"
+
+
+def test_a_few_videos_are_spread_over_persons_and_actions():
+    videos = [{"person": person, "action": action} for person in (2, 3, 5) for action in "abcdef"]
+    chosen = border._spread(videos, 6)
+    assert [video["action"] for video in chosen] == list("abcdef")
+    assert [video["person"] for video in chosen] == [2, 3, 5, 2, 3, 5]
+    assert len(border._spread(videos, 100)) == 18
+
+
+@pytest.mark.slow
+def test_the_command_prints_table_one_at_the_quick_profile(capsys):
+    """Trains the quick C3D if needed and runs (or reads back) every quick sweep."""
+    assert border.main(["--profile", "quick", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "| model · data" in text and "| DTD" in text and "| DTD-u" in text
+    for row in ("C3D · SynthKTH", "I3D · real footage", "I3D · SynthKTH"):
+        assert text.count(row) == 2, row  # a border and a lookahead row each
+    assert "Title-card test" in text and "top-1" in text

@@ -1,0 +1,248 @@
+"""Resumable, visible sweeps: one small JSON file per (video, setting), written as it finishes.
+
+A sweep maps a plain top-level function ``work(video, setting) -> dict`` over
+a list of :class:`SweepItem`. ``video`` and ``setting`` are JSON-able
+mappings that together say everything the result depends on (which video,
+which clip, which model and checkpoint, which method), so that
+
+* every result is saved under ``<directory>/<key>.json``, where ``key`` is a
+  hash of the item, as soon as it is computed, written to a temporary file
+  and renamed into place (``os.replace``): a file is there whole or not at all;
+* a sweep that stops — an error, Ctrl-C, a closed laptop — is resumed by
+  running it again: finished items are read back, nothing is recomputed and
+  nothing finished is lost; two sweeps that share items share their results;
+* a progress bar shows done/total (resumed items included) and the rate;
+* ``work`` is an ordinary picklable function of its two arguments, so any
+  executor with ``submit`` can map it: ``concurrent.futures`` pools, or a Dask
+  cluster through ``distributed.Client(...).get_executor()``. Results do not
+  depend on the order or place items are computed in.
+
+The results a sweep returns are always the ones read back from disk, so a
+resumed sweep returns exactly what an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from vidsal_core.errors import ConfigError
+
+LOGGER = logging.getLogger(__name__)
+
+#: Where sweeps keep their results unless told otherwise (git-ignored ``data/``).
+SWEEP_DIR = Path(os.environ.get("VIDSAL_DATA", Path(__file__).resolve().parents[2] / "data")) / "sweeps"
+
+Work = Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able copy of ``value``: NumPy scalars and arrays, tuples and paths made plain."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "detach"):  # a torch tensor
+        return _plain(value.detach().cpu().numpy())
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as JSON with sorted keys and no spaces (the form that is hashed)."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def content_hash(value: Any, length: int = 16) -> str:
+    """First ``length`` hex digits of the sha256 of :func:`canonical_json` of ``value``."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    """One unit of a sweep: a video and a setting (both JSON-able mappings).
+
+    Attributes
+    ----------
+    video : mapping
+        Which video (and anything else fixed per video, e.g. its person).
+    setting : mapping
+        How it is processed (clip step and offset, model, methods, ...).
+    """
+
+    video: Mapping[str, Any]
+    setting: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Hash of the item: its result's file name."""
+        return content_hash({"video": self.video, "setting": self.setting}, length=24)
+
+
+def sweep_directory(name: str, spec: Mapping[str, Any] | None = None, root: str | Path | None = None) -> Path:
+    """``<root>/<name>-<hash of spec>``, created, with ``spec.json`` written once.
+
+    Parameters
+    ----------
+    name : str
+        A readable name (letters, digits, ``-`` and ``_``).
+    spec : mapping, optional
+        What every result of the sweep depends on beyond its items (code
+        version, checkpoint hashes, ...); a change gives a new directory.
+    root : path, optional
+        Parent folder (default ``data/sweeps``).
+    """
+    if not name or not all(character.isalnum() or character in "-_" for character in name):
+        raise ConfigError(f"sweep name {name!r}: use letters, digits, '-' and '_'")
+    directory = Path(root or SWEEP_DIR) / f"{name}-{content_hash(spec or {})}"
+    directory.mkdir(parents=True, exist_ok=True)
+    spec_file = directory / "spec.json"
+    if not spec_file.exists():
+        _write_atomically(spec_file, json.dumps(_plain(spec or {}), indent=1, sort_keys=True))
+    return directory
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def result_path(directory: str | Path, item: SweepItem) -> Path:
+    """Where the result of ``item`` lives."""
+    return Path(directory) / f"{item.key}.json"
+
+
+def save_result(directory: str | Path, item: SweepItem, result: Mapping[str, Any]) -> None:
+    """Save ``result`` of ``item`` atomically (with the item itself, for provenance)."""
+    text = json.dumps(_plain({"video": item.video, "setting": item.setting, "result": result}), allow_nan=True)
+    _write_atomically(result_path(directory, item), text)
+
+
+def load_result(directory: str | Path, item: SweepItem) -> dict[str, Any]:
+    """The saved result of ``item``."""
+    return json.loads(result_path(directory, item).read_text())["result"]
+
+
+def is_done(directory: str | Path, item: SweepItem) -> bool:
+    """Whether ``item`` has a saved result."""
+    return result_path(directory, item).is_file()
+
+
+def unique_items(items: Iterable[SweepItem]) -> list[SweepItem]:
+    """``items`` without repeats (same key), in their first order."""
+    seen: dict[str, SweepItem] = {}
+    for item in items:
+        if not isinstance(item, SweepItem):
+            raise ConfigError(f"sweep items: expected SweepItem, got {type(item).__name__}")
+        seen.setdefault(item.key, item)
+    return list(seen.values())
+
+
+def pending_items(items: Iterable[SweepItem], directory: str | Path) -> list[SweepItem]:
+    """The items of ``items`` that have no saved result yet."""
+    return [item for item in unique_items(items) if not is_done(directory, item)]
+
+
+def _check_work(work: Work) -> None:
+    """Refuse lambdas and nested functions: an executor must be able to pickle ``work``."""
+    qualified = getattr(work, "__qualname__", "")
+    if not callable(work) or "<lambda>" in qualified or "<locals>" in qualified:
+        raise ConfigError(f"work={work!r}: must be a plain top-level function, so that executors can pickle it")
+
+
+def run_sweep(
+    work: Work,
+    items: Sequence[SweepItem],
+    directory: str | Path,
+    progress: bool = True,
+    description: str = "sweep",
+    executor: concurrent.futures.Executor | None = None,
+    on_result: Callable[[SweepItem, Mapping[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Compute every item's result that is not saved yet, saving each as it finishes.
+
+    Parameters
+    ----------
+    work : callable
+        A top-level function ``work(video, setting) -> dict`` (JSON-able values).
+    items : sequence of SweepItem
+        What to compute; repeated items are computed once.
+    directory : path
+        Where results are saved (see :func:`sweep_directory`).
+    progress : bool, default True
+        Show a progress bar: done/total, counting results found on disk, and the rate.
+    description : str, default "sweep"
+        The bar's label.
+    executor : concurrent.futures.Executor, optional
+        Map ``work`` through ``executor.submit`` (e.g. a process pool, or
+        ``distributed.Client(...).get_executor()`` for Dask); results are
+        saved in the order they finish. None computes in this process, in order.
+    on_result : callable, optional
+        Called as ``on_result(item, result)`` after each new result is saved
+        (e.g. to stop a sweep, or to log); an exception raised there stops
+        the sweep with everything saved so far kept.
+
+    Returns
+    -------
+    list of dict
+        The result of each of ``items`` (in their order, repeats included), as
+        read back from ``directory``.
+    """
+    from tqdm.auto import tqdm
+
+    _check_work(work)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    unique = unique_items(items)
+    pending = [item for item in unique if not is_done(directory, item)]
+    if len(pending) < len(unique):
+        LOGGER.info("%s: %d of %d items already done in %s", description, len(unique) - len(pending), len(unique), directory)
+    bar = tqdm(total=len(unique), initial=len(unique) - len(pending), desc=description, unit="item",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        if executor is None:
+            for item in pending:
+                _finish(directory, item, work(item.video, item.setting), bar, on_result)
+        else:
+            futures = {executor.submit(work, item.video, item.setting): item for item in pending}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    _finish(directory, futures[future], future.result(), bar, on_result)
+            finally:
+                for future in futures:
+                    future.cancel()
+    finally:
+        bar.close()
+    return [load_result(directory, item) for item in items]
+
+
+def _finish(directory: Path, item: SweepItem, result: Mapping[str, Any], bar: Any,
+            on_result: Callable[[SweepItem, Mapping[str, Any]], None] | None) -> None:
+    """Save one new result, advance the bar, call the hook."""
+    if not isinstance(result, Mapping):
+        raise ConfigError(f"sweep work returned {type(result).__name__}; expected a dict of JSON-able values")
+    save_result(directory, item, result)
+    bar.update(1)
+    if on_result is not None:
+        on_result(item, result)
