@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from vidsal_core.book import ROOT, chapters_in_toc, run_chapter
+from vidsal_core.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, parameter_names, run_chapter
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -28,6 +28,32 @@ SCREENSHOTS = ROOT / "_build" / "test-screenshots"
 VENDOR = ROOT / "book" / "_static" / "vendor"
 
 pytestmark = pytest.mark.slow
+
+
+def declared_parameters(chapter: str) -> list[str]:
+    """Names the chapter template's parameters cell declares."""
+    import nbformat
+
+    cells = nbformat.read(NOTEBOOKS / f"{chapter}.ipynb", as_version=4).cells
+    source = next(cell.source for cell in cells if cell.source.lstrip().startswith(PARAMETERS_HEADER))
+    return parameter_names(source)
+
+
+def users_clip(path: Path) -> Path:
+    """A reader's own clip: 40 frames, 120x160, a dark figure-sized block walking across a textured scene."""
+    import numpy as np
+    import torch
+
+    from vidsal_core.data.video import write_video
+
+    generator = np.random.default_rng(7)
+    background = 0.55 + 0.1 * generator.standard_normal((120, 160)).clip(-2, 2)
+    frames = np.repeat(background[None, None], 40, axis=0).astype(np.float32)
+    for t in range(40):
+        left = 3 * t
+        frames[t, 0, 40:100, left:left + 14] = 0.15
+        frames[t, 0, 30:42, left + 3:left + 11] = 0.25
+    return write_video(path, torch.from_numpy(frames.clip(0, 1)))
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +64,11 @@ def book(tmp_path_factory) -> Path:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("chapters", "__pycache__"))
+    clip = users_clip(root / "users clip.avi")
     for chapter in chapters_in_toc(root / "_toc.yml"):
-        run_chapter(chapter, "quick", output_dir=root / "book" / "chapters")
+        # a chapter that takes a reader's own video runs on one here, as `-p video clip.avi` would
+        parameters = {"video": str(clip)} if "video" in declared_parameters(chapter) else {}
+        run_chapter(chapter, "quick", parameters=parameters, output_dir=root / "book" / "chapters")
     build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "-n", "-W", "--keep-going"],
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
@@ -152,3 +181,21 @@ def test_frame_explorer_shows_another_frame_after_input(book, server, browser):
         browser.save_screenshot(str(SCREENSHOTS / f"{page.stem}-explorer.png"))
     if chapters_in_toc(ROOT / "_toc.yml"):
         assert found, "no chapter holds a frame explorer"
+
+
+def test_chapters_run_on_a_users_clip(book):
+    """Every chapter that declares ``video`` ran on the clip, and its page names it."""
+    takers = [name for name in chapters_in_toc(ROOT / "_toc.yml") if "video" in declared_parameters(name)]
+    assert takers, "no chapter takes a reader's video"
+    for name in takers:
+        page = (book / "book" / "chapters" / f"{name}.html").read_text()
+        assert "users clip.avi" in page, f"{name}: the page does not show the reader's clip"
+
+
+def test_launch_buttons_open_the_chapter_templates(book):
+    for name in chapters_in_toc(ROOT / "_toc.yml"):
+        page = (book / "book" / "chapters" / f"{name}.html").read_text()
+        assert f"mybinder.org/v2/gh/vidsal/vidsal/main?urlpath=lab/tree/notebooks/{name}.ipynb" in page, name
+        assert f"colab.research.google.com/github/vidsal/vidsal/blob/main/notebooks/{name}.ipynb" in page, name
+        launch_links = re.findall(r'href="([^"]*(?:mybinder|colab)[^"]*)"', page)
+        assert launch_links and not [link for link in launch_links if "book/chapters" in link], launch_links

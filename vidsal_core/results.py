@@ -125,3 +125,18 @@ def read_claims(chapters: Iterable[str], profile: str | Path, results_dir: Path 
         for i, row in enumerate(content.get("rows", [])):
             rows.append({"chapter": chapter, **check_row(row, f"{path} row {i}")})
     return rows
+
+
+def sign_verdict(low: float | None, high: float | None, claimed: str) -> str:
+    """Verdict on a claim that a quantity is ``"positive"`` or ``"negative"``, from its 95% interval.
+
+    ``"reproduced"`` when the whole interval lies on the claimed side of zero,
+    ``"not reproduced"`` otherwise (the opposite side, or an interval that holds
+    zero: no effect shown). A missing interval gives ``"not reproduced"``.
+    """
+    if claimed not in ("positive", "negative"):
+        raise ConfigError(f"claimed={claimed!r}: expected 'positive' or 'negative'")
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "not reproduced"
+    held = low > 0 if claimed == "positive" else high < 0
+    return "reproduced" if held else "not reproduced"

@@ -1,4 +1,4 @@
-"""Sphinx extension of the vidsal book: keeps the built pages free of console errors.
+"""Sphinx extension of the vidsal book: console-clean pages, launch buttons on the templates.
 
 With Sphinx 7.4, sphinx-thebe and sphinx-togglebutton add their inline
 configuration scripts twice per page; the second ``const THEBE_JS_URL`` is a
@@ -7,6 +7,10 @@ script entries from each page's context before it is rendered.
 """
 
 from __future__ import annotations
+
+#: Where papermill writes the executed chapters, and where their templates live.
+EXECUTED_PREFIX = "book/chapters/"
+TEMPLATE_PREFIX = "notebooks/"
 
 
 def _script_key(script) -> tuple:
@@ -29,6 +33,29 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
     context["script_files"] = unique
 
 
+def _retarget(node):
+    if isinstance(node, dict):
+        return {key: _retarget(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_retarget(value) for value in node]
+    if isinstance(node, str) and EXECUTED_PREFIX in node and ("binder" in node or "colab" in node):
+        return node.replace(EXECUTED_PREFIX, TEMPLATE_PREFIX)
+    return node
+
+
+def launch_templates(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context`` handler: Binder and Colab open ``notebooks/<chapter>.ipynb``.
+
+    The book shows the executed copies under ``book/chapters/`` (git-ignored), so
+    a launch button must point at the chapter's template, which is in the
+    repository and re-runs with the reader's own parameters.
+    """
+    if "header_buttons" in context:
+        context["header_buttons"] = _retarget(context["header_buttons"])
+
+
 def setup(app):
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    # after sphinx-book-theme's add_launch_buttons (priority 501), before rendering
+    app.connect("html-page-context", launch_templates, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
