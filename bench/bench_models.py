@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from vidsal_core.models.cudnn import cudnn_disabled
+from vidsal_core.models.cudnn import recurrent_backward
 from vidsal_core.models.registry import build_model
 from vidsal_core.models.runs import run_settings
 
@@ -75,7 +75,7 @@ def gradient_step(model: torch.nn.Module, videos: torch.Tensor) -> Callable[[], 
     """Eval-mode forward and backward to the input, as plain saliency computes it."""
     def step() -> None:
         inputs = videos.clone().requires_grad_(True)
-        with cudnn_disabled():
+        with recurrent_backward(model):
             logits = model(inputs)
             torch.autograd.grad(logits.max(dim=1).values.sum(), inputs)
     return step

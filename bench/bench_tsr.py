@@ -20,6 +20,7 @@ Usage::
     .venv/bin/python bench/bench_tsr.py                         # T=30, 120×160, 10×10 blocks, CPU
     .venv/bin/python bench/bench_tsr.py --frames 12 --height 60 --width 80   # a quick look
     .venv/bin/python bench/bench_tsr.py --device cuda           # on a GPU
+    .venv/bin/python bench/bench_tsr.py --device cuda --max-batch-mib 16384   # bigger batches of masks
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def worker(arguments: argparse.Namespace) -> None:
     if arguments.worker == "reference":
         result = temporal_saliency_rescaling_reference(model, video, **options)
     else:
-        result = temporal_saliency_rescaling(model, video, engine=arguments.worker, **options)
+        result = temporal_saliency_rescaling(model, video, engine=arguments.worker,
+                                             max_batch_bytes=int(arguments.max_batch_mib * 2**20), **options)
     if arguments.device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
@@ -84,6 +86,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--threads", type=int, default=None, help="torch threads in each engine's process")
+    parser.add_argument("--max-batch-mib", type=float, default=512.0,
+                        help="memory bound of one batch of masked videos, MiB (default 512: a laptop; raise it on a GPU)")
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -102,7 +106,7 @@ def main() -> None:
                     "video": video, "target": target}, Path(folder) / "inputs.pt")
         for engine in arguments.engines:
             command = [sys.executable, __file__, "--worker", engine, "--folder", folder, "--device", arguments.device,
-                       "--block-size", str(arguments.block_size)]
+                       "--block-size", str(arguments.block_size), "--max-batch-mib", str(arguments.max_batch_mib)]
             if arguments.threads:
                 command += ["--threads", str(arguments.threads)]
             print(f"running {engine} ...", file=sys.stderr, flush=True)
@@ -126,6 +130,7 @@ def main() -> None:
         rows.append([engine, f"{entry['seconds']:.1f}", ratio, str(entry["calls"]), agreement,
                      f"{entry['peak_rss_mib']:.0f} (+{entry['peak_rss_mib'] - entry['rss_before_mib']:.0f}){gpu}"])
     print(f"two-step TSR, |gradient| base, {arguments.frames} frames of {arguments.height}×{arguments.width}, "
+          f"batches of masks up to {arguments.max_batch_mib:g} MiB, "
           f"{arguments.block_size}×{arguments.block_size} blocks, {arguments.device}, torch threads "
           f"{arguments.threads or torch.get_num_threads()}")
     print(f"model: {source}; target class {target}; frames above α: {numbers[arguments.engines[0]]['selected']}\n")

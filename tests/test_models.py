@@ -279,3 +279,34 @@ def test_lstm_input_gradients_on_cuda_in_eval_mode(name):
         model(cuda_videos)[:, 1].sum().backward()
     assert not model.training
     torch.testing.assert_close(cuda_videos.grad.cpu(), cpu_videos.grad, rtol=1e-3, atol=1e-5)
+
+
+def test_recurrent_backward_is_a_no_op_on_the_cpu():
+    from vidsal_core.models.cudnn import recurrent_backward
+
+    model = build_model("ica_lstm", {**TINY_MODELS["ica_lstm"], "dropout": 0.5}, seed=0)
+    with recurrent_backward(model):
+        assert not any(module.training for module in model.modules())
+    assert not model.training
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", ["frame_lstm", "ica_lstm"])
+def test_recurrent_backward_keeps_cudnn_and_eval_mode_semantics(name):
+    """Only the LSTM switches to train mode, cuDNN stays on, and the gradient is the CPU's."""
+    from vidsal_core.models.cudnn import recurrent_backward
+
+    model = build_model(name, {**TINY_MODELS[name], "dropout": 0.5}, seed=0)  # the feature dropout must stay off
+    videos = tiny_videos(name)
+    cpu_videos = videos.clone().requires_grad_(True)
+    model(cpu_videos)[:, 1].sum().backward()
+    model = model.cuda()
+    cuda_videos = videos.cuda().requires_grad_(True)
+    with recurrent_backward(model):
+        assert torch.backends.cudnn.enabled
+        switched = [m for m in model.modules() if m.training]
+        assert switched and all(isinstance(m, torch.nn.RNNBase) for m in switched)
+        model(cuda_videos)[:, 1].sum().backward()
+    assert not any(m.training for m in model.modules())
+    torch.testing.assert_close(cuda_videos.grad.cpu(), cpu_videos.grad, rtol=1e-4, atol=1e-6)

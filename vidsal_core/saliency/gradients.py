@@ -3,9 +3,9 @@
 Each function explains the *logit* of a target class (the predicted class
 unless given) of a model in eval mode, and returns a map with the shape of
 the videos it was given: ``(B, T, C, H, W)`` for a batch, ``(T, C, H, W)`` for
-one video. Gradients run with cuDNN off (:func:`~vidsal_core.models.cudnn.cudnn_disabled`),
-so recurrent models can be explained on CUDA without switching to training
-mode.
+one video. Gradients run inside :func:`~vidsal_core.models.cudnn.recurrent_backward`,
+so recurrent models can be explained on CUDA without switching the model to
+training mode (only its dropout-free LSTMs are, which computes the same).
 
 References
 ----------
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.cudnn import cudnn_disabled
+from vidsal_core.models.cudnn import recurrent_backward
 from vidsal_core.saliency.checks import (
     as_batch,
     check_eval_mode,
@@ -107,7 +107,7 @@ def input_gradient(
     from captum.attr import Saliency
 
     batch, targets, single = _prepare(model, videos, target)
-    with cudnn_disabled():
+    with recurrent_backward(model):
         attribution = Saliency(model).attribute(_leaf(batch), target=targets, abs=absolute)
     return _finish(attribution, single, "input_gradient")
 
@@ -181,7 +181,7 @@ def integrated_gradients(
         raise ConfigError(f"method={method!r}: choose one of {list(IG_APPROXIMATIONS)}")
     batch, targets, single = _prepare(model, videos, target)
     baselines = check_ig_baseline(baseline, batch)
-    with cudnn_disabled():
+    with recurrent_backward(model):
         attribution = IntegratedGradients(model).attribute(
             _leaf(batch), baselines=baselines, target=targets, n_steps=n_steps, method=method,
             internal_batch_size=internal_batch_size,
@@ -235,7 +235,7 @@ def smoothgrad(
         raise ConfigError(f"noise_std={noise_std!r}: expected a non-negative number")
     batch, targets, single = _prepare(model, videos, target)
     devices = [batch.device] if batch.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), cudnn_disabled():
+    with torch.random.fork_rng(devices=devices), recurrent_backward(model):
         torch.manual_seed(seed)
         attribution = NoiseTunnel(Saliency(model)).attribute(
             _leaf(batch), nt_type="smoothgrad", nt_samples=n_samples, stdevs=float(noise_std),
