@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,book]'
+	# Quantus (tests compare our metrics with it) without its opencv-python, which would
+	# replace opencv-python-headless's cv2; its other needs are in the test extra.
+	$(BIN)/python -m pip install --quiet --no-deps 'quantus==0.6.0'
 	@touch $(STAMP)
 
 # MathJax, RequireJS and the Jupyter widget manager, from npm (package-lock.json),

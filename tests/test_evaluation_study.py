@@ -1,0 +1,68 @@
+"""The evaluation chapter's sweep helpers: method selection, settings, maps' shapes, paired differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from _saliency_models import LinearFrames
+from vidsal_core.analysis import evaluation_study as study
+from vidsal_core.errors import ConfigError
+
+OPTIONS = {"ig_steps": 4, "smoothgrad_samples": 2, "tsr_block": 2, "superpixels": 4, "occlusion_baseline": "zero",
+           "faithfulness_baseline": "blur", "faithfulness_block": 2, "frame_points": 4, "block_points": 4,
+           "min_visibility": 0.5, "tolerance": 0, "seed": 0}
+
+
+def test_lrp_methods_are_for_convolutional_models_only():
+    assert "deep_taylor" not in study.methods_for({"model": "frame_lstm"}, study.METHODS)
+    assert "deep_taylor" in study.methods_for({"model": "c3d"}, study.METHODS)
+    with pytest.raises(ConfigError, match="methods"):
+        study.methods_for({"model": "c3d"}, ["deep_taylr"])
+
+
+def test_every_profile_has_a_valid_section():
+    for profile in ("quick", "default", "full"):
+        settings = study.chapter_settings(profile)
+        assert settings["videos"] >= 1
+
+
+def test_a_section_with_an_unknown_option_is_refused(tmp_path):
+    content = yaml.safe_load(open(study.__file__.replace("vidsal_core/analysis/evaluation_study.py",
+                                                          "params/quick.yaml")))
+    content["evaluation_chapter"]["options"]["ig_step"] = 3
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(content))
+    with pytest.raises(ConfigError, match="options"):
+        study.chapter_settings(str(path))
+
+
+@pytest.mark.parametrize("method", ["input_gradient", "integrated_gradients", "smoothgrad", "sensitivity",
+                                    "frame_occlusion", "one_step", "tsr", "flow", "random"])
+def test_every_method_gives_a_map_of_the_clip_shape(method):
+    model = LinearFrames(torch.tensor([1.0, -2.0, 0.5, 3.0])).eval()
+    clip = torch.rand(4, 1, 4, 6, generator=torch.Generator().manual_seed(0))
+    saliency = study.explain(model, clip, 0, method, OPTIONS)
+    assert saliency.shape == clip.shape and torch.isfinite(saliency).all()
+
+
+def test_frame_occlusion_broadcasts_the_positive_probability_drop():
+    model = LinearFrames(torch.tensor([1.0, -2.0, 0.5, 3.0])).eval()
+    clip = torch.ones(4, 1, 2, 2)
+    saliency = study.explain(model, clip, 0, "frame_occlusion", OPTIONS)
+    per_frame = saliency[:, 0, 0, 0]
+    assert per_frame[1] == 0 and per_frame[3] > per_frame[0] > per_frame[2] > 0
+    assert torch.all(saliency == per_frame[:, None, None, None])
+
+
+def test_paired_difference_uses_the_videos_both_methods_share():
+    frame = pd.DataFrame({"model": "m", "method": ["a", "a", "a", "b", "b"], "video": ["1", "2", "3", "1", "2"],
+                          "person": [1, 2, 3, 1, 2], "auroc_person": [0.9, 0.8, 0.1, 0.5, 0.6]})
+    difference = study.paired_difference(frame, "m", "a", "b", "auroc_person", resamples=200)
+    assert difference.count == 2 and difference.mean == pytest.approx(0.3)
+    assert study.side_of(difference) == "above"
+    assert study.paired_difference(frame, "m", "a", "c", "auroc_person") is None
+    assert study.side_of(None) == "overlaps"

@@ -1,0 +1,449 @@
+"""The evaluation chapter's sweep: every saliency method × model, scored for localisation and faithfulness.
+
+One sweep item is one SynthKTH test clip explained by one method on one
+model (a run of the profile's ``models:`` section). The plain function
+:func:`evaluate_clip` computes the map and scores it with
+:mod:`vidsal_core.analysis.localisation` (against the clip's part maps,
+visibility and limb motion) and :mod:`vidsal_core.analysis.faithfulness`
+(deletion and insertion of frames and of spatial blocks). Each result is saved
+under ``data/sweeps/`` as soon as it is computed (:mod:`vidsal_core.analysis.sweeps`),
+so the chapter at a given profile computes each (model, method, video) once.
+
+Methods (names as in the chapter's table):
+
+================================  ======================================================================
+name                              map
+================================  ======================================================================
+``input_gradient``                ``|∂ logit / ∂ x|`` (Captum ``Saliency``)
+``integrated_gradients``          Integrated Gradients from a black video
+``smoothgrad``                    SmoothGrad of ``|gradient|``
+``sensitivity``                   the squared gradient (Zennit; seed 002's SA)
+``frame_occlusion``               time contribution (probability drop, negatives set to 0) broadcast over each frame
+``one_step``                      seed 000's one-step rescaling of ``|gradient|`` by time contribution
+``tsr``                           exact two-step TSR over square blocks
+``superpixel_tsr``                exact two-step TSR over SLIC superpixels
+``deep_taylor``                   deep Taylor decomposition (C3D only: Zennit has no LSTM rule)
+``epsilon_plus_flat``             Zennit's EpsilonPlusFlat LRP composite (C3D only)
+``flow``                          Farneback flow magnitude (seed 000's baseline; the model is not asked)
+``random``                        seeded uniform noise: chance level of every metric
+================================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from vidsal_core.analysis.statistics import mean_interval
+from vidsal_core.analysis.sweeps import SweepItem, canonical_json, run_sweep, sweep_directory
+from vidsal_core.errors import ConfigError
+
+#: Every method the sweep knows, in the table's order.
+METHODS: tuple[str, ...] = (
+    "input_gradient", "integrated_gradients", "smoothgrad", "sensitivity", "frame_occlusion", "one_step",
+    "tsr", "superpixel_tsr", "deep_taylor", "epsilon_plus_flat", "flow", "random",
+)
+#: Readable names for tables and figures.
+METHOD_LABELS: dict[str, str] = {
+    "input_gradient": "input gradient", "integrated_gradients": "Integrated Gradients", "smoothgrad": "SmoothGrad",
+    "sensitivity": "sensitivity (SA)", "frame_occlusion": "frame occlusion", "one_step": "one-step TSR",
+    "tsr": "two-step TSR (blocks)", "superpixel_tsr": "two-step TSR (superpixels)", "deep_taylor": "deep Taylor",
+    "epsilon_plus_flat": "EpsilonPlusFlat", "flow": "Farneback flow", "random": "random (chance)",
+}
+#: Methods that need a LRP rule for every layer: not for recurrent models (Zennit would fall back to gradients).
+LRP_METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat")
+#: Bumped whenever :func:`evaluate_clip` changes what it computes.
+WORK_VERSION = 1
+#: Metrics of one result, and whether larger is better.
+METRICS: dict[str, bool] = {
+    "person_share": True, "person_lift": True, "legs_lift": True, "legs_share": True, "pointing": True, "auroc_person": True, "auroc_legs": True,
+    "visibility_correlation": True, "motion_correlation": True,
+    "frames_deletion_auc": False, "frames_insertion_auc": True,
+    "blocks_deletion_auc": False, "blocks_insertion_auc": True,
+}
+
+
+def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True, progress: bool = False) -> dict[str, Any]:
+    """A run's descriptor (checkpoint sha256, clips, classes), training the run first when it is missing.
+
+    Training goes through :func:`vidsal_core.models.runs.train_or_load`, as the
+    border chapter's :func:`~vidsal_core.analysis.border.c3d_descriptor` does.
+    """
+    from vidsal_core.analysis.border import _train_run
+    from vidsal_core.errors import CheckpointError
+    from vidsal_core.models.checkpoints import manifest_entry
+    from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained
+
+    run = build_run(profile, run_name)
+    try:
+        load_trained(profile, run_name)
+    except CheckpointError:
+        if not train_if_missing:
+            raise
+        _train_run(profile, run, progress)
+    return {
+        "profile": str(profile), "run": run_name, "model": run.spec.model,
+        "sha256": manifest_entry(checkpoint_paths(run).trained)["sha256"],
+        "corpus": run.corpus_section, "clip_length": run.data["clip_length"], "step": run.data["step"],
+        "size": list(run.data["size"]), "classes": list(run.spec.classes),
+    }
+
+
+def methods_for(model: Mapping[str, Any], methods: Sequence[str]) -> list[str]:
+    """The methods that apply to a model: LRP methods only on convolutional networks (not the LSTMs)."""
+    unknown = [method for method in methods if method not in METHODS]
+    if unknown:
+        raise ConfigError(f"methods: unknown {unknown}; choose from {list(METHODS)}")
+    recurrent = model["model"] in ("frame_lstm", "ica_lstm")
+    return [method for method in methods if not (recurrent and method in LRP_METHODS)]
+
+
+def test_videos(corpus: Any, classes: Sequence[str], count: int) -> list[dict[str, Any]]:
+    """``count`` test videos without a title card, taken class by class in turn and spread over persons.
+
+    Returns sweep descriptors: ``corpus`` (its hash), ``key``, ``person``, ``action``, ``scenario``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"videos={count!r}: expected a positive number of test videos per model")
+    queues = []
+    for action in classes:
+        entries = sorted(corpus.select(split="test", actions=[action], title_frames=0),
+                         key=lambda entry: (entry["person"], entry["scenario"]))
+        by_person: dict[int, list] = {}
+        for entry in entries:
+            by_person.setdefault(entry["person"], []).append(entry)
+        # each person's videos with scenarios rotated by the person, then one video of each person in turn
+        rotated = [mine[person % len(mine):] + mine[:person % len(mine)] for person, mine in sorted(by_person.items())]
+        queue = [mine[index] for index in range(max(map(len, rotated), default=0)) for mine in rotated
+                 if index < len(mine)]
+        shift = len(queues) % max(len(queue), 1)  # class c starts at the c-th person: classes spread over persons
+        queues.append(queue[shift:] + queue[:shift])
+    chosen, position = [], 0
+    while len(chosen) < count and any(position < len(queue) for queue in queues):
+        for queue in queues:
+            if position < len(queue) and len(chosen) < count:
+                chosen.append(queue[position])
+        position += 1
+    return [{"corpus": corpus.config_hash, "key": entry["key"], "person": entry["person"],
+             "action": entry["action"], "scenario": entry["scenario"]} for entry in chosen]
+
+
+# --- per-item work -------------------------------------------------------------------------------------------
+
+
+_MODELS: dict[str, nn.Module] = {}
+
+
+def model_for(descriptor: Mapping[str, Any]) -> nn.Module:
+    """The trained model a descriptor names (cached per process), eval mode."""
+    key = canonical_json(descriptor)
+    if key not in _MODELS:
+        from vidsal_core.models.runs import load_trained
+
+        _MODELS[key] = load_trained(descriptor["profile"], descriptor["run"]).eval()
+    return _MODELS[key]
+
+
+@lru_cache(maxsize=2)
+def _corpus(config_hash: str):
+    from vidsal_core.data.corpus import DATA_DIR, Corpus
+
+    return Corpus(DATA_DIR / "synthkth" / config_hash)
+
+
+def load_clip(video: Mapping[str, Any], model: Mapping[str, Any]):
+    """The clip a model is evaluated on (its test clip: centred, its length, step and size) with its truth."""
+    from vidsal_core.data.corpus import SynthKTHDataset
+
+    corpus = _corpus(video["corpus"])
+    entries = [entry for entry in corpus.videos if entry["key"] == video["key"]]
+    if not entries:
+        raise ConfigError(f"video {video['key']}: not in corpus {video['corpus']}")
+    dataset = SynthKTHDataset(corpus, entries, actions=model["classes"], clip_length=model["clip_length"],
+                              step=model["step"], offset="center", size=tuple(model["size"]), with_truth=True)
+    return dataset[0]
+
+
+def _time_contribution(model: nn.Module, clip: torch.Tensor, target: int, options: Mapping[str, Any]) -> torch.Tensor:
+    from vidsal_core.saliency.time_contribution import time_contribution
+
+    return time_contribution(model, clip, target=target, baseline=options["occlusion_baseline"]).probability_drop
+
+
+def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, options: Mapping[str, Any]) -> torch.Tensor:
+    """The ``(T, C, H, W)`` map of ``method`` for one clip and class (see the module's table)."""
+    from vidsal_core.saliency import gradients
+
+    if method == "input_gradient":
+        return gradients.input_gradient(model, clip, target)
+    if method == "integrated_gradients":
+        return gradients.integrated_gradients(model, clip, target, n_steps=options["ig_steps"],
+                                              internal_batch_size=options["ig_steps"])
+    if method == "smoothgrad":
+        return gradients.smoothgrad(model, clip, target, n_samples=options["smoothgrad_samples"])
+    if method in ("sensitivity", "epsilon_plus_flat"):
+        from vidsal_core.saliency.lrp import relevance
+
+        return relevance(model, clip[None], target, method)[0]
+    if method == "deep_taylor":
+        from vidsal_core.saliency.lrp_fast import deep_taylor
+
+        return deep_taylor(model, clip[None], target)[0]
+    if method == "frame_occlusion":
+        drop = _time_contribution(model, clip, target, options).clamp_min(0).to(clip)
+        return drop[:, None, None, None].expand_as(clip).clone()
+    if method == "one_step":
+        from vidsal_core.saliency.tsr import one_step_rescaling
+
+        return one_step_rescaling(gradients.input_gradient(model, clip, target),
+                                  _time_contribution(model, clip, target, options))
+    if method in ("tsr", "superpixel_tsr"):
+        from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+
+        features = "blocks" if method == "tsr" else "superpixels"
+        return temporal_saliency_rescaling(model, clip, target, features=features, block_size=options["tsr_block"],
+                                           n_segments=options["superpixels"]).saliency
+    if method == "flow":
+        from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
+
+        speed = flow_magnitude(farneback_flow(clip)).float()  # (T - 1, H, W): flow to the next frame
+        speed = torch.cat([speed, speed[-1:]])  # the last frame keeps the motion into it
+        return speed[:, None].expand_as(clip).clone()
+    if method == "random":
+        generator = torch.Generator().manual_seed(int(options.get("seed", 0)))
+        return torch.rand(clip.shape, generator=generator)
+    raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
+
+
+def evaluate_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Localisation and faithfulness of one method's map of one clip (a sweep's work function).
+
+    Parameters
+    ----------
+    video : mapping
+        From :func:`test_videos`.
+    setting : mapping
+        ``model`` (from :func:`model_descriptor`), ``method``, ``options``
+        (method sizes and the faithfulness settings) and ``version``.
+
+    Returns
+    -------
+    dict
+        The label, prediction and probability, every metric of
+        :func:`~vidsal_core.analysis.localisation.localisation_metrics`, the
+        deletion and insertion curves and areas over frames and over blocks,
+        the per-frame mass of the map, and the seconds the map took.
+    """
+    from vidsal_core.analysis.faithfulness import faithfulness, saliency_order, unit_labels, unit_scores
+    from vidsal_core.analysis.localisation import frame_mass, localisation_metrics
+    from vidsal_core.saliency.masking import baseline_video, block_masks, frame_masks
+
+    options = setting["options"]
+    model = model_for(setting["model"])
+    item = load_clip(video, setting["model"])
+    clip = item.video
+    with torch.no_grad():
+        probabilities = torch.softmax(model(clip[None]).double(), dim=1)[0]
+    target = int(probabilities.argmax())
+    started = time.perf_counter()
+    with torch.enable_grad():
+        saliency = explain(model, clip, target, setting["method"], options).detach().double()
+    seconds = time.perf_counter() - started
+    truth = item.truth
+    result: dict[str, Any] = {
+        "label": int(item.label), "target": target, "probability": float(probabilities[target]),
+        "seconds": seconds, "frame_mass": frame_mass(saliency).tolist(),
+    }
+    result.update(localisation_metrics(saliency, truth.parts, truth.visibility, truth.limb_motion,
+                                       min_visibility=options["min_visibility"], tolerance=options["tolerance"]))
+    frames, _, height, width = clip.shape
+    baseline = baseline_video(clip, options["faithfulness_baseline"])
+    for unit, masks, points in (("frames", frame_masks(frames, height, width), options["frame_points"]),
+                                ("blocks", block_masks(frames, height, width, options["faithfulness_block"]),
+                                 options["block_points"])):
+        labels = unit_labels(masks)
+        order = saliency_order(unit_scores(saliency, masks, labels))
+        curves = faithfulness(model, clip, masks, order, target, baseline, min(points, len(masks)), labels=labels)
+        result[f"{unit}_deletion_auc"] = curves.deletion_auc
+        result[f"{unit}_insertion_auc"] = curves.insertion_auc
+        result[f"{unit}_deletion"] = curves.deletion.tolist()
+        result[f"{unit}_insertion"] = curves.insertion.tolist()
+        result[f"{unit}_fractions"] = curves.fractions.tolist()
+    return result
+
+
+# --- the sweep and its tables -------------------------------------------------------------------------------
+
+
+def sweep_items(videos: Sequence[Mapping[str, Any]], model: Mapping[str, Any], methods: Sequence[str],
+                options: Mapping[str, Any]) -> list[SweepItem]:
+    """Every (video, method) for one model."""
+    return [SweepItem(video, {"model": model, "method": method, "options": dict(options), "version": WORK_VERSION})
+            for method in methods_for(model, methods) for video in videos]
+
+
+def run_items(items: Sequence[SweepItem], progress: bool = False) -> pd.DataFrame:
+    """Run (or resume) the sweep of :func:`evaluate_clip`; one row per item."""
+    if not items:
+        return pd.DataFrame()
+    directory = sweep_directory("evaluation", {"work": "vidsal_core.analysis.evaluation_study.evaluate_clip",
+                                               "version": WORK_VERSION})
+    results = run_sweep(evaluate_clip, items, directory, progress=progress, description="evaluation")
+    rows = []
+    for item, result in zip(items, results):
+        rows.append({"model": item.setting["model"]["run"], "method": item.setting["method"],
+                     "video": item.video["key"], "person": item.video["person"], "action": item.video["action"],
+                     **result})
+    frame = pd.DataFrame(rows)
+    frame["person_lift"] = frame["person_share"] - frame["person_area"]
+    frame["legs_lift"] = frame["legs_share"] - frame["legs_area"]
+    return frame
+
+
+def summary_table(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), resamples: int = 2000) -> pd.DataFrame:
+    """Mean and 95% interval (bootstrap over persons) of each metric per (model, method).
+
+    ``person_lift`` and ``legs_lift`` are the share of the map's mass on the
+    region minus the region's share of the area (0 = chance).
+
+    Columns: ``model``, ``method``, ``metric``, ``mean``, ``low``, ``high``, ``count``.
+    """
+    rows = []
+    for (model, method), part in frame.groupby(["model", "method"], sort=False):
+        for metric in metrics:
+            values = part[metric].to_numpy(dtype=float)
+            if not np.isfinite(values).any():
+                rows.append({"model": model, "method": method, "metric": metric, "mean": np.nan, "low": np.nan,
+                             "high": np.nan, "count": 0})
+                continue
+            estimate = mean_interval(values, part["person"].tolist(), resamples=resamples)
+            rows.append({"model": model, "method": method, "metric": metric, "mean": estimate.mean,
+                         "low": estimate.low, "high": estimate.high, "count": estimate.count})
+    return pd.DataFrame(rows)
+
+
+def paired_difference(frame: pd.DataFrame, model: str, first: str, second: str, metric: str,
+                      resamples: int = 2000):
+    """Mean over videos of ``metric(first) − metric(second)`` on one model, with a 95% interval over persons.
+
+    Returns None when the two methods share no video.
+    """
+    part = frame[frame["model"] == model]
+    a = part[part["method"] == first].set_index("video")
+    b = part[part["method"] == second].set_index("video")
+    common = a.index.intersection(b.index)
+    if len(common) == 0:
+        return None
+    differences = a.loc[common, metric].to_numpy(float) - b.loc[common, metric].to_numpy(float)
+    if not np.isfinite(differences).any():
+        return None
+    return mean_interval(differences, a.loc[common, "person"].tolist(), resamples=resamples)
+
+
+def side_of(estimate: Any, reference: float = 0.0) -> str:
+    """``"above"``, ``"below"`` or ``"overlaps"``: where a 95% interval lies against ``reference``."""
+    if estimate is None or not np.isfinite(estimate.low):
+        return "overlaps"
+    if estimate.low > reference:
+        return "above"
+    if estimate.high < reference:
+        return "below"
+    return "overlaps"
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+
+#: Keys of a profile's ``evaluation_chapter`` section.
+SECTION_KEYS = ("runs", "methods", "videos", "options", "randomisation")
+#: Keys of its ``options``.
+OPTION_KEYS = ("ig_steps", "smoothgrad_samples", "tsr_block", "superpixels", "occlusion_baseline",
+               "faithfulness_baseline", "faithfulness_block", "frame_points", "block_points", "min_visibility",
+               "tolerance", "seed")
+
+
+def chapter_settings(profile: str) -> dict[str, Any]:
+    """The profile's ``evaluation_chapter`` section, checked (unknown keys and methods refused by name)."""
+    from vidsal_core.profiles import profile_section
+
+    section = dict(profile_section(profile, "evaluation_chapter"))
+    unknown = sorted(set(section) - set(SECTION_KEYS))
+    missing = sorted(set(SECTION_KEYS) - set(section))
+    if unknown or missing:
+        raise ConfigError(f"profile {profile} evaluation_chapter: unknown key(s) {unknown}, missing {missing}; "
+                          f"expected {list(SECTION_KEYS)}")
+    options = dict(section["options"])
+    if sorted(options) != sorted(OPTION_KEYS):
+        raise ConfigError(f"profile {profile} evaluation_chapter.options: expected exactly {list(OPTION_KEYS)}, "
+                          f"got {sorted(options)}")
+    methods_for({"model": "c3d"}, section["methods"])
+    methods_for({"model": "c3d"}, section["randomisation"].get("methods", []))
+    section["options"] = options
+    return section
+
+
+# --- cascading randomisation (Adebayo et al., 2018) ----------------------------------------------------------
+
+
+def explain_batch(model: nn.Module, videos: torch.Tensor, targets: Any, method: str,
+                  options: Mapping[str, Any]) -> torch.Tensor:
+    """``(B, T, C, H, W)`` maps of ``method`` for each video and its target (the randomisation check's ``explain``)."""
+    targets = torch.as_tensor(targets).reshape(-1).tolist()
+    with torch.enable_grad():
+        return torch.stack([explain(model, video, int(target), method, options).detach()
+                            for video, target in zip(videos, targets)])
+
+
+def randomisation_available() -> bool:
+    """Whether :mod:`vidsal_core.analysis.randomisation` (cascading model randomisation) can be imported."""
+    try:
+        from vidsal_core.analysis import randomisation  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def randomisation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Cascading randomisation of one method on one model over a few clips (a sweep's work function).
+
+    ``video`` holds ``clips`` (descriptors from :func:`test_videos`); ``setting``
+    the ``model``, ``method``, ``options`` and ``version``. Returns the rows of
+    :func:`vidsal_core.analysis.randomisation.cascading_randomisation` as records.
+    """
+    import copy
+
+    from vidsal_core.analysis.randomisation import cascading_randomisation
+
+    model = copy.deepcopy(model_for(setting["model"])).eval()
+    clips = torch.stack([load_clip(clip, setting["model"]).video for clip in video["clips"]])
+    with torch.no_grad():
+        targets = model(clips).argmax(dim=1)
+    frame = cascading_randomisation(
+        model, lambda m, v, t: explain_batch(m, v, t, setting["method"], setting["options"]), clips, targets,
+        seed=int(setting["options"]["seed"]))
+    frame = frame.copy()
+    frame["video"] = [video["clips"][int(index)]["key"] if str(index).isdigit() else str(index)
+                      for index in frame["video"]]
+    return {"rows": frame.to_dict(orient="records")}
+
+
+def randomisation_frame(model: Mapping[str, Any], clips: Sequence[Mapping[str, Any]], methods: Sequence[str],
+                        options: Mapping[str, Any], progress: bool = False) -> pd.DataFrame:
+    """Cascading randomisation of every method on one model (resumable); one row per (method, video, step)."""
+    items = [SweepItem({"clips": list(clips)}, {"model": model, "method": method, "options": dict(options),
+                                                 "version": WORK_VERSION})
+             for method in methods_for(model, methods)]
+    if not items:
+        return pd.DataFrame()
+    directory = sweep_directory("evaluation-randomisation",
+                                {"work": "vidsal_core.analysis.evaluation_study.randomisation_work",
+                                 "version": WORK_VERSION})
+    results = run_sweep(randomisation_work, items, directory, progress=progress, description="randomisation")
+    frames = [pd.DataFrame(result["rows"]).assign(model=model["run"], method=item.setting["method"])
+              for item, result in zip(items, results)]
+    return pd.concat(frames, ignore_index=True)

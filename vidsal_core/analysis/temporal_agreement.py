@@ -1,0 +1,472 @@
+"""Do per-frame importance curves agree with what truly happens in a video? Measures, intervals, a study.
+
+Seed 000 compared its time contribution (§4.1) with frame-difference keyframes
+(§6.4) by eye and had no ground truth. SynthKTH knows, for every frame, how
+much of the person is in view (``visibility``) and how fast the limbs truly
+move (``limb_motion``). This module measures, per video,
+
+- Spearman's rank correlation of a per-frame curve (time contribution, or the
+  0/1 keyframe indicator) with each true curve;
+- the area under the ROC curve (AUC) of a per-frame score as a detector of the
+  frames where the person is in view (visibility at least ``threshold``): the
+  probability that an in-view frame scores higher than an out-of-view one,
+  ties counting half; NaN when every frame, or none, is in view;
+- the keyframe AUC of time contribution (seed 000's own comparison): the
+  probability that a keyframe has a higher time contribution than a
+  non-keyframe;
+- the *synergy* of a window of masked frames: its probability drop minus the
+  sum of the drops of its frames masked one at a time (positive when the
+  frames stand in for each other, so that masking one alone hides little);
+
+and summarises them over videos with 95 % intervals from a bootstrap over
+persons (:func:`vidsal_core.analysis.statistics.mean_interval`).
+
+:func:`run_study` computes all of it for one trained walking-vs-running model
+over a profile's test clips (time contribution through the exact factorised
+engine, :mod:`vidsal_core.saliency.time_contribution_factorised`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from vidsal_core.analysis.statistics import Estimate, mean_interval
+from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_core.saliency.keyframes import DEFAULT_THRESHOLD, Keyframes, detect_keyframes, keyframe_auc, rank_correlation
+from vidsal_core.saliency.masking import BASELINES
+
+LOGGER = logging.getLogger(__name__)
+
+#: A frame counts as "in view" when at least this share of the figure is inside it.
+DEFAULT_IN_VIEW = 0.5
+#: Verdicts of :func:`claim_verdict` (those of :mod:`vidsal_core.results`).
+REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
+
+
+def _curve(values: Any, argument: str) -> np.ndarray:
+    array = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ConfigError(f"{argument}: expected one value per frame (T,), got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ConfigError(f"{argument}: holds NaN or infinite values")
+    return array
+
+
+def _fraction(value: Any, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{argument}={value!r}: expected a fraction in [0, 1]")
+    return float(value)
+
+
+def in_view(visibility: Any, threshold: float = DEFAULT_IN_VIEW) -> np.ndarray:
+    """``(T,)`` bool: frames where at least ``threshold`` of the figure is inside the frame."""
+    return _curve(visibility, "visibility") >= _fraction(threshold, "threshold")
+
+
+def in_view_auc(scores: Any, visibility: Any, threshold: float = DEFAULT_IN_VIEW) -> float:
+    """AUC of ``scores`` as a detector of in-view frames (0.5 = chance; NaN if all or no frames are in view).
+
+    Parameters
+    ----------
+    scores : array-like
+        ``(T,)`` per-frame score, e.g. time contribution.
+    visibility : array-like
+        ``(T,)`` share of the figure inside each frame (SynthKTH's truth).
+    threshold : float, default 0.5
+        Least visibility of an in-view frame.
+    """
+    values = _curve(scores, "scores")
+    flags = in_view(visibility, threshold)
+    if flags.size != values.size:
+        raise ConfigError(f"visibility: {flags.size} frames for {values.size} scores")
+    return keyframe_auc(flags, values)
+
+
+def keyframe_indicator(keyframes: Keyframes | Any, n_frames: int) -> np.ndarray:
+    """``(T,)`` float: 1 at keyframes, 0 elsewhere.
+
+    Parameters
+    ----------
+    keyframes : Keyframes or array-like
+        Detected keyframes, or their indices.
+    n_frames : int
+        Frames of the video.
+    """
+    indices = keyframes.indices if isinstance(keyframes, Keyframes) else keyframes
+    indices = np.asarray(indices.cpu() if isinstance(indices, torch.Tensor) else indices, dtype=np.int64).reshape(-1)
+    if indices.size and (indices.min() < 0 or indices.max() >= n_frames):
+        raise ConfigError(f"keyframes: indices {indices.tolist()} outside the {n_frames} frames")
+    flags = np.zeros(n_frames)
+    flags[indices] = 1.0
+    return flags
+
+
+#: Names of the measures :func:`agreement` returns, with what each means.
+MEASURES: dict[str, str] = {
+    "rho_contribution_visibility": "Spearman ρ, time contribution vs true visibility",
+    "rho_contribution_limb_motion": "Spearman ρ, time contribution vs true limb motion",
+    "rho_keyframes_visibility": "Spearman ρ, keyframe indicator vs true visibility",
+    "rho_keyframes_limb_motion": "Spearman ρ, keyframe indicator vs true limb motion",
+    "auc_contribution_keyframes": "AUC, time contribution as a detector of keyframes",
+    "auc_contribution_in_view": "AUC, time contribution as a detector of in-view frames",
+    "auc_keyframes_in_view": "AUC, keyframe indicator as a detector of in-view frames",
+}
+
+
+def agreement(time_contribution: Any, keyframes: Keyframes | Any, visibility: Any, limb_motion: Any,
+              threshold: float = DEFAULT_IN_VIEW) -> dict[str, float]:
+    """Every measure of :data:`MEASURES` for one video (NaN where a curve is constant).
+
+    Parameters
+    ----------
+    time_contribution : array-like
+        ``(T,)`` per-frame time contribution.
+    keyframes : Keyframes or array-like
+        Detected keyframes, or their indices.
+    visibility, limb_motion : array-like
+        ``(T,)`` SynthKTH's truth for the same frames.
+    threshold : float, default 0.5
+        Least visibility of an in-view frame.
+    """
+    contribution = _curve(time_contribution, "time_contribution")
+    truth = {"visibility": _curve(visibility, "visibility"), "limb_motion": _curve(limb_motion, "limb_motion")}
+    for name, curve in truth.items():
+        if curve.size != contribution.size:
+            raise ConfigError(f"{name}: {curve.size} frames, time contribution has {contribution.size}")
+    indicator = keyframe_indicator(keyframes, contribution.size)
+    result = {}
+    for name, curve in truth.items():
+        result[f"rho_contribution_{name}"] = rank_correlation(contribution, curve)
+        result[f"rho_keyframes_{name}"] = rank_correlation(indicator, curve)
+    result["auc_contribution_keyframes"] = keyframe_auc(indicator.astype(bool), contribution)
+    result["auc_contribution_in_view"] = in_view_auc(contribution, truth["visibility"], threshold)
+    result["auc_keyframes_in_view"] = in_view_auc(indicator, truth["visibility"], threshold)
+    return {name: result[name] for name in MEASURES}
+
+
+def window_synergy(window_drops: Any, windows: Any, single_drops: Any) -> np.ndarray:
+    """``(M,)`` per window: its probability drop minus the sum of its frames' single-frame drops.
+
+    Parameters
+    ----------
+    window_drops : array-like
+        ``(M,)`` probability drop of each window mask.
+    windows : array-like
+        ``(M, 2)`` first frame and one past the last of each window.
+    single_drops : array-like
+        ``(T,)`` probability drop of each frame masked alone (same baseline).
+    """
+    drops = _curve(window_drops, "window_drops")
+    singles = _curve(single_drops, "single_drops")
+    spans = np.asarray(windows.cpu() if isinstance(windows, torch.Tensor) else windows, dtype=np.int64)
+    if spans.shape != (drops.size, 2):
+        raise ConfigError(f"windows: expected ({drops.size}, 2), got {spans.shape}")
+    if spans.size and (spans[:, 0].min() < 0 or spans[:, 1].max() > singles.size or np.any(spans[:, 1] <= spans[:, 0])):
+        raise ConfigError(f"windows: spans must lie within the {singles.size} frames and be non-empty")
+    cumulative = np.concatenate([[0.0], np.cumsum(singles)])
+    return drops - (cumulative[spans[:, 1]] - cumulative[spans[:, 0]])
+
+
+def interval(values: Any, groups: Sequence[Any] | None = None, resamples: int = 2000) -> Estimate:
+    """Mean over videos with a 95 % interval (bootstrap over ``groups``, e.g. persons); NaNs dropped.
+
+    Returns an :class:`Estimate` of NaNs (count 0) when no value is finite.
+    """
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).any():
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    return mean_interval(values, groups, resamples=resamples)
+
+
+def paired_difference(first: Any, second: Any, groups: Sequence[Any] | None = None, resamples: int = 2000) -> Estimate:
+    """Mean of ``first − second`` over videos where both are finite, with a 95 % interval over ``groups``."""
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if first.shape != second.shape:
+        raise ConfigError(f"second: {second.shape} values, first has {first.shape}")
+    return interval(first - second, groups, resamples)
+
+
+def position_band(values: Any, groups: Sequence[Any] | None = None, resamples: int = 2000) -> dict[str, np.ndarray]:
+    """Mean of ``(N, T)`` per-video curves at each frame position, with a 95 % interval per position.
+
+    Returns ``{"mean", "low", "high"}``, each ``(T,)``.
+    """
+    matrix = np.asarray(values, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise ConfigError(f"values: expected (videos, frames) with at least one video, got {matrix.shape}")
+    estimates = [interval(matrix[:, column], groups, resamples) for column in range(matrix.shape[1])]
+    return {name: np.array([getattr(estimate, name) for estimate in estimates]) for name in ("mean", "low", "high")}
+
+
+def claim_verdict(estimate: Estimate, null: float = 0.0, direction: str = "greater") -> str:
+    """A seed claim's verdict from an estimate and its 95 % interval.
+
+    ``"reproduced"`` when the interval lies wholly on the claimed side of
+    ``null``; ``"partly"`` when only the estimate does; ``"not reproduced"``
+    otherwise (or when nothing could be measured).
+
+    Parameters
+    ----------
+    estimate : Estimate
+        Mean and interval.
+    null : float, default 0
+        The value of no effect (0 for correlations, 0.5 for AUCs).
+    direction : {"greater", "less"}, default "greater"
+        The side of ``null`` the claim predicts.
+    """
+    if direction not in ("greater", "less"):
+        raise ConfigError(f"direction={direction!r}: expected 'greater' or 'less'")
+    sign = 1.0 if direction == "greater" else -1.0
+    if not np.isfinite(estimate.mean):
+        return NOT_REPRODUCED
+    if sign * (estimate.low - null) > 0 and sign * (estimate.high - null) > 0:
+        return REPRODUCED
+    if sign * (estimate.mean - null) > 0:
+        return PARTLY
+    return NOT_REPRODUCED
+
+
+# --- the study -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What :func:`run_study` computes (the ``time_contribution_chapter`` section of a profile).
+
+    Attributes
+    ----------
+    runs : tuple of str
+        Walking-vs-running runs of the profile's ``models`` section.
+    windows : tuple of int
+        Frames per mask; 1 (single frames) always included.
+    baseline : str
+        Baseline of the main analysis (one of :data:`BASELINES`).
+    baselines : tuple of str
+        Baselines compared at single-frame masks.
+    max_videos : int or None
+        Test clips measured (None = all).
+    mean_videos : int
+        Training videos averaged into the "mean" baseline.
+    keyframe_threshold : float
+        Keyframe detector's threshold (seed 000: 0.3).
+    in_view_threshold : float
+        Least visibility of an in-view frame.
+    resamples : int
+        Bootstrap resamples of every interval.
+    """
+
+    runs: tuple[str, ...] = ("frame_lstm_binary", "ica_lstm_binary")
+    windows: tuple[int, ...] = (1, 3, 5)
+    baseline: str = "zero"
+    baselines: tuple[str, ...] = BASELINES
+    max_videos: int | None = None
+    mean_videos: int = 32
+    keyframe_threshold: float = DEFAULT_THRESHOLD
+    in_view_threshold: float = DEFAULT_IN_VIEW
+    resamples: int = 2000
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise ConfigError("runs: name at least one run")
+        windows = tuple(self.windows)
+        if not windows or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in windows):
+            raise ConfigError(f"windows={list(windows)}: expected positive integers")
+        if 1 not in windows:
+            object.__setattr__(self, "windows", (1, *windows))
+        for name in (self.baseline, *self.baselines):
+            if name not in BASELINES:
+                raise ConfigError(f"baseline {name!r}: choose from {list(BASELINES)}")
+        if self.max_videos is not None and (isinstance(self.max_videos, bool) or not isinstance(self.max_videos, int)
+                                            or self.max_videos < 1):
+            raise ConfigError(f"max_videos={self.max_videos!r}: expected a positive integer or null")
+        _fraction(self.keyframe_threshold, "keyframe_threshold")
+        _fraction(self.in_view_threshold, "in_view_threshold")
+
+    @classmethod
+    def from_profile(cls, profile: str | Path, section: str = "time_contribution_chapter") -> "StudySettings":
+        """Read the settings from ``profile``'s ``section``; unknown keys are refused."""
+        from vidsal_core.profiles import profile_section
+
+        values = dict(profile_section(profile, section) or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"profile {profile} {section}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+        for name in ("runs", "windows", "baselines"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+
+def trained_model(profile: str | Path, run_name: str, progress: bool = False) -> nn.Module:
+    """The run's trained model in eval mode, trained first (as ``models.cli train`` would) if its checkpoint is missing."""
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+    from vidsal_core.models.runs import build_run, load_trained, run_dataset, train_or_load
+
+    try:
+        return load_trained(profile, run_name)
+    except CheckpointError as error:
+        LOGGER.warning("training %s for the time contribution chapter: %s", run_name, str(error).splitlines()[0])
+    run = build_run(profile, run_name)
+    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+    train_or_load(run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
+                  on_mismatch="retrain", progress=progress)
+    return load_trained(profile, run_name)
+
+
+def evaluation_clips(profile: str | Path, run_name: str):
+    """The run's corpus and its test clips, cut as the run evaluates them, with SynthKTH's truth attached."""
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+    from vidsal_core.models.runs import build_run
+
+    run = build_run(profile, run_name)
+    data = run.data
+    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
+    dataset = corpus.dataset(split="test", actions=list(run.spec.classes), clip_length=data["clip_length"],
+                             step=data["step"], offset=data["evaluation_offset"],
+                             size=None if data["size"] is None else tuple(data["size"]),
+                             title_frames=data["title_frames"], with_truth=True)
+    if tuple(dataset.classes) != tuple(run.spec.classes):
+        raise ConfigError(f"run {run_name}: test clips labelled {dataset.classes}, the model {run.spec.classes}")
+    if len(dataset) == 0:
+        raise ConfigError(f"run {run_name}: no test videos of {list(run.spec.classes)} in corpus {corpus.config_hash}")
+    return corpus, dataset
+
+
+def mean_frame(profile: str | Path, run_name: str, max_videos: int) -> torch.Tensor:
+    """``(C, H, W)`` mean frame of the run's training videos (the "mean" baseline)."""
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+    from vidsal_core.models.runs import build_run
+    from vidsal_core.saliency.masking import dataset_mean_frame
+
+    run = build_run(profile, run_name)
+    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
+    size = None if run.data["size"] is None else tuple(run.data["size"])
+    training = corpus.dataset(split="train", actions=list(run.spec.classes), size=size)
+    order = np.random.default_rng(0).permutation(len(training))[:max_videos]
+    return dataset_mean_frame([training[int(index)] for index in order])
+
+
+def keyframes_of_clip(corpus: Any, meta: Mapping[str, Any], threshold: float = DEFAULT_THRESHOLD) -> Keyframes:
+    """Keyframes of a SynthKTH clip, detected on its frames at the corpus's full resolution."""
+    frames = corpus.load(meta["key"])["frames"][np.asarray(meta["frames"])]
+    video = torch.from_numpy(frames).float().div(255.0)[:, None]
+    return detect_keyframes(video, threshold)
+
+
+def study_video(model: nn.Module, video: torch.Tensor, label: int | None, keyframes: Keyframes,
+                settings: StudySettings, mean: torch.Tensor | None = None) -> dict[str, Any]:
+    """Time contribution of one video for every window and baseline of ``settings``, with the keyframes.
+
+    Returns a dict: ``prediction``, ``label``, ``probability``, ``contribution``
+    ``{window: (T,)}`` and ``window_drops`` / ``windows`` / ``flips`` (share of
+    masks that change the prediction) ``{window: ...}`` with the main
+    baseline; ``baseline_contribution`` and ``baseline_flips``
+    ``{baseline: ...}`` with single-frame masks; ``accuracy_drop`` ``(T,)``
+    (single frames, main baseline); ``synergy`` ``{window: mean over windows}``
+    for windows above 1; ``keyframes`` and ``differences``.
+    """
+    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
+
+    encoded = EncodedVideo(model, video)
+    record: dict[str, Any] = {"contribution": {}, "window_drops": {}, "windows": {}, "flips": {}, "synergy": {},
+                              "baseline_contribution": {}, "baseline_flips": {}}
+    for window in settings.windows:
+        if window > video.shape[0]:
+            continue
+        result = encoded.time_contribution(label=label, window=window, baseline=settings.baseline, mean=mean)
+        record["contribution"][window] = result.probability_drop.numpy()
+        record["window_drops"][window] = result.window_probability_drop.numpy()
+        record["windows"][window] = result.windows.numpy()
+        record["flips"][window] = float((result.masked_predictions != result.prediction).double().mean())
+        if window == 1:
+            record.update(prediction=result.prediction, label=result.label, probability=result.probability,
+                          accuracy_drop=result.accuracy_drop.numpy())
+    singles = record["contribution"][1]
+    for window in record["contribution"]:
+        if window > 1:
+            record["synergy"][window] = float(window_synergy(record["window_drops"][window], record["windows"][window],
+                                                             singles).mean())
+    for baseline in settings.baselines:
+        if baseline == "mean" and mean is None:
+            continue
+        result = encoded.time_contribution(label=label, baseline=baseline, mean=mean)
+        record["baseline_contribution"][baseline] = result.probability_drop.numpy()
+        record["baseline_flips"][baseline] = float((result.masked_predictions != result.prediction).double().mean())
+    record["keyframes"] = keyframes.indices.numpy()
+    record["differences"] = keyframes.differences.numpy()
+    return record
+
+
+@dataclass
+class Study:
+    """Per-video records of :func:`run_study` for each run, and the settings."""
+
+    settings: StudySettings
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def values(self, run: str, name: str) -> np.ndarray:
+        """A scalar measure of every video of ``run`` (a key of the records or of :data:`MEASURES`)."""
+        return np.array([record[name] for record in self.records[run]], dtype=float)
+
+    def groups(self, run: str) -> np.ndarray:
+        """The person of every video of ``run`` (the bootstrap's unit)."""
+        return np.array([record["person"] for record in self.records[run]])
+
+    def estimate(self, run: str, name: str) -> Estimate:
+        """Mean of a scalar measure over ``run``'s videos with its 95 % interval over persons."""
+        return interval(self.values(run, name), self.groups(run), self.settings.resamples)
+
+
+def run_study(profile: str | Path, settings: StudySettings | None = None, progress: bool = False) -> Study:
+    """Time contribution, keyframes and their agreement with the truth, for every test clip and run.
+
+    Parameters
+    ----------
+    profile : str or Path
+        The profile (its models, corpus and ``time_contribution_chapter`` section).
+    settings : StudySettings, optional
+        Defaults to the profile's section.
+    progress : bool, default False
+        Show progress bars (also when a model must be trained first).
+    """
+    from tqdm.auto import tqdm
+
+    settings = settings or StudySettings.from_profile(profile)
+    study = Study(settings)
+    started = time.perf_counter()
+    for run_name in settings.runs:
+        model = trained_model(profile, run_name, progress)
+        corpus, dataset = evaluation_clips(profile, run_name)
+        mean = mean_frame(profile, run_name, settings.mean_videos) if (
+            "mean" in settings.baselines or settings.baseline == "mean") else None
+        count = len(dataset) if settings.max_videos is None else min(len(dataset), settings.max_videos)
+        chosen = np.linspace(0, len(dataset) - 1, count).round().astype(int) if count < len(dataset) else range(count)
+        records = []
+        for index in tqdm(chosen, desc=run_name, disable=not progress):
+            item = dataset[int(index)]
+            keyframes = keyframes_of_clip(corpus, item.meta, settings.keyframe_threshold)
+            record = study_video(model, item.video, int(item.label), keyframes, settings, mean)
+            visibility, limb_motion = item.truth.visibility.numpy(), item.truth.limb_motion.numpy()
+            record.update(key=item.meta["key"], person=item.meta["person"], action=item.meta["action"],
+                          scenario=item.meta["scenario"], frames=np.asarray(item.meta["frames"]),
+                          visibility=visibility, limb_motion=limb_motion,
+                          correct=float(record["prediction"] == record["label"]))
+            record.update(agreement(record["contribution"][1], record["keyframes"], visibility, limb_motion,
+                                    settings.in_view_threshold))
+            records.append(record)
+        study.records[run_name] = records
+        study.classes[run_name] = tuple(dataset.classes)
+    study.seconds = time.perf_counter() - started
+    return study

@@ -1,0 +1,505 @@
+"""The feature-saliency and TSR study (seed 000, Figs. 10–17 and §6.3), measured against SynthKTH's truth.
+
+For a walking-vs-running classifier (FrameLSTM, ICA-LSTM) and a SynthKTH test
+clip this module computes every map seed 000 looked at,
+
+``gradient``         ``|∂ logit / ∂ x|`` (Simonyan et al., 2014; Captum ``Saliency``);
+``one_step``         the gradient scaled frame by frame by time contribution (seed 000 §4.2.1);
+``tsr_blocks``       two-step TSR with square blocks (seed 000 §4.2.2; Ismail et al., 2020);
+``tsr_superpixels``  two-step TSR with SLIC superpixels (seed 000 §6.5's suggestion);
+``farneback``        Farnebäck flow magnitude, the seed's yardstick (OpenCV, the seed's parameters),
+
+and scores each against what SynthKTH knows (:func:`clip_metrics`): the share
+of the map's mass on the person and on the legs, Spearman's rank correlation
+with the *true* motion magnitude and with Farnebäck's, and the share of mass
+on frames without the person or late in the clip (a shortcut check).
+:func:`run_study` maps :func:`explain_clip` over test videos as a resumable
+sweep (:mod:`vidsal_core.analysis.sweeps`); :func:`engine_costs` times the
+naive TSR loop against the batched and factorised engines on one clip.
+
+The notebook ``notebooks/tsr.ipynb`` asks the questions and reads the answers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from vidsal_core.analysis.maps import frame_mass_share, map_magnitude, motion_magnitude, naive_pass_count, \
+    spatial_rank_correlation
+from vidsal_core.errors import CheckpointError, ConfigError
+
+#: Maps compared, in the order tables and figures show them.
+METHODS: tuple[str, ...] = ("gradient", "one_step", "tsr_blocks", "tsr_superpixels", "farneback")
+#: Readable names of :data:`METHODS`.
+METHOD_LABELS: dict[str, str] = {
+    "gradient": "|gradient|", "one_step": "one-step", "tsr_blocks": "TSR, blocks",
+    "tsr_superpixels": "TSR, superpixels", "farneback": "Farnebäck |flow|",
+}
+#: TSR variants: Ismail et al.'s public code, or Algorithm 1 read literally.
+VARIANTS: tuple[str, ...] = ("reference_code", "algorithm_1")
+#: Visibility below which a frame counts as empty (no person in view).
+EMPTY_VISIBILITY = 0.05
+#: Visibility from which a frame counts as showing the person (for the person and leg shares).
+IN_VIEW_VISIBILITY = 0.5
+#: Bumped when :func:`explain_clip`'s results change meaning (names a new sweep folder).
+WORK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The profile's ``tsr_chapter`` section, checked.
+
+    Attributes
+    ----------
+    runs : tuple of str
+        Model runs explained (walking vs running).
+    videos_per_action : int
+        Test videos per action (one person each, scenarios cycled).
+    block_size : int
+        TSR block side in pixels of the model's frames.
+    superpixels : int
+        SLIC superpixels per frame for superpixel TSR.
+    variant : str
+        ``"reference_code"`` or ``"algorithm_1"`` (:func:`tsr_options`).
+    cost_block_size : int
+        Block side of the naive loop in the cost table (fewer blocks: fits the budget).
+    paper_pass_repeats : int
+        Timed passes of the paper-sized model (0 = skip that extrapolation).
+    """
+
+    runs: tuple[str, ...]
+    videos_per_action: int
+    block_size: int
+    superpixels: int
+    variant: str
+    cost_block_size: int
+    paper_pass_repeats: int
+
+    @classmethod
+    def from_profile(cls, profile: str, overrides: Mapping[str, Any] | None = None) -> "StudySettings":
+        from vidsal_core.profiles import profile_section
+
+        values = dict(profile_section(profile, "tsr_chapter"))
+        values.update({key: value for key, value in (overrides or {}).items() if value is not None})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"tsr_chapter: unknown setting(s) {unknown}; expected {sorted(known)}")
+        missing = sorted(known - set(values))
+        if missing:
+            raise ConfigError(f"tsr_chapter: missing setting(s) {missing}")
+        for name in ("videos_per_action", "block_size", "superpixels", "cost_block_size"):
+            value = values[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"tsr_chapter.{name}={value!r}: expected a positive integer")
+        repeats = values["paper_pass_repeats"]
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 0:
+            raise ConfigError(f"tsr_chapter.paper_pass_repeats={repeats!r}: expected a non-negative integer")
+        if values["variant"] not in VARIANTS:
+            raise ConfigError(f"tsr_chapter.variant={values['variant']!r}: choose one of {list(VARIANTS)}")
+        runs = values["runs"]
+        if isinstance(runs, str) or not runs:
+            raise ConfigError(f"tsr_chapter.runs={runs!r}: expected a list of run names")
+        values["runs"] = tuple(runs)
+        return cls(**values)
+
+
+def tsr_options(variant: str) -> dict[str, Any]:
+    """TSR options of a variant: the reference code's (:data:`~vidsal_core.saliency.tsr.REFERENCE_CODE_OPTIONS`) or Algorithm 1's defaults."""
+    from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS
+
+    if variant == "reference_code":
+        return dict(REFERENCE_CODE_OPTIONS)
+    if variant == "algorithm_1":
+        return {}
+    raise ConfigError(f"variant={variant!r}: choose one of {list(VARIANTS)}")
+
+
+# --- models and clips ------------------------------------------------------------------------------
+
+_MODELS: dict[tuple[str, str, str], nn.Module] = {}
+
+
+def trained_model(profile: str, run_name: str, train_if_missing: bool = True, progress: bool = False) -> nn.Module:
+    """The run's trained model in eval mode, training it first (as ``make models`` would) when missing."""
+    from vidsal_core.models.checkpoints import manifest_entry
+    from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained
+
+    run = build_run(profile, run_name)
+    try:
+        model = load_trained(profile, run_name)
+    except CheckpointError:
+        if not train_if_missing:
+            raise
+        from vidsal_core.data.corpus import CorpusConfig, build_corpus
+        from vidsal_core.models.runs import run_dataset, train_or_load
+
+        corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+        train_or_load(run, run_dataset(run, corpus, "train", cache=True),
+                      run_dataset(run, corpus, "validation", cache=True), on_mismatch="retrain", progress=progress)
+        model = load_trained(profile, run_name)
+    sha = (manifest_entry(checkpoint_paths(run).trained) or {}).get("sha256", "")
+    _MODELS[(str(profile), run_name, sha)] = model.eval()
+    return model.eval()
+
+
+def _model(profile: str, run_name: str, sha256: str) -> nn.Module:
+    key = (str(profile), run_name, sha256)
+    if key not in _MODELS:
+        trained_model(profile, run_name, train_if_missing=False)
+    if key not in _MODELS:
+        raise CheckpointError(f"{profile}/{run_name}: the checkpoint changed since the study was planned; run it again")
+    return _MODELS[key]
+
+
+def model_descriptor(profile: str, run_name: str) -> dict[str, Any]:
+    """What a run's results depend on: its name, classes, clip settings and checkpoint hash."""
+    from vidsal_core.models.checkpoints import manifest_entry
+    from vidsal_core.models.runs import build_run, checkpoint_paths
+
+    run = build_run(profile, run_name)
+    if tuple(run.spec.classes) != ("walking", "running"):
+        raise ConfigError(f"tsr_chapter.runs: {run_name} has classes {list(run.spec.classes)}; "
+                          "the chapter explains walking vs running runs")
+    entry = manifest_entry(checkpoint_paths(run).trained) or {}
+    return {"profile": str(profile), "run": run_name, "model": run.spec.model, "sha256": entry.get("sha256", ""),
+            "classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
+            "offset": run.data["evaluation_offset"], "size": list(run.data["size"]),
+            "title_frames": run.data["title_frames"], "corpus_section": run.corpus_section}
+
+
+def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = ("walking", "running"),
+                  title_frames: int | None = None) -> list[dict[str, Any]]:
+    """Test videos: ``videos_per_action`` (person, scenario) pairs, the same pairs for every action.
+
+    Persons are taken in order, the scenario cycling with the person, then
+    again with the next scenario, so that few videos still spread over
+    persons and scenarios; walking and running of a pair share person and
+    scenario (a paired comparison).
+    """
+    entries = corpus.select(split="test", actions=list(actions), title_frames=title_frames)
+    persons = sorted({entry["person"] for entry in entries})
+    scenarios = sorted({entry["scenario"] for entry in entries})
+    index = {(e["action"], e["person"], e["scenario"]): e for e in entries}
+    chosen: list[dict[str, Any]] = []
+    pairs = [(person, scenarios[(position + turn) % len(scenarios)])
+             for turn in range(len(scenarios)) for position, person in enumerate(persons)]
+    taken = 0
+    for person, scenario in pairs:
+        if taken == videos_per_action:
+            break
+        found = [index.get((action, person, scenario)) for action in actions]
+        if all(found):
+            chosen += found
+            taken += 1
+    return chosen
+
+
+@lru_cache(maxsize=4)
+def _corpus(config_hash: str):
+    from vidsal_core.data.corpus import DATA_DIR, Corpus
+
+    return Corpus(DATA_DIR / "synthkth" / config_hash)
+
+
+def load_clip(corpus: Any, entry: Mapping[str, Any], descriptor: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's test clip of a corpus video, with its truth at the model's frame size.
+
+    Returns
+    -------
+    dict
+        ``video`` ``(T, 1, h, w)``, ``label``, ``parts`` ``(T, h, w)`` uint8,
+        ``visibility`` ``(T,)``, ``motion`` ``(T, h, w)`` true speed in px/frame
+        at the model's size (:func:`~vidsal_core.analysis.maps.motion_magnitude`),
+        ``frames`` (indices in the video).
+    """
+    from vidsal_core.data.corpus import SynthKTHDataset
+
+    dataset = SynthKTHDataset(corpus, [dict(entry)], actions=descriptor["classes"],
+                              clip_length=descriptor["clip_length"], step=descriptor["step"],
+                              offset=descriptor["offset"], size=tuple(descriptor["size"]), with_truth=True)
+    item = dataset[0]
+    frames = item.truth.frames
+    flow = corpus.render(dict(entry), with_flow=True).flow[frames]
+    return {"video": item.video, "label": list(descriptor["classes"]).index(entry["action"]),
+            "parts": item.truth.parts, "visibility": item.truth.visibility.double(),
+            "motion": motion_magnitude(flow, tuple(descriptor["size"])), "frames": frames}
+
+
+# --- the maps --------------------------------------------------------------------------------------
+
+def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_size: int, superpixels: int,
+            variant: str = "reference_code", engine: str = "auto") -> dict[str, Any]:
+    """Every map of :data:`METHODS` for one clip, and what they were made from.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Eval mode, ``(B, T, C, H, W)`` → logits.
+    video : torch.Tensor
+        ``(T, C, H, W)`` in [0, 1].
+    target : int or None
+        Class explained (None: the prediction).
+    block_size, superpixels : int
+        TSR's blocks (pixels) and SLIC superpixels per frame.
+    variant : str
+        TSR options (:func:`tsr_options`).
+    engine : str
+        TSR engine (``"auto"``: factorised where the model allows).
+
+    Returns
+    -------
+    dict
+        ``maps`` (name → ``(T, C, H, W)`` or, for Farnebäck, ``(T − 1, H, W)``),
+        ``tsr`` (name → :class:`~vidsal_core.saliency.tsr.TSRResult`),
+        ``time_contribution`` (:class:`~vidsal_core.saliency.time_contribution.TimeContribution`),
+        ``target``, ``probability`` of the target, ``prediction``, ``seconds`` per method.
+    """
+    from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
+    from vidsal_core.saliency.gradients import input_gradient
+    from vidsal_core.saliency.time_contribution import time_contribution
+    from vidsal_core.saliency.tsr import one_step_rescaling, temporal_saliency_rescaling
+
+    options = tsr_options(variant)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    contribution = time_contribution(model, video, label=target)
+    target = contribution.target
+    seconds["time_contribution"] = time.perf_counter() - started
+    started = time.perf_counter()
+    gradient = input_gradient(model, video, target=target)
+    seconds["gradient"] = time.perf_counter() - started
+    one_step = one_step_rescaling(gradient, contribution.probability_drop)
+    tsr = {
+        "tsr_blocks": temporal_saliency_rescaling(model, video, target, block_size=block_size, engine=engine, **options),
+        "tsr_superpixels": temporal_saliency_rescaling(model, video, target, features="superpixels",
+                                                       n_segments=superpixels, engine=engine, **options),
+    }
+    seconds.update({name: result.seconds for name, result in tsr.items()})
+    started = time.perf_counter()
+    farneback = flow_magnitude(farneback_flow(video))
+    seconds["farneback"] = time.perf_counter() - started
+    maps = {"gradient": gradient, "one_step": one_step, "tsr_blocks": tsr["tsr_blocks"].saliency,
+            "tsr_superpixels": tsr["tsr_superpixels"].saliency, "farneback": farneback}
+    return {"maps": maps, "tsr": tsr, "time_contribution": contribution, "target": int(target),
+            "probability": float(contribution.probability), "prediction": int(contribution.prediction),
+            "seconds": seconds}
+
+
+def clip_metrics(maps: Mapping[str, Any], parts: Any, visibility: Any, motion: Any) -> dict[str, dict[str, float]]:
+    """Scores of each map against the clip's truth, over the frames every map has (``T − 1``).
+
+    Per map: ``person`` and ``legs`` (share of mass in frames with the person
+    in view), ``rho_true`` and ``rho_farneback`` (:func:`~vidsal_core.analysis.maps.spatial_rank_correlation`
+    with the true and the Farnebäck motion magnitude), ``empty`` (mass share on
+    frames without the person) and ``late`` (mass share on the clip's last
+    third), and ``profile`` (the map's mass share per frame). Chance levels go
+    under the key ``"chance"``: the area of the person and the legs, the share
+    of empty and late frames.
+    """
+    from vidsal_core.analysis.localisation import LEG_PARTS, area_share, mass_share, part_region
+
+    farneback = map_magnitude(maps["farneback"], "maps['farneback']")
+    count = farneback.shape[0]
+    labels = np.asarray(parts.detach().cpu() if hasattr(parts, "detach") else parts)[:count]
+    seen = np.asarray(visibility.detach().cpu() if hasattr(visibility, "detach") else visibility, dtype=float)[:count]
+    person, legs = part_region(labels), part_region(labels, LEG_PARTS)
+    in_view = (seen >= IN_VIEW_VISIBILITY) & person.any(axis=(1, 2))
+    empty = seen < EMPTY_VISIBILITY
+    late = np.arange(count) >= count - count // 3
+    speed = torch.as_tensor(np.asarray(motion.detach().cpu() if hasattr(motion, "detach") else motion))[:count]
+    nan = float("nan")
+    result: dict[str, dict[str, Any]] = {}
+    for name, values in maps.items():
+        magnitude = map_magnitude(values, f"maps[{name!r}]")[:count].numpy()
+        total = magnitude.sum()
+        result[name] = {
+            "person": mass_share(magnitude, person, in_view) if in_view.any() else nan,
+            "legs": mass_share(magnitude, legs, in_view) if in_view.any() else nan,
+            "rho_true": spatial_rank_correlation(magnitude, speed)[0],
+            "rho_farneback": spatial_rank_correlation(magnitude, farneback)[0] if name != "farneback" else 1.0,
+            "empty": frame_mass_share(magnitude, empty) if empty.any() else nan,
+            "late": frame_mass_share(magnitude, late),
+            "profile": (magnitude.sum(axis=(1, 2)) / total).tolist() if total > 0 else [nan] * count,
+        }
+    result["chance"] = {
+        "person": area_share(person, in_view) if in_view.any() else nan,
+        "legs": area_share(legs, in_view) if in_view.any() else nan,
+        "empty": float(empty.mean()) if empty.any() else nan, "late": float(late.mean()),
+        "visibility": seen.tolist(),
+    }
+    return result
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+
+def explain_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Sweep work: explain one test clip with one model every way, and score the maps (JSON-able)."""
+    descriptor = setting["model"]
+    model = _model(descriptor["profile"], descriptor["run"], descriptor["sha256"])
+    corpus = _corpus(video["corpus"])
+    clip = load_clip(corpus, video, descriptor)
+    explained = explain(model, clip["video"], clip["label"], setting["block_size"], setting["superpixels"],
+                        setting["variant"])
+    metrics = clip_metrics(explained["maps"], clip["parts"], clip["visibility"], clip["motion"])
+    tsr = explained["tsr"]["tsr_blocks"]
+    return {
+        "metrics": metrics, "label": clip["label"], "prediction": explained["prediction"],
+        "probability": explained["probability"], "seconds": explained["seconds"],
+        "tsr_selected": tsr.selected.nonzero().flatten().tolist(),
+        "tsr_time_relevance": tsr.time_relevance.tolist(),
+        "tsr_calls": tsr.attribution_calls, "tsr_engine": tsr.engine,
+        "superpixel_calls": explained["tsr"]["tsr_superpixels"].attribution_calls,
+    }
+
+
+@dataclass
+class Study:
+    """What :func:`run_study` returns."""
+
+    settings: StudySettings
+    corpus: Any
+    descriptors: dict[str, dict[str, Any]]
+    entries: list[dict[str, Any]]
+    results: pd.DataFrame  # one row per (run, video): the keys of explain_clip and the video's fields
+    seconds: float
+
+
+def run_study(profile: str, settings: StudySettings | None = None, progress: bool = False) -> Study:
+    """Explain the profile's test clips with every run (resumable sweep) and gather the results."""
+    from vidsal_core.analysis.sweeps import SweepItem, run_sweep, sweep_directory
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+
+    started = time.perf_counter()
+    settings = settings or StudySettings.from_profile(profile)
+    descriptors = {}
+    for run_name in settings.runs:
+        trained_model(profile, run_name, progress=progress)
+        descriptors[run_name] = model_descriptor(profile, run_name)
+    sections = {d["corpus_section"] for d in descriptors.values()}
+    if len(sections) != 1:
+        raise ConfigError(f"tsr_chapter.runs: the runs read different corpora {sorted(sections)}")
+    corpus = build_corpus(CorpusConfig.from_profile(profile, sections.pop()), progress=progress)
+    title_frames = {d["title_frames"] for d in descriptors.values()}
+    entries = study_entries(corpus, settings.videos_per_action,
+                            title_frames=title_frames.pop() if len(title_frames) == 1 else None)
+    if not entries:
+        raise ConfigError(f"profile {profile}: no walking and running test videos to explain")
+    videos = [{"corpus": corpus.config_hash, **{key: entry[key] for key in
+                                                 ("key", "action", "person", "scenario", "n_frames", "seed",
+                                                  "title_frames", "split")}} for entry in entries]
+    common = {"block_size": settings.block_size, "superpixels": settings.superpixels, "variant": settings.variant}
+    items = [SweepItem(video, {"model": descriptors[run_name], **common})
+             for run_name in settings.runs for video in videos]
+    directory = sweep_directory("tsr_chapter", {"work": "vidsal_core.analysis.tsr_study.explain_clip",
+                                                "version": WORK_VERSION})
+    results = run_sweep(explain_clip, items, directory, progress=progress, description="tsr")
+    rows = [{"run": item.setting["model"]["run"], **item.video, **result} for item, result in zip(items, results)]
+    return Study(settings, corpus, descriptors, entries, pd.DataFrame(rows), time.perf_counter() - started)
+
+
+def metric_table(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Long table of one metric: a row per (run, video, method) with ``value``, ``chance``, person and action."""
+    rows = []
+    for _, row in results.iterrows():
+        for method in METHODS:
+            rows.append({"run": row["run"], "key": row["key"], "person": row["person"], "action": row["action"],
+                         "scenario": row["scenario"], "method": method,
+                         "value": row["metrics"][method].get(metric, np.nan),
+                         "chance": row["metrics"]["chance"].get(metric, np.nan)})
+    return pd.DataFrame(rows)
+
+
+# --- cost ------------------------------------------------------------------------------------------
+
+def _relative_difference(first: torch.Tensor, second: torch.Tensor) -> float:
+    scale = float(second.abs().max())
+    return float((first.double() - second.double()).abs().max()) / scale if scale > 0 else float("nan")
+
+
+def engine_costs(model: nn.Module, video: torch.Tensor, target: int, block_size: int, cost_block_size: int,
+                 variant: str = "reference_code") -> pd.DataFrame:
+    """Seconds of the naive loop, the batched and the factorised engine on one clip, and their agreement.
+
+    At ``cost_block_size`` all three run (the naive loop's cost decides this
+    block size); at ``block_size`` (the chapter's setting) the two fast engines
+    run and the naive loop is extrapolated from its measured seconds per pass
+    times its pass count (:func:`~vidsal_core.analysis.maps.naive_pass_count`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (block size, engine): ``block_size``, ``engine``,
+        ``passes`` (the naive loop's attribution calls), ``seconds``,
+        ``measured`` (False for the extrapolation), ``seconds_per_pass`` (naive),
+        ``max_difference`` (max |Δ| / max |reference| against the naive loop,
+        or against the batched engine where the naive loop was not run),
+        ``selected`` (frames above α).
+    """
+    from vidsal_core.saliency.factorised import FrameFactorisation
+    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+    from vidsal_core.saliency.tsr_reference import temporal_saliency_rescaling_reference
+
+    options = tsr_options(variant)
+    rows = []
+    naive = temporal_saliency_rescaling_reference(model, video, target, block_size=cost_block_size, **options)
+    per_pass = naive.seconds / naive.attribution_calls
+    rows.append({"block_size": cost_block_size, "engine": "naive loop", "passes": naive.attribution_calls,
+                 "seconds": naive.seconds, "measured": True, "seconds_per_pass": per_pass, "max_difference": 0.0,
+                 "selected": int(naive.selected.sum())})
+    engines = ["batched"] + (["factorised"] if FrameFactorisation.of(model) is not None else [])
+    for engine in engines:
+        result = temporal_saliency_rescaling(model, video, target, block_size=cost_block_size, engine=engine, **options)
+        rows.append({"block_size": cost_block_size, "engine": engine, "passes": result.attribution_calls,
+                     "seconds": result.seconds, "measured": True, "seconds_per_pass": np.nan,
+                     "max_difference": _relative_difference(result.saliency, naive.saliency),
+                     "selected": int(result.selected.sum())})
+    fast = {engine: temporal_saliency_rescaling(model, video, target, block_size=block_size, engine=engine, **options)
+            for engine in engines}
+    batched = fast["batched"]
+    rows.append({"block_size": block_size, "engine": "naive loop", "passes": batched.attribution_calls,
+                 "seconds": per_pass * batched.attribution_calls, "measured": False, "seconds_per_pass": per_pass,
+                 "max_difference": np.nan, "selected": int(batched.selected.sum())})
+    for engine, result in fast.items():
+        rows.append({"block_size": block_size, "engine": engine, "passes": result.attribution_calls,
+                     "seconds": result.seconds, "measured": True, "seconds_per_pass": np.nan,
+                     "max_difference": 0.0 if engine == "batched" else _relative_difference(result.saliency, batched.saliency),
+                     "selected": int(result.selected.sum())})
+    return pd.DataFrame(rows)
+
+
+def paper_pass_seconds(profile: str = "full", run_name: str = "frame_lstm_binary", repeats: int = 1,
+                       seed: int = 0) -> dict[str, Any]:
+    """Seconds of one naive-loop pass (gradient of one clip) of the paper-sized architecture, untrained.
+
+    The ``full`` profile's FrameLSTM is seed 000's model (ResNet-18 encoder,
+    3-layer LSTM, 30 frames of 120 × 120); timing does not depend on the
+    weights. One untimed warm-up pass, then the fastest of ``repeats``.
+    """
+    from vidsal_core.models.registry import build_model
+    from vidsal_core.models.runs import run_settings
+    from vidsal_core.saliency.gradients import input_gradient
+
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ConfigError(f"repeats={repeats!r}: expected a positive integer")
+    settings = run_settings(profile, run_name)
+    model = build_model(settings["model"], settings["model_config"], seed=seed).eval()
+    height, width = settings["data"]["size"]
+    frames = settings["data"]["clip_length"]
+    video = torch.rand(frames, 1, height, width, generator=torch.Generator().manual_seed(seed))
+    input_gradient(model, video, target=0)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        input_gradient(model, video, target=0)
+        times.append(time.perf_counter() - started)
+    return {"seconds": min(times), "frames": frames, "height": height, "width": width,
+            "parameters": sum(p.numel() for p in model.parameters())}
