@@ -29,8 +29,33 @@ _BUILTIN: dict[str, str] = {
     "frame_lstm": "vidsal_core.models.lstm:FrameLSTM",
     "ica_lstm": "vidsal_core.models.lstm:ICALSTM",
     "c3d": "vidsal_core.models.c3d:C3D",
+    "i3d": "vidsal_core.models.registry:kinetics_i3d",
+    "i3d_untrained": "vidsal_core.models.i3d:InceptionI3d",
 }
 _REGISTERED: dict[str, Builder | str] = dict(_BUILTIN)
+
+
+def kinetics_i3d(num_classes: int = 400, weights_path: str | None = None) -> nn.Module:
+    """The Kinetics-400 I3D with its real weights (:func:`vidsal_core.models.i3d.load_i3d`).
+
+    Registered as ``"i3d"``; ``"i3d_untrained"`` builds the same architecture
+    with a (seeded) random initialisation instead.
+
+    Parameters
+    ----------
+    num_classes : int, default 400
+        Must be 400: the weights classify Kinetics-400. Accepted so that
+        ``build_model("i3d", model.config)`` rebuilds the model.
+    weights_path : str, optional
+        The converted state dict; default ``data/weights/i3d_kinetics400.pt``
+        (``make data-assets``).
+    """
+    if num_classes != 400:
+        raise ConfigError(f"model 'i3d': num_classes={num_classes!r}; the Kinetics weights have 400 classes "
+                          "(build 'i3d_untrained' for another class count)")
+    from vidsal_core.models.i3d import load_i3d
+
+    return load_i3d(weights_path)
 
 
 def register(name: str, builder: Builder | str, *, replace: bool = False) -> None:
