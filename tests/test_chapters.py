@@ -72,3 +72,32 @@ def test_data_chapter_runs_on_a_users_own_clip(tmp_path):
     text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
     assert "my clip.avi: 12 frames of 48x64" in text
     assert "mean Farneb" in text and "px/frame" in text
+
+
+@pytest.mark.slow
+def test_a_readers_model_explains_a_readers_clip(tmp_path, monkeypatch):
+    """``-p model module:builder`` plugs a reader's classifier into the time-contribution chapter."""
+    (tmp_path / "my_classifier.py").write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "class MotionEnergy(nn.Module):\n"
+        "    # class 1 ('moving') grows with the mean absolute frame difference\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.scale = nn.Parameter(torch.tensor(400.0))\n"
+        "    def forward(self, videos):\n"
+        "        energy = (videos[:, 1:] - videos[:, :-1]).abs().mean(dim=(1, 2, 3, 4))\n"
+        "        return torch.stack([torch.zeros_like(energy), self.scale * energy - 1.0], dim=1)\n"
+        "def build():\n"
+        "    return MotionEnergy()\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    frames = torch.zeros(20, 1, 48, 64)
+    for t in range(20):  # a bright square moving 2 px per frame to the right
+        frames[t, :, 16:32, 4 + 2 * t:20 + 2 * t] = 1.0
+    clip = write_video(tmp_path / "my clip.avi", frames)
+    output = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(NOTEBOOKS / "time_contribution.ipynb"), str(output),
+                               parameters={"profile": "quick", "video": str(clip), "model": "my_classifier:build",
+                                           "model_classes": "still, moving"}, cwd=str(ROOT), progress_bar=False)
+    text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+    assert "your model my_classifier:build: predicts moving" in text
