@@ -56,3 +56,31 @@ def test_html_embeds_every_frame_of_every_layer():
     decoded = cv2.imdecode(np.frombuffer(first, np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape == (8, 10, 3)
     assert 'max="3"' in page and "demo" in page
+
+
+def test_live_widget_shows_another_frame_and_method_on_input():
+    """The ipywidgets explorer of a live notebook: the slider and the method menu change the image."""
+    from vidsal_core.explorer import frame_explorer_widget
+
+    video = np.zeros((4, 1, 8, 8), dtype=np.float32)
+    for t in range(4):
+        video[t, 0, :, 2 * t:2 * t + 2] = 1.0  # a bar moving right
+    maps = {"bar": video[:, 0], "first column": np.zeros((4, 8, 8))}
+    maps["first column"][:, :, 0] = 1.0
+    calls = []
+
+    def load(name, method):
+        calls.append((name, method))
+        return video, maps[method]
+
+    box = frame_explorer_widget(load, ["clip"], list(maps))
+    (video_menu, method_menu), slider, image = box.children[0].children, box.children[1], box.children[2]
+    assert slider.max == 3
+    first = image.value
+    slider.value = 2
+    assert image.value != first
+    shown = image.value
+    method_menu.value = "first column"
+    assert image.value != shown and calls == [("clip", "bar"), ("clip", "first column")]
+    decoded = cv2.imdecode(np.frombuffer(image.value, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape[:2] == (8, 8)
