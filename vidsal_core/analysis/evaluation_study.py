@@ -361,6 +361,8 @@ def side_of(estimate: Any, reference: float = 0.0) -> str:
 
 #: Keys of a profile's ``evaluation_chapter`` section.
 SECTION_KEYS = ("runs", "methods", "videos", "options", "randomisation")
+#: Optional keys of the section (``i3d``: the pretrained I3D on real footage, see :func:`i3d_settings`).
+OPTIONAL_SECTION_KEYS = ("i3d",)
 #: Keys of its ``options``.
 OPTION_KEYS = ("ig_steps", "smoothgrad_samples", "tsr_block", "superpixels", "occlusion_baseline",
                "faithfulness_baseline", "faithfulness_block", "frame_points", "block_points", "min_visibility",
@@ -372,7 +374,7 @@ def chapter_settings(profile: str) -> dict[str, Any]:
     from vidsal_core.profiles import profile_section
 
     section = dict(profile_section(profile, "evaluation_chapter"))
-    unknown = sorted(set(section) - set(SECTION_KEYS))
+    unknown = sorted(set(section) - set(SECTION_KEYS) - set(OPTIONAL_SECTION_KEYS))
     missing = sorted(set(SECTION_KEYS) - set(section))
     if unknown or missing:
         raise ConfigError(f"profile {profile} evaluation_chapter: unknown key(s) {unknown}, missing {missing}; "
@@ -384,6 +386,7 @@ def chapter_settings(profile: str) -> dict[str, Any]:
     methods_for({"model": "c3d"}, section["methods"])
     methods_for({"model": "c3d"}, section["randomisation"].get("methods", []))
     section["options"] = options
+    section["i3d"] = i3d_settings(section)
     return section
 
 
@@ -447,3 +450,207 @@ def randomisation_frame(model: Mapping[str, Any], clips: Sequence[Mapping[str, A
     frames = [pd.DataFrame(result["rows"]).assign(model=model["run"], method=item.setting["method"])
               for item, result in zip(items, results)]
     return pd.concat(frames, ignore_index=True)
+
+
+# --- a real network: I3D (Kinetics-400) on real footage -------------------------------------------------------
+#
+# SynthKTH's ground truth is not needed by faithfulness (deletion and insertion of frames against a random
+# order) nor by the cascading randomisation check, so both also score the pretrained I3D on the catalogue's real
+# clips (vidsal_core.data.footage), explaining I3D's own predicted Kinetics class. Clips and model are loaded
+# as the border chapter loads them (vidsal_core.analysis.border: load_clip, model_for, i3d_descriptor).
+
+#: Keys of ``evaluation_chapter.i3d`` (the section may be null: no I3D part).
+I3D_KEYS = ("footage", "clips_per_video", "clip_length", "crop_size", "shorter_side", "methods", "frame_points",
+            "randomisation_methods", "randomisation_steps")
+#: Methods I3D is explained with (maps of the predicted class; no ground truth needed).
+I3D_METHODS = ("input_gradient", "sensitivity", "deep_taylor", "random")
+#: Cascading randomisation of I3D in coarse top-down stages. Stage ``k`` re-initialises every parameterised
+#: layer from the output down to the lowest layer of the stage (the logits layer; the Mixed_5 Inception blocks;
+#: the Mixed_4 blocks; the Mixed_3 blocks); the last step always re-initialises every layer ("all"). Explaining
+#: I3D after each of its 58 layers (BatchNorm folded) would cost 58 explanations per clip and method; the coarse
+#: steps keep the check's shape (top first, cumulative) at a few explanations.
+I3D_STAGES: tuple[tuple[str, str], ...] = (
+    ("logits", "logits"), ("Mixed_5", "features.Mixed_5"), ("Mixed_4", "features.Mixed_4"),
+    ("Mixed_3", "features.Mixed_3"),
+)
+#: Bumped whenever the I3D work functions change what they compute.
+I3D_WORK_VERSION = 1
+
+
+def i3d_settings(section: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``evaluation_chapter.i3d`` checked (None when the section has no I3D part)."""
+    spec = section.get("i3d")
+    if spec is None:
+        return None
+    spec = dict(spec)
+    unknown, missing = sorted(set(spec) - set(I3D_KEYS)), sorted(set(I3D_KEYS) - set(spec))
+    if unknown or missing:
+        raise ConfigError(f"evaluation_chapter.i3d: unknown key(s) {unknown}, missing {missing}; "
+                          f"expected {list(I3D_KEYS)}")
+    for key in ("methods", "randomisation_methods"):
+        bad = [method for method in spec[key] if method not in I3D_METHODS]
+        if bad:
+            raise ConfigError(f"evaluation_chapter.i3d.{key}: unknown {bad}; choose from {list(I3D_METHODS)}")
+    for key in ("clips_per_video", "clip_length", "crop_size", "shorter_side", "frame_points"):
+        if isinstance(spec[key], bool) or not isinstance(spec[key], int) or spec[key] < 1:
+            raise ConfigError(f"evaluation_chapter.i3d.{key}={spec[key]!r}: expected a positive integer")
+    steps = spec["randomisation_steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= len(I3D_STAGES) + 1:
+        raise ConfigError(f"evaluation_chapter.i3d.randomisation_steps={steps!r}: expected 1 to {len(I3D_STAGES) + 1}")
+    return spec
+
+
+def i3d_stage_names(steps: int) -> list[str]:
+    """The names of ``steps`` randomisation steps: the first ``steps - 1`` stages of :data:`I3D_STAGES`, then ``all``."""
+    return [name for name, _ in I3D_STAGES[:steps - 1]] + ["all"]
+
+
+def i3d_model_descriptor(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The pretrained I3D's descriptor (weights' sha256, preprocessing), as the border chapter makes it."""
+    from types import SimpleNamespace
+
+    from vidsal_core.analysis.border import UNTRAINED_SEED, i3d_descriptor
+
+    return i3d_descriptor(SimpleNamespace(crop_size=spec["crop_size"], shorter_side=spec["shorter_side"],
+                                          untrained_seed=UNTRAINED_SEED))
+
+
+def i3d_clips(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``clips_per_video`` clips of each present footage video, spread evenly (one clip: the middle one)."""
+    from vidsal_core.analysis.border import footage_videos
+
+    clips = []
+    for video in footage_videos(spec["footage"]):
+        room = int(video["n_frames"]) - spec["clip_length"]
+        if room < 0:
+            continue
+        count = spec["clips_per_video"]
+        offsets = sorted({int(round(room * (index + 1) / (count + 1))) for index in range(count)})
+        clips += [{**video, "offset": offset} for offset in offsets]
+    return clips
+
+
+def i3d_model(descriptor: Mapping[str, Any]) -> nn.Module:
+    """The pretrained I3D a descriptor names (cached per process by the border chapter's loader)."""
+    from vidsal_core.analysis.border import model_for as border_model_for
+
+    return border_model_for(descriptor, "trained")
+
+
+def i3d_clip(clip: Mapping[str, Any], descriptor: Mapping[str, Any], clip_length: int) -> torch.Tensor:
+    """The ``(T, 3, S, S)`` clip in [0, 1] I3D sees (the border chapter's :func:`~vidsal_core.analysis.border.load_clip`)."""
+    from vidsal_core.analysis.border import load_clip as border_load_clip
+
+    video = {key: value for key, value in clip.items() if key != "offset"}
+    return border_load_clip(video, {"model": descriptor, "clip_length": clip_length, "step": 1,
+                                    "offset": int(clip["offset"])})
+
+
+def _i3d_prediction(model: nn.Module, clip: torch.Tensor) -> tuple[int, float]:
+    with torch.no_grad():
+        probabilities = torch.softmax(model(clip[None]).double(), dim=1)[0]
+    target = int(probabilities.argmax())
+    return target, float(probabilities[target])
+
+
+def i3d_faithfulness_work(clip: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Deletion and insertion of frames in the order one method ranks them, on I3D (a sweep's work function).
+
+    ``setting``: ``model`` (:func:`i3d_model_descriptor`), ``method``, ``clip_length``, ``frame_points``,
+    ``baseline`` (what a deleted frame becomes), ``seed`` (of the ``random`` map) and ``version``.
+    """
+    from vidsal_core.analysis.faithfulness import faithfulness, saliency_order, unit_labels, unit_scores
+    from vidsal_core.saliency.masking import baseline_video, frame_masks
+
+    model = i3d_model(setting["model"])
+    video = i3d_clip(clip, setting["model"], setting["clip_length"])
+    target, probability = _i3d_prediction(model, video)
+    started = time.perf_counter()
+    with torch.enable_grad():
+        saliency = explain(model, video, target, setting["method"], {"seed": setting["seed"]}).detach().double()
+    seconds = time.perf_counter() - started
+    frames, _, height, width = video.shape
+    masks = frame_masks(frames, height, width)
+    labels = unit_labels(masks)
+    order = saliency_order(unit_scores(saliency.abs(), masks, labels))
+    curves = faithfulness(model, video, masks, order, target, baseline_video(video, setting["baseline"]),
+                          min(setting["frame_points"], frames), labels=labels)
+    return {"target": target, "probability": probability, "seconds": seconds,
+            "deletion_auc": curves.deletion_auc, "insertion_auc": curves.insertion_auc,
+            "deletion": curves.deletion.tolist(), "insertion": curves.insertion.tolist(),
+            "fractions": curves.fractions.tolist()}
+
+
+def i3d_randomisation_work(clip: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Cascading randomisation of one method on I3D for one clip, in the coarse steps of :data:`I3D_STAGES`.
+
+    The layers are re-initialised one after another from the output down
+    (:func:`vidsal_core.analysis.randomisation.randomised_models`, BatchNorm
+    folded into its convolution, seeded per layer), and the map is computed
+    and compared with the trained model's only after the last layer of each
+    stage. Returns one row per step: ``step``, ``stage``, ``layer`` (the last
+    layer re-initialised), ``layers`` (how many) and the similarities of
+    :mod:`vidsal_core.analysis.randomisation`.
+    """
+    from vidsal_core.analysis.randomisation import _Reference, layer_groups, randomised_models
+
+    model = i3d_model(setting["model"])
+    video = i3d_clip(clip, setting["model"], setting["clip_length"])
+    target, _ = _i3d_prediction(model, video)
+    groups = [name for name, _ in layer_groups(model, video[None])]
+    cuts: dict[int, str] = {}
+    for stage in setting["stages"]:
+        if stage == "all":
+            cuts[len(groups)] = "all"
+            continue
+        prefix = dict(I3D_STAGES)[stage]
+        inside = [index for index, name in enumerate(groups, start=1) if name.startswith(prefix)]
+        if not inside:
+            raise ConfigError(f"stage {stage!r}: no layer of the model starts with {prefix!r}")
+        cuts[max(inside)] = stage
+    rows, reference = [], None
+    for step, layer, randomised in randomised_models(model, groups, int(setting["seed"]), video[None]):
+        if step != 0 and step not in cuts:
+            continue
+        with torch.enable_grad():
+            saliency = explain(randomised, video, target, setting["method"], {"seed": setting["seed"]})
+        saliency = saliency.detach().double().numpy()
+        if reference is None:
+            reference = _Reference(saliency)
+        rows.append({"step": len(rows), "stage": "trained" if step == 0 else cuts[step], "layer": layer,
+                     "layers": step, **reference.compare(saliency)})
+    return {"target": target, "rows": rows}
+
+
+def i3d_frames(spec: Mapping[str, Any], seed: int = 0, baseline: str = "blur", progress: bool = False,
+               root: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or resume) I3D's faithfulness and randomisation sweeps.
+
+    Returns ``(faithfulness, randomisation)``: one row per (clip, method) with
+    the curves and areas, and one row per (clip, method, step) with the
+    similarities. Results are saved under ``data/sweeps/`` (or ``root``).
+    """
+    descriptor = i3d_model_descriptor(spec)
+    clips = i3d_clips(spec)
+    common = {"model": descriptor, "clip_length": spec["clip_length"], "seed": int(seed)}
+    faith_items = [SweepItem(clip, {**common, "method": method, "frame_points": spec["frame_points"],
+                                    "baseline": baseline, "version": I3D_WORK_VERSION})
+                   for method in spec["methods"] for clip in clips]
+    stages = i3d_stage_names(spec["randomisation_steps"])
+    random_items = [SweepItem(clip, {**common, "method": method, "stages": stages, "version": I3D_WORK_VERSION})
+                    for method in spec["randomisation_methods"] for clip in clips]
+    work = {"version": I3D_WORK_VERSION}
+    faith = run_sweep(i3d_faithfulness_work, faith_items,
+                      sweep_directory("evaluation-i3d", {**work, "work": "i3d_faithfulness_work"}, root),
+                      progress=progress, description="I3D faithfulness") if faith_items else []
+    randomisation = run_sweep(i3d_randomisation_work, random_items,
+                              sweep_directory("evaluation-i3d-randomisation",
+                                              {**work, "work": "i3d_randomisation_work"}, root),
+                              progress=progress, description="I3D randomisation") if random_items else []
+    faith_frame = pd.DataFrame([{"video": f"{item.video['name']}@{item.video['offset']}", "footage": item.video["name"],
+                                 "method": item.setting["method"], **result}
+                                for item, result in zip(faith_items, faith)])
+    random_frame = pd.DataFrame([{"video": f"{item.video['name']}@{item.video['offset']}",
+                                  "footage": item.video["name"], "method": item.setting["method"], **row}
+                                 for item, result in zip(random_items, randomisation) for row in result["rows"]])
+    return faith_frame, random_frame
