@@ -29,7 +29,7 @@ def _work(video, setting):
 
 
 class _Stop(Exception):
-    pass
+    """Raised by the work function to interrupt a sweep part-way."""
 
 
 def _items():
