@@ -58,3 +58,28 @@ class MovingSquares(VideoDataset):
 
     def labels(self) -> list[int]:
         return [index % 2 for index in range(self.count)]
+
+
+def moving_square_clip(path, frames: int = 12, channels: int = 1, height: int = 48, width: int = 64,
+                       top: int = 16):
+    """A reader's clip on disk: a bright 16×16 square moving 2 px per frame to the right on black."""
+    from vidsal_core.data.video import write_video
+
+    video = torch.zeros(frames, channels, height, width)
+    for t in range(frames):
+        video[t, :, top:top + 16, 4 + 2 * t:20 + 2 * t] = 1.0
+    return write_video(path, video)
+
+
+def chapter_outputs(chapter: str, output, parameters: dict) -> str:
+    """Run ``notebooks/<chapter>.ipynb`` with papermill and return all its cell outputs as JSON text."""
+    import json
+
+    import nbformat
+    import papermill
+
+    from vidsal_core.book import NOTEBOOKS, ROOT
+
+    papermill.execute_notebook(str(NOTEBOOKS / f"{chapter}.ipynb"), str(output), parameters=parameters,
+                               cwd=str(ROOT), progress_bar=False)
+    return json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 
 import nbformat
 import papermill
 import pytest
-import torch
 
+from _toy_videos import chapter_outputs, moving_square_clip
 from vidsal_core.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, check_parameters, parameter_names
-from vidsal_core.data.video import write_video
 from vidsal_core.errors import ConfigError
 
 TEMPLATES = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -61,15 +59,8 @@ def test_a_mistyped_parameter_stops_the_chapter(tmp_path):
 
 @pytest.mark.slow
 def test_data_chapter_runs_on_a_users_own_clip(tmp_path):
-    frames = torch.zeros(12, 1, 48, 64)
-    for t in range(12):  # a bright square moving 2 px per frame to the right
-        frames[t, :, 16:32, 4 + 2 * t:20 + 2 * t] = 1.0
-    clip = write_video(tmp_path / "my clip.avi", frames)
-    output = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / "data.ipynb"), str(output),
-                               parameters={"profile": "quick", "video": str(clip)}, cwd=str(ROOT),
-                               progress_bar=False)
-    text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+    clip = moving_square_clip(tmp_path / "my clip.avi", frames=12)
+    text = chapter_outputs("data", tmp_path / "out.ipynb", {"profile": "quick", "video": str(clip)})
     assert "my clip.avi: 12 frames of 48x64" in text
     assert "mean Farneb" in text and "px/frame" in text
 
@@ -91,13 +82,8 @@ def test_a_readers_model_explains_a_readers_clip(tmp_path, monkeypatch):
         "def build():\n"
         "    return MotionEnergy()\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    frames = torch.zeros(20, 1, 48, 64)
-    for t in range(20):  # a bright square moving 2 px per frame to the right
-        frames[t, :, 16:32, 4 + 2 * t:20 + 2 * t] = 1.0
-    clip = write_video(tmp_path / "my clip.avi", frames)
-    output = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / "time_contribution.ipynb"), str(output),
-                               parameters={"profile": "quick", "video": str(clip), "model": "my_classifier:build",
-                                           "model_classes": "still, moving"}, cwd=str(ROOT), progress_bar=False)
-    text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+    clip = moving_square_clip(tmp_path / "my clip.avi", frames=20)
+    text = chapter_outputs("time_contribution", tmp_path / "out.ipynb",
+                           {"profile": "quick", "video": str(clip), "model": "my_classifier:build",
+                            "model_classes": "still, moving"})
     assert "your model my_classifier:build: predicts moving" in text

@@ -255,22 +255,9 @@ def test_i3d_by_name_loads_the_kinetics_weights():
 @pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_WEIGHTS_PATH.is_file(), reason="no I3D weights (make data-assets)")
 def test_models_chapter_classifies_a_users_own_clip(tmp_path):
-    import json
+    from _toy_videos import chapter_outputs, moving_square_clip
 
-    import nbformat
-    import papermill
-
-    from vidsal_core.book import NOTEBOOKS, ROOT
-    from vidsal_core.data.video import write_video
-
-    frames = torch.zeros(20, 3, 64, 80)
-    for t in range(20):  # a bright square moving 2 px per frame to the right
-        frames[t, :, 20:36, 4 + 2 * t:20 + 2 * t] = 1.0
-    clip = write_video(tmp_path / "my clip.avi", frames)
-    output = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / "models.ipynb"), str(output),
-                               parameters={"profile": "quick", "video": str(clip), "footage": "bikes",
-                                           "runs": "frame_lstm_binary"},
-                               cwd=str(ROOT), progress_bar=False)
-    text = json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+    clip = moving_square_clip(tmp_path / "my clip.avi", frames=20, channels=3, height=64, width=80, top=20)
+    text = chapter_outputs("models", tmp_path / "out.ipynb", {"profile": "quick", "video": str(clip),
+                                                              "footage": "bikes", "runs": "frame_lstm_binary"})
     assert "my clip.avi: 16 frames of 64x80" in text
