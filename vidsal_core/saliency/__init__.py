@@ -1,4 +1,4 @@
-"""Saliency methods: gradients (Captum), masking, TSR, LRP / deep Taylor (Zennit), optical flow.
+"""Saliency methods: gradients (Captum), masking, TSR, LRP / deep Taylor (Zennit), Grad-CAM, optical flow.
 
 One method per module (``vidsal_core.saliency.lrp``, ...); import the one you
 need. Every method returns maps with the videos' shape ``(B, T, C, H, W)``
@@ -23,6 +23,7 @@ module                                          holds
 ``flow``                                        Farneback flow, magnitude, correlation, endpoint error
 ``lrp``                                         LRP and deep Taylor (Zennit), sensitivity analysis
 ``lrp_fast``                                    deep Taylor in one modified pass (Zennit's result)
+``gradcam``                                     Grad-CAM, Grad-CAM++, XGradCAM (pytorch-grad-cam), 3-D CNNs
 ==============================================  =============================================
 """
 
@@ -72,6 +73,10 @@ _EXPORTS: dict[str, str] = {
     "endpoint_error": "flow",
     "relevance": "lrp",
     "deep_taylor": "lrp_fast",
+    "class_activation_map": "gradcam",
+    "grad_cam": "gradcam",
+    "grad_cam_plus_plus": "gradcam",
+    "xgrad_cam": "gradcam",
 }
 
 __all__ = sorted(_EXPORTS)
