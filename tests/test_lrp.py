@@ -26,6 +26,8 @@ from vidsal_core.saliency.lrp import (
     relevance,
 )
 
+from _max_pool_reference import proportional_pool_reference
+
 STABILIZER = 1e-6
 
 
@@ -164,8 +166,13 @@ def _max_pool_sources(activations: torch.Tensor, pool: SamePadMaxPool3d) -> torc
     return (((channel * extent[0] + t) * extent[1] + h) * extent[2] + w).flatten()
 
 
-def _naive_relevance(model: _SmallI3DLike, video: torch.Tensor, target: int, method: str) -> torch.Tensor:
-    """Deep Taylor or EpsilonPlusFlat of one ``(T, C, H, W)`` video, layer by layer with explicit matrices."""
+def _naive_relevance(model: _SmallI3DLike, video: torch.Tensor, target: int, method: str,
+                     max_pool: str = "winner_take_all") -> torch.Tensor:
+    """Deep Taylor or EpsilonPlusFlat of one ``(T, C, H, W)`` video, layer by layer with explicit matrices.
+
+    ``max_pool``: winner-take-all (index of each pool's maximum) or the proportional rule (explicit loops
+    over the pool windows, :mod:`tests._max_pool_reference`).
+    """
     inputs = (video.permute(1, 0, 2, 3) * 2 - 1).double()
     matrix_a, offset_a, shape_a = _merged_dense(model.features.unit_a, tuple(inputs.shape))
     activation_a = torch.relu(matrix_a @ inputs.flatten() + offset_a)
@@ -191,7 +198,15 @@ def _naive_relevance(model: _SmallI3DLike, video: torch.Tensor, target: int, met
     positive_b = matrix_b.clamp(min=0)
     denominator_b = _stabilize(positive_b @ pooled + offset_b.clamp(min=0))
     relevance_pooled = pooled * (positive_b.T @ (relevance_b / denominator_b))
-    relevance_a = torch.zeros_like(activation_a).index_add_(0, sources, relevance_pooled)
+    if max_pool == "winner_take_all":
+        relevance_a = torch.zeros_like(activation_a).index_add_(0, sources, relevance_pooled)
+    else:
+        pool = model.features.pool
+        pads = same_padding_3d(shape_a[1:], pool.kernel_size, pool.stride)
+        relevance_a = proportional_pool_reference(
+            activation_a.reshape(shape_a), relevance_pooled.reshape(shape_a[0], *_pooled_extent(shape_a[1:], pool)),
+            pool.kernel_size, pool.stride, (pads[4], pads[2], pads[0]), STABILIZER,
+        ).flatten()
 
     if method == "deep_taylor":  # ZBox on the first layer, box [-1, 1]
         low, high = -torch.ones_like(inputs.flatten()), torch.ones_like(inputs.flatten())
@@ -212,15 +227,16 @@ def _pooled_extent(extent, pool: SamePadMaxPool3d) -> tuple[int, ...]:
     return tuple(-(-size // stride) for size, stride in zip(extent, pool.stride))
 
 
-@pytest.mark.parametrize("method", ["deep_taylor", "epsilon_plus_flat"])
-def test_zennit_matches_the_naive_float64_reference(method):
+@pytest.mark.parametrize("method, max_pool", [("deep_taylor", "proportional"), ("deep_taylor", "winner_take_all"),
+                                              ("epsilon_plus_flat", "winner_take_all")])
+def test_zennit_matches_the_naive_float64_reference(method, max_pool):
     model = _small_model()
     torch.manual_seed(1)
     videos = torch.rand(2, 4, 3, 8, 8, dtype=torch.float64)
     targets = [0, 2]
-    fast = relevance(model, videos, targets, method, stabilizer=STABILIZER)
+    fast = relevance(model, videos, targets, method, stabilizer=STABILIZER, max_pool=max_pool)
     for video, target, result in zip(videos, targets, fast):
-        naive = _naive_relevance(model, video, target, method)
+        naive = _naive_relevance(model, video, target, method, max_pool)
         assert naive.abs().sum() > 0.1  # the reference is not vacuous
         torch.testing.assert_close(result, naive, rtol=1e-9, atol=1e-12)
 

@@ -13,7 +13,7 @@ from vidsal_core.errors import ConfigError
 from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH, InceptionI3d
 from vidsal_core.models.registry import available_models, build_model
 from vidsal_core.models.report import (
-    attended_frames, batch_dependence, claim_verdict, confused_pairs, count_parameters, errors_within,
+    attended_frames, batch_dependence, confused_pairs, count_parameters, errors_within,
     offset_only_accuracy, parameter_change, target_status, training_clip_offsets, training_curves,
 )
 from vidsal_core.models.train import RandomClips
@@ -38,16 +38,17 @@ def test_target_status_refuses_an_estimate_outside_its_interval():
         target_status(0.5, 0.6, 0.9, 0.8)
 
 
-@pytest.mark.parametrize("low, high, verdict", [
-    (0.90, 0.99, "reproduced"), (0.60, 0.90, "partly"), (0.40, 0.99, "not reproduced"),
-])
-def test_claim_verdict(low, high, verdict):
-    assert claim_verdict(low, high, level=0.95, chance=0.5) == verdict
+def test_accuracy_report_estimate_is_over_persons():
+    from vidsal_core.models.evaluation import AccuracyReport
 
-
-def test_claim_verdict_refuses_a_level_below_chance():
-    with pytest.raises(ConfigError, match="chance"):
-        claim_verdict(0.5, 0.6, level=0.4, chance=0.5)
+    report = AccuracyReport(0.75, 6, 8, 0.4, 0.9, 0.5, 1.0, 4, [[3, 1], [1, 3]],
+                            outcomes=[True, True, False, True, True, False, True, True],
+                            groups=["1", "1", "2", "2", "3", "3", "4", "4"])
+    estimate = report.estimate()
+    assert (estimate.mean, estimate.count, estimate.units) == (0.75, 8, 4)
+    assert estimate.low < 0.75 < estimate.high
+    with pytest.raises(ConfigError, match="no per-video outcomes"):
+        AccuracyReport(0.75, 6, 8, 0.4, 0.9, 0.5, 1.0, 4, [[3, 1], [1, 3]]).estimate()
 
 
 # --- confusions --------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ name                              map
 ``superpixel_tsr``                exact two-step TSR over SLIC superpixels
 ``deep_taylor``                   deep Taylor decomposition (C3D only: Zennit has no LSTM rule)
 ``epsilon_plus_flat``             Zennit's EpsilonPlusFlat LRP composite (C3D only)
+``grad_cam``                      Grad-CAM at the last 3-D conv block, upsampled trilinearly (C3D, I3D; pytorch-grad-cam)
+``grad_cam_plus_plus``            Grad-CAM++ at the same layer (C3D, I3D)
+``xgrad_cam``                     XGradCAM at the same layer (C3D, I3D)
 ``flow``                          Farneback flow magnitude (seed 000's baseline; the model is not asked)
 ``random``                        seeded uniform noise: chance level of every metric
 ================================  ======================================================================
@@ -47,17 +50,21 @@ from vidsal_core.errors import ConfigError
 #: Every method the sweep knows, in the table's order.
 METHODS: tuple[str, ...] = (
     "input_gradient", "integrated_gradients", "smoothgrad", "sensitivity", "frame_occlusion", "one_step",
-    "tsr", "superpixel_tsr", "deep_taylor", "epsilon_plus_flat", "flow", "random",
+    "tsr", "superpixel_tsr", "deep_taylor", "epsilon_plus_flat", "grad_cam", "grad_cam_plus_plus", "xgrad_cam",
+    "flow", "random",
 )
 #: Readable names for tables and figures.
 METHOD_LABELS: dict[str, str] = {
     "input_gradient": "input gradient", "integrated_gradients": "Integrated Gradients", "smoothgrad": "SmoothGrad",
     "sensitivity": "sensitivity (SA)", "frame_occlusion": "frame occlusion", "one_step": "one-step TSR",
     "tsr": "two-step TSR (blocks)", "superpixel_tsr": "two-step TSR (superpixels)", "deep_taylor": "deep Taylor",
-    "epsilon_plus_flat": "EpsilonPlusFlat", "flow": "Farneback flow", "random": "random (chance)",
+    "epsilon_plus_flat": "EpsilonPlusFlat", "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++",
+    "xgrad_cam": "XGradCAM", "flow": "Farneback flow", "random": "random (chance)",
 }
 #: Methods that need a LRP rule for every layer: not for recurrent models (Zennit would fall back to gradients).
 LRP_METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat")
+#: Class activation maps (vidsal_core.saliency.gradcam): need the 3-D feature maps of a convolutional network.
+CAM_METHODS: tuple[str, ...] = ("grad_cam", "grad_cam_plus_plus", "xgrad_cam")
 #: Bumped whenever :func:`evaluate_clip` changes what it computes.
 WORK_VERSION = 1
 #: Metrics of one result, and whether larger is better.
@@ -96,12 +103,12 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
 
 
 def methods_for(model: Mapping[str, Any], methods: Sequence[str]) -> list[str]:
-    """The methods that apply to a model: LRP methods only on convolutional networks (not the LSTMs)."""
+    """The methods that apply to a model: LRP and CAM methods only on convolutional networks (not the LSTMs)."""
     unknown = [method for method in methods if method not in METHODS]
     if unknown:
         raise ConfigError(f"methods: unknown {unknown}; choose from {list(METHODS)}")
     recurrent = model["model"] in ("frame_lstm", "ica_lstm")
-    return [method for method in methods if not (recurrent and method in LRP_METHODS)]
+    return [method for method in methods if not (recurrent and method in LRP_METHODS + CAM_METHODS)]
 
 
 def test_videos(corpus: Any, classes: Sequence[str], count: int) -> list[dict[str, Any]]:
@@ -195,6 +202,10 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
         from vidsal_core.saliency.lrp_fast import deep_taylor
 
         return deep_taylor(model, clip[None], target)[0]
+    if method in CAM_METHODS:
+        from vidsal_core.saliency.gradcam import class_activation_map
+
+        return class_activation_map(model, clip, target, method)
     if method == "frame_occlusion":
         drop = _time_contribution(model, clip, target, options).clamp_min(0).to(clip)
         return drop[:, None, None, None].expand_as(clip).clone()
@@ -463,7 +474,7 @@ def randomisation_frame(model: Mapping[str, Any], clips: Sequence[Mapping[str, A
 I3D_KEYS = ("footage", "clips_per_video", "clip_length", "crop_size", "shorter_side", "methods", "frame_points",
             "randomisation_methods", "randomisation_steps")
 #: Methods I3D is explained with (maps of the predicted class; no ground truth needed).
-I3D_METHODS = ("input_gradient", "sensitivity", "deep_taylor", "random")
+I3D_METHODS = ("input_gradient", "sensitivity", "deep_taylor", "grad_cam", "grad_cam_plus_plus", "xgrad_cam", "random")
 #: Cascading randomisation of I3D in coarse top-down stages. Stage ``k`` re-initialises every parameterised
 #: layer from the output down to the lowest layer of the stage (the logits layer; the Mixed_5 Inception blocks;
 #: the Mixed_4 blocks; the Mixed_3 blocks); the last step always re-initialises every layer ("all"). Explaining

@@ -15,7 +15,14 @@ which clip, which model and checkpoint, which method), so that
 * ``work`` is an ordinary picklable function of its two arguments, so any
   executor with ``submit`` can map it: ``concurrent.futures`` pools, or a Dask
   cluster through ``distributed.Client(...).get_executor()``. Results do not
-  depend on the order or place items are computed in.
+  depend on the order or place items are computed in;
+* :func:`dask_executor` opens such an executor from a short spec,
+  ``local:N`` (a ``LocalCluster`` of N worker processes on 127.0.0.1) or
+  ``tcp://host:port`` (an existing scheduler), and :func:`use_dask` makes it
+  the default of every sweep of the process, as a chapter's ``dask``
+  parameter does. Results travel back to this process, which writes them, so
+  workers need no shared disk; a worker that dies loses only the item it was
+  computing, which the scheduler gives to another worker.
 
 The results a sweep returns are always the ones read back from disk, so a
 resumed sweep returns exactly what an uninterrupted one does.
@@ -23,7 +30,9 @@ resumed sweep returns exactly what an uninterrupted one does.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,7 +40,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -196,8 +205,10 @@ def run_sweep(
         The bar's label.
     executor : concurrent.futures.Executor, optional
         Map ``work`` through ``executor.submit`` (e.g. a process pool, or
-        ``distributed.Client(...).get_executor()`` for Dask); results are
-        saved in the order they finish. None computes in this process, in order.
+        :func:`dask_executor` for Dask); results are saved in the order they
+        finish. None takes :func:`default_executor` (set by
+        :func:`using_executor` or :func:`use_dask`), and without one computes
+        in this process, in order.
     on_result : callable, optional
         Called as ``on_result(item, result)`` after each new result is saved
         (e.g. to stop a sweep, or to log); an exception raised there stops
@@ -212,6 +223,7 @@ def run_sweep(
     from tqdm.auto import tqdm
 
     _check_work(work)
+    executor = executor if executor is not None else default_executor()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     unique = unique_items(items)
@@ -246,3 +258,137 @@ def _finish(directory: Path, item: SweepItem, result: Mapping[str, Any], bar: An
     bar.update(1)
     if on_result is not None:
         on_result(item, result)
+
+
+# --- where sweeps run: this process, or a Dask cluster -------------------------------------------------
+
+_DEFAULT_EXECUTOR: list[concurrent.futures.Executor | None] = [None]
+
+#: Seconds :func:`dask_executor` waits for a scheduler given by address before it gives up.
+CONNECT_TIMEOUT = 10.0
+
+
+def default_executor() -> concurrent.futures.Executor | None:
+    """The executor :func:`run_sweep` uses when it is given none (None: this process)."""
+    return _DEFAULT_EXECUTOR[0]
+
+
+@contextlib.contextmanager
+def using_executor(executor: concurrent.futures.Executor | None) -> Iterator[concurrent.futures.Executor | None]:
+    """Within the block, every :func:`run_sweep` without an ``executor`` maps its items through ``executor``."""
+    previous = _DEFAULT_EXECUTOR[0]
+    _DEFAULT_EXECUTOR[0] = executor
+    try:
+        yield executor
+    finally:
+        _DEFAULT_EXECUTOR[0] = previous
+
+
+def parse_dask(spec: str) -> tuple[str, Any]:
+    """``("local", N)`` for ``"local:N"``, ``("address", "tcp://host:port")`` for a scheduler's address.
+
+    Raises
+    ------
+    ConfigError
+        For anything else, naming the spec and the two forms it may take.
+    """
+    text = str(spec).strip()
+    forms = "use local:N (N worker processes on this machine) or tcp://host:port (a running dask scheduler)"
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ConfigError(f"dask={spec!r}: the number of workers must be a whole number of at least 1; {forms}")
+        return "local", int(count)
+    scheme, separator, rest = text.partition("://")
+    if separator and scheme in ("tcp", "tls") and rest:
+        host, colon, port = rest.rpartition(":")
+        if not colon or not host or not port.isdigit():
+            raise ConfigError(f"dask={spec!r}: a scheduler address needs a host and a port; {forms}")
+        return "address", text
+    raise ConfigError(f"dask={spec!r}: not a cluster spec; {forms}")
+
+
+@contextlib.contextmanager
+def dask_executor(spec: str, connect_timeout: float = CONNECT_TIMEOUT,
+                  host: str = "127.0.0.1") -> Iterator[concurrent.futures.Executor]:
+    """A ``concurrent.futures`` executor on a Dask cluster; the cluster (or connection) is closed after.
+
+    Parameters
+    ----------
+    spec : str
+        ``"local:N"``: a ``distributed.LocalCluster`` of N worker processes of
+        one thread each (Dask sets ``OMP_NUM_THREADS=1`` in them, so torch uses
+        one thread per worker), listening on ``host`` only. ``"tcp://host:port"``:
+        join a scheduler already running there (``dask scheduler`` and
+        ``dask worker tcp://host:port`` on each machine; the workers need
+        vidsal_core and the data a sweep's items name, but not its results).
+    connect_timeout : float, default :data:`CONNECT_TIMEOUT`
+        Seconds to wait for a scheduler given by address.
+    host : str, default "127.0.0.1"
+        Interface a local cluster listens on.
+
+    Raises
+    ------
+    ConfigError
+        A bad spec, or a scheduler that does not answer within ``connect_timeout``.
+    """
+    from distributed import Client, LocalCluster
+
+    kind, value = parse_dask(spec)
+    cluster = None
+    if kind == "local":
+        cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, host=host,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(value, timeout=connect_timeout)
+        except (OSError, TimeoutError) as error:
+            raise ConfigError(f"dask={spec!r}: no Dask scheduler answered at {value} within {connect_timeout:g} s "
+                              f"(start one with `dask scheduler`, or use local:N)") from error
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+_SESSION: dict[str, Any] = {"spec": None, "stack": None}
+
+
+def use_dask(spec: str | None) -> concurrent.futures.Executor | None:
+    """Run every later sweep of this process on ``spec``'s cluster (see :func:`dask_executor`).
+
+    A chapter calls ``use_dask(dask)`` with its ``dask`` parameter: None (the
+    default) keeps sweeps in the kernel's process. The cluster stays up for the
+    rest of the process and is closed when it exits, or when ``use_dask`` is
+    called again with another spec (the same spec keeps the same cluster).
+
+    Returns
+    -------
+    concurrent.futures.Executor or None
+        The executor every sweep now uses by default.
+    """
+    if spec is not None:
+        parse_dask(spec)
+    if _SESSION["stack"] is not None and spec == _SESSION["spec"]:
+        return default_executor()
+    close_dask()
+    if spec is None:
+        return None
+    stack = contextlib.ExitStack()
+    executor = stack.enter_context(dask_executor(spec))
+    stack.enter_context(using_executor(executor))
+    _SESSION.update(spec=spec, stack=stack)
+    return executor
+
+
+def close_dask() -> None:
+    """Close the cluster :func:`use_dask` opened, if any; sweeps run in this process again."""
+    stack, _SESSION["stack"], _SESSION["spec"] = _SESSION["stack"], None, None
+    if stack is not None:
+        stack.close()
+
+
+atexit.register(close_dask)

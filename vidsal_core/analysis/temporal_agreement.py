@@ -48,8 +48,6 @@ LOGGER = logging.getLogger(__name__)
 
 #: A frame counts as "in view" when at least this share of the figure is inside it.
 DEFAULT_IN_VIEW = 0.5
-#: Verdicts of :func:`claim_verdict` (those of :mod:`vidsal_core.results`).
-REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
 
 
 def _curve(values: Any, argument: str) -> np.ndarray:
@@ -205,34 +203,6 @@ def position_band(values: Any, groups: Sequence[Any] | None = None, resamples: i
         raise ConfigError(f"values: expected (videos, frames) with at least one video, got {matrix.shape}")
     estimates = [interval(matrix[:, column], groups, resamples) for column in range(matrix.shape[1])]
     return {name: np.array([getattr(estimate, name) for estimate in estimates]) for name in ("mean", "low", "high")}
-
-
-def claim_verdict(estimate: Estimate, null: float = 0.0, direction: str = "greater") -> str:
-    """A seed claim's verdict from an estimate and its 95 % interval.
-
-    ``"reproduced"`` when the interval lies wholly on the claimed side of
-    ``null``; ``"partly"`` when only the estimate does; ``"not reproduced"``
-    otherwise (or when nothing could be measured).
-
-    Parameters
-    ----------
-    estimate : Estimate
-        Mean and interval.
-    null : float, default 0
-        The value of no effect (0 for correlations, 0.5 for AUCs).
-    direction : {"greater", "less"}, default "greater"
-        The side of ``null`` the claim predicts.
-    """
-    if direction not in ("greater", "less"):
-        raise ConfigError(f"direction={direction!r}: expected 'greater' or 'less'")
-    sign = 1.0 if direction == "greater" else -1.0
-    if not np.isfinite(estimate.mean):
-        return NOT_REPRODUCED
-    if sign * (estimate.low - null) > 0 and sign * (estimate.high - null) > 0:
-        return REPRODUCED
-    if sign * (estimate.mean - null) > 0:
-        return PARTLY
-    return NOT_REPRODUCED
 
 
 # --- the study -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ is given too; with KTH's nine test persons it is the wider and more honest one.
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -103,6 +103,10 @@ class AccuracyReport:
         Number of distinct persons (groups) in the test set.
     confusion : list of list of int
         ``confusion[true][predicted]`` counts of test videos.
+    outcomes : list of bool
+        Whether each test video was classified correctly, in the dataset's order.
+    groups : list of str
+        The group (person) of each test video.
     """
 
     accuracy: float
@@ -114,10 +118,25 @@ class AccuracyReport:
     bootstrap_high: float
     persons: int
     confusion: list[list[int]]
+    outcomes: list[bool] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a plain dictionary (for manifests and tables)."""
         return asdict(self)
+
+    def estimate(self, confidence: float = 0.95) -> Any:
+        """The accuracy as an :class:`~vidsal_core.analysis.statistics.Estimate` over persons.
+
+        Its interval is the book's cluster-robust t interval
+        (:func:`~vidsal_core.analysis.statistics.mean_interval`), the one every
+        verdict is computed from; ``units`` is the number of persons.
+        """
+        from vidsal_core.analysis.statistics import mean_interval
+
+        if not self.outcomes:
+            raise ConfigError("AccuracyReport.estimate: this report keeps no per-video outcomes")
+        return mean_interval([float(hit) for hit in self.outcomes], self.groups, confidence)
 
 
 @torch.no_grad()
@@ -192,4 +211,5 @@ def evaluate_accuracy(
         persons=len(set(groups)),
         confusion=confusion_matrix(predictions, labels, max(len(getattr(dataset, "classes", ())),
                                                             int(max(predictions.max(), labels.max())) + 1)),
+        outcomes=[bool(hit) for hit in correct], groups=[str(group) for group in groups],
     )

@@ -146,6 +146,16 @@ class SamePadMaxPool3d(nn.MaxPool3d):
         pads = same_padding_3d(input.shape[-3:], self.kernel_size, self.stride)
         return F.max_pool3d(F.pad(input, pads, value=-math.inf), self.kernel_size, self.stride)
 
+    def window_sum(self, input: torch.Tensor) -> torch.Tensor:
+        """Sum of each pooling window, the "SAME" padding counted as zero (``(B, C, T', H', W')``, the output's shape).
+
+        The denominator of deep Taylor's proportional max-pool rule
+        (:class:`vidsal_core.saliency.lrp.ProportionalMaxPool`): padding holds
+        no activation, so it takes no relevance.
+        """
+        pads = same_padding_3d(input.shape[-3:], self.kernel_size, self.stride)
+        return F.avg_pool3d(F.pad(input, pads), self.kernel_size, self.stride, divisor_override=1)
+
 
 class ClippedAvgPool3d(nn.AvgPool3d):
     """Stride-1 "VALID" average pooling whose window is clipped to the input's extent.

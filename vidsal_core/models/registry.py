@@ -31,6 +31,7 @@ _BUILTIN: dict[str, str] = {
     "c3d": "vidsal_core.models.c3d:C3D",
     "i3d": "vidsal_core.models.registry:kinetics_i3d",
     "i3d_untrained": "vidsal_core.models.i3d:InceptionI3d",
+    "seed000": "vidsal_core.models.registry:seed000",
 }
 _REGISTERED: dict[str, Builder | str] = dict(_BUILTIN)
 
@@ -56,6 +57,56 @@ def kinetics_i3d(num_classes: int = 400, weights_path: str | None = None) -> nn.
     from vidsal_core.models.i3d import load_i3d
 
     return load_i3d(weights_path)
+
+
+#: Seed 000's frame encoder: ResNet-18 (He et al., 2016), grayscale input, its 512 → 300 head.
+SEED000_ENCODER: dict[str, Any] = {
+    "stem_channels": 64,
+    "stem_kernel": 7,
+    "stem_pool": True,
+    "channels": [64, 128, 256, 512],
+    "stage_strides": [1, 2, 2, 2],
+    "blocks_per_stage": 2,
+    "residual": True,
+    "pool_grid": [1, 1],
+    "feature_size": 300,
+    "norm": "batch",
+}
+
+
+def seed000(
+    num_classes: int = 2,
+    in_channels: int = 1,
+    input_size: tuple[int, int] | list[int] | None = (120, 120),
+    encoder: Mapping[str, Any] | None = None,
+    hidden_size: int = 256,
+    num_layers: int = 3,
+    head_size: int = 128,
+    dropout: float = 0.0,
+) -> nn.Module:
+    """Seed 000's network: ResNet-18 per frame → 512 → 300 → 3-layer LSTM(256) → 128 → 2.
+
+    A :class:`~vidsal_core.models.lstm.FrameLSTM` whose defaults are the
+    seed code's (``sakshikakde/interpretability_of_lstm``): grayscale frames
+    resized to 120 × 120, the ResNet-18 encoder of :data:`SEED000_ENCODER`
+    (torchvision's ``resnet18`` layer for layer, its ``fc`` replaced by the
+    512 → 300 head; ``tests/test_models.py`` copies torchvision's weights in
+    and compares encodings), a 3-layer LSTM with 256 units and a 128-unit
+    head. Registered as ``"seed000"``; it has no trained weights of its own
+    (``build_model("seed000", seed=0)`` is seeded and untrained), which is
+    enough for timings: their cost does not depend on the weights' values.
+
+    Parameters
+    ----------
+    num_classes, in_channels, input_size, encoder, hidden_size, num_layers, head_size, dropout
+        As :class:`~vidsal_core.models.lstm.FrameLSTM`; the defaults are the
+        seed's (``encoder`` defaults to :data:`SEED000_ENCODER`), so
+        ``build_model("seed000", model.config)`` rebuilds the same network.
+    """
+    from vidsal_core.models.lstm import FrameLSTM
+
+    return FrameLSTM(num_classes, in_channels, input_size, encoder=dict(SEED000_ENCODER, **dict(encoder or {})),
+                     hidden_size=hidden_size, num_layers=num_layers, head_size=head_size, dropout=dropout)
 
 
 def register(name: str, builder: Builder | str, *, replace: bool = False) -> None:

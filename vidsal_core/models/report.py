@@ -63,31 +63,6 @@ def target_status(estimate: float, low: float, high: float, target: float) -> st
     return TARGET_STATUSES[3]
 
 
-def claim_verdict(low: float, high: float, level: float, chance: float) -> str:
-    """Verdict on a claim that a classifier works, from its accuracy interval.
-
-    ``"reproduced"`` when the interval lies above ``chance`` and reaches
-    ``level``; ``"partly"`` when it lies above chance but stays below the level;
-    ``"not reproduced"`` when it does not exclude chance.
-
-    Parameters
-    ----------
-    low, high : float
-        The accuracy's 95% interval.
-    level : float
-        The accuracy the claim stands for.
-    chance : float
-        The accuracy of guessing (1 / number of classes).
-    """
-    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
-        raise ConfigError(f"claim_verdict: need finite low <= high, got [{low!r}, {high!r}]")
-    if not 0.0 <= chance < level <= 1.0:
-        raise ConfigError(f"claim_verdict: need 0 <= chance < level <= 1, got chance={chance!r}, level={level!r}")
-    if low <= chance:
-        return "not reproduced"
-    return "reproduced" if high >= level else "partly"
-
-
 def _square_confusion(confusion: Any, classes: Sequence[str]) -> np.ndarray:
     matrix = np.asarray(confusion)
     if matrix.ndim != 2 or matrix.shape != (len(classes), len(classes)):

@@ -7,8 +7,12 @@ logits, with one of three methods:
 ``"deep_taylor"``
     Deep Taylor decomposition (Montavon et al., 2017): the ZBox rule on the
     first linear layer (bounded by the range of that layer's input), the
-    z+ rule on every other convolution and linear layer. Zennit has no
-    composite of that name; this is the one the seed paper on C3D used.
+    z+ rule on every other convolution and linear layer, and max pooling by
+    the proportional rule (``max_pool="proportional"``, below). Zennit has no
+    composite of that name; this is the one the seed paper on C3D describes
+    (seed 002 §2: z+ "in hidden layers", "in pooling layers the
+    redistribution is in proportion to the activations inside the pool", the
+    z^B rule on the first layer).
 ``"epsilon_plus_flat"``
     Zennit's ``EpsilonPlusFlat`` (Kohlbrenner et al., 2020): flat rule on
     the first layer, z+ on convolutions, epsilon on fully connected layers.
@@ -20,9 +24,21 @@ logits, with one of three methods:
     squared gradient norm, so it explains the function's local variation
     rather than its value; non-negative everywhere.
 
+Max pooling has two rules (``max_pool`` of :func:`relevance`):
+
+``"proportional"`` (deep Taylor's default, the seed's)
+    ``R_i = Σ_j x_i / Σ_{i' ∈ pool j} x_{i'} · R_j`` over the pools ``j``
+    that contain input ``i`` (:class:`ProportionalMaxPool`; Montavon et al.,
+    2017, treat max pooling as the sum pooling it bounds). Overlapping
+    windows add up their shares; padding holds no activation and takes no
+    relevance. A pool of zeros keeps its relevance only up to the
+    stabiliser, but under z+ such a pool (an output of 0) receives none.
+``"winner_take_all"``
+    all of ``R_j`` to the maximum of the pool: the gradient of the max, the
+    rule Zennit applies when no rule is registered (and EpsilonPlusFlat's).
+
 In both relevance methods activations pass relevance through, average
-pooling redistributes it in proportion to its inputs, max pooling gives it to
-the maximum (the gradient), concatenations route it unchanged, and every
+pooling redistributes it in proportion to its inputs, concatenations route it unchanged, and every
 BatchNorm is first merged into the convolution or linear layer in front of it
 (:class:`SequentialSiblingMergeBatchNorm`), across all branches of an
 Inception module. Modules with a true ``relevance_pass_through`` attribute
@@ -39,6 +55,8 @@ Bach, S. et al. (2015). On pixel-wise explanations for non-linear classifier
 decisions by layer-wise relevance propagation. PLOS ONE 10(7).
 Montavon, G. et al. (2017). Explaining nonlinear classification decisions with
 deep Taylor decomposition. Pattern Recognition 65.
+Anders, C. J. et al. Understanding patch-based learning by explaining
+predictions (seed 002).
 Kohlbrenner, M. et al. (2020). Towards best practice in explaining neural
 network decisions with LRP. IJCNN.
 Simonyan, K., Vedaldi, A. and Zisserman, A. (2014). Deep inside convolutional
@@ -65,14 +83,17 @@ from zennit.composites import (
     SpecialFirstLayerMapComposite,
     layer_map_base,
 )
-from zennit.core import Composite, ParamMod, Stabilizer
+from torch.nn import functional as F
+from zennit.core import Composite, Hook, ParamMod, Stabilizer
 from zennit.rules import Pass, ZBox, ZPlus
-from zennit.types import BatchNorm, Convolution, Linear
+from zennit.types import BatchNorm, Convolution, Linear, MaxPool
 
 from vidsal_core.errors import ConfigError
 
 #: The methods :func:`relevance` offers.
 METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat", "gradient", "sensitivity")
+#: Deep Taylor's rules for max pooling: the seed's proportional rule (default) and winner-take-all.
+MAX_POOL_RULES: tuple[str, ...] = ("proportional", "winner_take_all")
 #: A module with this attribute set to True passes relevance through unchanged.
 PASS_THROUGH_ATTRIBUTE = "relevance_pass_through"
 #: A model may state the range of its first linear layer's input under this attribute.
@@ -197,8 +218,98 @@ class NonNegativeInputZPlus(ZPlus):
         return NonNegativeInputZPlus(self.stabilizer, self.zero_params)
 
 
+def check_max_pool_rule(max_pool: str) -> None:
+    """Raise :class:`ConfigError` unless ``max_pool`` is one of :data:`MAX_POOL_RULES`."""
+    if max_pool not in MAX_POOL_RULES:
+        raise ConfigError(f"max_pool={max_pool!r}: choose one of {list(MAX_POOL_RULES)}")
+
+
+def _dilation_is_one(module: nn.Module) -> bool:
+    dilation = module.dilation
+    return all(int(d) == 1 for d in (dilation if isinstance(dilation, (tuple, list)) else (dilation,)))
+
+
+def window_sum(module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """Sum of ``inputs`` over each window of a max pooling, padding counted as zero: the output's shape.
+
+    The denominator ``Σ_{i ∈ pool j} x_i`` of the proportional rule. A module
+    that pads in its own ``forward`` (I3D's "SAME" pools) says how by a
+    ``window_sum`` method; ``nn.MaxPool1d/2d/3d`` (any kernel, stride,
+    padding, ``ceil_mode``; dilation 1) are sum poolings of the same windows.
+
+    Raises
+    ------
+    ConfigError
+        A dilated or adaptive max pooling (no window sum is defined here).
+    """
+    own = getattr(module, "window_sum", None)
+    if callable(own):
+        return own(inputs)
+    if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)) and _dilation_is_one(module):
+        if isinstance(module, nn.MaxPool1d):  # avg_pool1d has no divisor_override: one row of a 2-D pool
+            kernel, stride, padding = (int(v[0] if isinstance(v, (tuple, list)) else v)
+                                       for v in (module.kernel_size, module.stride, module.padding))
+            as_2d = [(1, kernel), (1, stride), (0, padding)]
+            return F.avg_pool2d(inputs.unsqueeze(-2), *as_2d, ceil_mode=module.ceil_mode,
+                                count_include_pad=True, divisor_override=1).squeeze(-2)
+        pool = F.avg_pool3d if isinstance(module, nn.MaxPool3d) else F.avg_pool2d
+        return pool(inputs, module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode,
+                    count_include_pad=True, divisor_override=1)
+    raise ConfigError(
+        f"max_pool='proportional': no window sum for {type(module).__name__} (dilated or adaptive max pooling); "
+        "use max_pool='winner_take_all'"
+    )
+
+
+class ProportionalMaxPool(Hook):
+    """Deep Taylor's max-pool rule: each pool's relevance goes to its inputs in proportion to their activations.
+
+    ``R_i = x_i · Σ_{j ∋ i} R_j / (Σ_{i' ∈ j} x_{i'} + ε)``, summed over every
+    window ``j`` that contains ``i`` (overlapping windows, strides and padding
+    as the module pools; padding is zero). This is the rule of seed 002 §2
+    ("in pooling layers, the redistribution is in proportion to the
+    activations inside the pool", after Montavon et al., 2017); computed as
+    ``x ⊙ ∂(Σ-pool)ᵀ (R / stabilised Σ-pool)``, i.e. the transpose of a sum
+    pooling. ``ε`` (the stabiliser, with the sign of the sum) keeps a pool of
+    zeros from dividing by zero: its relevance (zero under z+, since a pool
+    of zeros outputs 0) is then dropped. Meant for non-negative inputs
+    (after a ReLU), as in every pool of C3D and I3D.
+
+    Parameters
+    ----------
+    stabilizer : float, default 1e-6
+        Added to each window's sum with its sign (Zennit's convention).
+    """
+
+    def __init__(self, stabilizer: float = 1e-6) -> None:
+        super().__init__()
+        self.stabilizer = stabilizer
+        self._stabilizer_fn = Stabilizer.ensure(stabilizer)
+
+    def forward(self, module: nn.Module, input: tuple, output: torch.Tensor) -> None:
+        """Keep the pool's input for the backward pass."""
+        self.stored_tensors["input"] = input
+
+    def backward(self, module: nn.Module, grad_input: tuple, grad_output: tuple) -> tuple:
+        """Relevance of the pool's input from the relevance of its output (``grad_output``)."""
+        inputs = self.stored_tensors["input"][0].detach().requires_grad_()
+        with torch.autograd.enable_grad():
+            sums = window_sum(module, inputs)
+        (gradient,) = torch.autograd.grad(
+            sums, inputs, grad_outputs=grad_output[0] / self._stabilizer_fn(sums),
+            create_graph=grad_output[0].requires_grad,
+        )
+        result = inputs * gradient
+        return tuple(result if original.shape == result.shape else None for original in grad_input)
+
+    def copy(self) -> "ProportionalMaxPool":
+        """A fresh hook with the same stabiliser (Zennit copies one hook per module)."""
+        return ProportionalMaxPool(self.stabilizer)
+
+
 def deep_taylor_composite(
-    model: nn.Module, low: float | torch.Tensor, high: float | torch.Tensor, stabilizer: float = 1e-6
+    model: nn.Module, low: float | torch.Tensor, high: float | torch.Tensor, stabilizer: float = 1e-6,
+    max_pool: str = "proportional",
 ) -> Composite:
     """Deep Taylor decomposition: ZBox(low, high) on the first linear layer, z+ on the others.
 
@@ -210,11 +321,17 @@ def deep_taylor_composite(
         Smallest and largest values the first layer's input can take (broadcast to it).
     stabilizer : float, default 1e-6
         Added to denominators, with their sign.
+    max_pool : {"proportional", "winner_take_all"}, default "proportional"
+        Max pooling's rule: :class:`ProportionalMaxPool` (the seed's), or the
+        gradient of the max (no rule registered).
     """
+    check_max_pool_rule(max_pool)
     layer_map = layer_map_base(stabilizer) + [
         (Convolution, NonNegativeInputZPlus(stabilizer=stabilizer)),
         (nn.Linear, NonNegativeInputZPlus(stabilizer=stabilizer)),
     ]
+    if max_pool == "proportional":
+        layer_map.append((MaxPool, ProportionalMaxPool(stabilizer=stabilizer)))
     first_map = [(Linear, ZBox(low, high, stabilizer=stabilizer))]
     composite = SpecialFirstLayerMapComposite(
         layer_map=layer_map, first_map=first_map, canonizers=[SequentialSiblingMergeBatchNorm()]
@@ -229,7 +346,7 @@ def epsilon_plus_flat_composite(model: nn.Module, epsilon: float = 1e-6, stabili
 
 
 def _composite_for(
-    method: str, model: nn.Module, input_bounds: Sequence | None, stabilizer: float
+    method: str, model: nn.Module, input_bounds: Sequence | None, stabilizer: float, max_pool: str = "proportional"
 ) -> Composite | None:
     """The composite of ``method`` (``None`` for the gradient methods)."""
     if method in ("gradient", "sensitivity"):
@@ -240,7 +357,7 @@ def _composite_for(
     bounds = input_bounds if input_bounds is not None else getattr(model, BOUNDS_ATTRIBUTE, DEFAULT_INPUT_BOUNDS)
     if len(bounds) != 2:
         raise ConfigError(f"input_bounds={input_bounds!r}: expected (low, high)")
-    return deep_taylor_composite(model, *bounds, stabilizer=stabilizer)
+    return deep_taylor_composite(model, *bounds, stabilizer=stabilizer, max_pool=max_pool)
 
 
 def _check_videos(videos: torch.Tensor) -> None:
@@ -277,6 +394,7 @@ def relevance(
     method: str = "deep_taylor",
     input_bounds: Sequence[float | torch.Tensor] | None = None,
     stabilizer: float = 1e-6,
+    max_pool: str = "proportional",
 ) -> torch.Tensor:
     """Relevance (or gradient) of each input value for the target logit.
 
@@ -299,6 +417,11 @@ def relevance(
         ``"epsilon_plus_flat"``'s epsilon rule. Relevance that meets a
         denominator near zero is lost in proportion to it: about 6e-5 of the
         total on the Kinetics I3D at the default, 6e-8 at 1e-9.
+    max_pool : {"proportional", "winner_take_all"}, default "proportional"
+        Max pooling's rule in ``"deep_taylor"`` (see the module's description):
+        the seed's proportional rule, or winner-take-all (the gradient).
+        ``"epsilon_plus_flat"`` is Zennit's composite and always uses
+        winner-take-all.
 
     Returns
     -------
@@ -315,6 +438,7 @@ def relevance(
     """
     if method not in METHODS:
         raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
+    check_max_pool_rule(max_pool)
     _check_videos(videos)
     if model.training:
         raise ConfigError(
@@ -323,7 +447,7 @@ def relevance(
     _warn_if_recurrent(model, method)
     targets = _target_indices(target, videos.shape[0]).to(videos.device)
     inputs = videos.detach().clone().requires_grad_(True)
-    composite = _composite_for(method, model, input_bounds, stabilizer)
+    composite = _composite_for(method, model, input_bounds, stabilizer, max_pool)
     with composite.context(model) if composite is not None else contextlib.nullcontext():
         logits = model(inputs)
         if targets.max() >= logits.shape[1] or targets.min() < 0:

@@ -19,9 +19,15 @@ built on, Anders et al., 2021):
   first in module order): the same with ``z_box = W x - W⁺ l - W⁻ h``, the
   box's bounds ``l`` and ``h`` being inputs of their own, so
   ``R = x ⊙ g_x + l ⊙ g_l + h ⊙ g_h``;
-* ReLU, max pooling, dropout (eval), flattening, concatenation, padding and
+* max pooling with the proportional rule (``max_pool="proportional"``, the
+  seed's, :class:`~vidsal_core.saliency.lrp.ProportionalMaxPool`):
+  ``out = y + (s - sg(s)) ⊙ sg(y / s)`` with ``s`` the sum of each window
+  (:func:`~vidsal_core.saliency.lrp.window_sum`, padding as zero) and ``y``
+  the max; its backward gives ``x ⊙ ∂sᵀ (R_out / s)``. With
+  ``max_pool="winner_take_all"`` the max keeps its own gradient;
+* ReLU, dropout (eval), flattening, concatenation, padding and
   merged BatchNorm keep their ordinary gradient, which is exactly Zennit's
-  ``Pass`` / winner-take-all / routing for them; average pooling's gradient
+  ``Pass`` / routing for them; average pooling's gradient
   is Zennit's ``Norm`` rule (up to its stabiliser);
 * modules marked ``relevance_pass_through`` pass the relevance unchanged, and
   whatever lies between the video and the first layer (a permutation, a
@@ -57,7 +63,7 @@ import torch
 from torch import nn
 from zennit.core import ParamMod, expand
 from zennit.rules import ClampMod, zero_bias
-from zennit.types import Activation, BatchNorm, Linear
+from zennit.types import Activation, BatchNorm, Linear, MaxPool
 
 from vidsal_core.errors import ConfigError
 from vidsal_core.saliency.lrp import (
@@ -68,6 +74,8 @@ from vidsal_core.saliency.lrp import (
     _check_batch_norms_mergeable,
     _check_videos,
     _target_indices,
+    check_max_pool_rule,
+    window_sum,
 )
 
 
@@ -135,7 +143,7 @@ class _Blend(torch.autograd.Function):
 class _Engine:
     """Forward hooks that turn a model's forward pass into deep Taylor's modified pass."""
 
-    def __init__(self, model: nn.Module, low, high, stabilizer: float) -> None:
+    def __init__(self, model: nn.Module, low, high, stabilizer: float, max_pool: str = "proportional") -> None:
         self.stabilizer = float(stabilizer)
         self.low, self.high = low, high
         self.first = _first_linear(model)
@@ -152,6 +160,8 @@ class _Engine:
                     self._z_box if self.scalar_box is None else self._z_box_stacked))
             elif isinstance(module, Linear):
                 self.handles.append(module.register_forward_hook(self._z_plus))
+            elif isinstance(module, MaxPool) and max_pool == "proportional":
+                self.handles.append(module.register_forward_hook(self._proportional_pool))
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -205,6 +215,10 @@ class _Engine:
         box = _modified_output(module, torch.cat([leaf, ones], dim=1), modifier)
         return self._blend(output, box)
 
+    def _proportional_pool(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        """Proportional max-pool rule: value the max, gradient through the windows' sums."""
+        return self._blend(output, window_sum(module, inputs[0]))
+
     def _z_plus(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
         """z+: ``W⁺ x⁺ + b⁺`` (plus ``W⁻ x⁻`` where the input has negative values, as Zennit's ZPlus)."""
         x = inputs[0]
@@ -222,6 +236,7 @@ def deep_taylor(
     target: int | Sequence[int] | torch.Tensor,
     input_bounds: Sequence[float | torch.Tensor] | None = None,
     stabilizer: float = 1e-6,
+    max_pool: str = "proportional",
 ) -> torch.Tensor:
     """Deep Taylor relevance of the target logit, in one modified forward and backward pass.
 
@@ -240,6 +255,9 @@ def deep_taylor(
         else (0, 1).
     stabilizer : float, default 1e-6
         Added with their sign to the rules' denominators, as in Zennit.
+    max_pool : {"proportional", "winner_take_all"}, default "proportional"
+        Max pooling's rule: proportional to the activations in the pool (the
+        seed's, seed 002 §2) or winner-take-all (the gradient of the max).
 
     Returns
     -------
@@ -249,6 +267,7 @@ def deep_taylor(
         network without biases).
     """
     _check_videos(videos)
+    check_max_pool_rule(max_pool)
     if model.training:
         raise ConfigError("model: is in training mode; call model.eval() first (BatchNorm must use its running statistics)")
     _check_supported(model)
@@ -259,7 +278,7 @@ def deep_taylor(
     targets = _target_indices(target, videos.shape[0]).to(videos.device)
     inputs = videos.detach().clone().requires_grad_(True)
     merged = SequentialSiblingMergeBatchNorm().apply(model)
-    engine = _Engine(model, bounds[0], bounds[1], stabilizer)
+    engine = _Engine(model, bounds[0], bounds[1], stabilizer, max_pool)
     try:
         with torch.enable_grad():
             logits = model(inputs)
