@@ -1,0 +1,153 @@
+"""Sweeps on a Dask cluster: 2 worker processes on 127.0.0.1, the same results as serial, nothing lost.
+
+Every test opens its cluster with :func:`dask_executor` in a ``with`` block,
+so the workers are gone when the test ends, whatever happens in it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidsal_core.analysis.sweeps import (
+    SweepItem,
+    dask_executor,
+    default_executor,
+    parse_dask,
+    pending_items,
+    run_sweep,
+    use_dask,
+)
+from vidsal_core.errors import ConfigError
+
+pytestmark = pytest.mark.timeout(180)
+
+#: Each call of :func:`_work` leaves a file here, in whichever process it ran (workers inherit the environment).
+CALL_LOG = "VIDSAL_TEST_CALL_LOG"
+
+
+def _work(video, setting):
+    """A deterministic stand-in for one clip's explanation: seeded floats, a short sleep, its call logged."""
+    directory = os.environ.get(CALL_LOG)
+    if directory:
+        Path(directory, f"{SweepItem(video, setting).key}.{os.getpid()}.{uuid.uuid4().hex}").touch()
+    time.sleep(setting.get("seconds", 0.0))
+    generator = np.random.default_rng([video["index"], setting["step"]])
+    relevance = generator.standard_normal(16)
+    return {"relevance": relevance, "share": np.abs(relevance) / np.abs(relevance).sum(), "third": 1 / 3}
+
+
+def _items(seconds=0.0, videos=4, steps=(1, 2, 4)):
+    return [SweepItem({"index": index}, {"step": step, "seconds": seconds}) for index in range(videos) for step in steps]
+
+
+def _calls(directory: Path) -> list[str]:
+    """Keys of the items computed since the log was last cleared, one entry per call."""
+    return sorted(path.name.split(".")[0] for path in directory.iterdir())
+
+
+@pytest.fixture
+def call_log(tmp_path, monkeypatch):
+    directory = tmp_path / "calls"
+    directory.mkdir()
+    monkeypatch.setenv(CALL_LOG, str(directory))
+    return directory
+
+
+def test_specs_are_checked():
+    assert parse_dask("local:2") == ("local", 2)
+    assert parse_dask("tcp://10.0.0.5:8786") == ("address", "tcp://10.0.0.5:8786")
+    for bad in ("local:0", "local:two", "local", "tcp://nohost", "http://host:8786", "4"):
+        with pytest.raises(ConfigError, match="dask="):
+            parse_dask(bad)
+
+
+def test_serial_process_pool_and_dask_give_identical_results(tmp_path, call_log):
+    items = _items()
+    serial = run_sweep(_work, items, tmp_path / "serial", progress=False)
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = run_sweep(_work, items, tmp_path / "pool", progress=False, executor=pool)
+    for path in call_log.iterdir():
+        path.unlink()
+    with dask_executor("local:2") as executor:
+        workers = executor._client.run(os.getpid)
+        assert len(workers) == 2 and all(address.startswith("tcp://127.0.0.1:") for address in workers)
+        assert os.getpid() not in workers.values(), "workers are processes of their own"
+        on_dask = run_sweep(_work, items, tmp_path / "dask", progress=False, executor=executor)
+    assert pooled == serial and on_dask == serial  # exact: floats round-trip through pickle and JSON
+    pids = {path.name.split(".")[1] for path in call_log.iterdir()}
+    assert _calls(call_log) == sorted(item.key for item in items) and str(os.getpid()) not in pids
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "serial").iterdir())
+
+
+class _Stop(Exception):
+    """Raised from ``on_result``: the sweep is interrupted there."""
+
+
+def test_a_killed_worker_loses_nothing_and_the_resumed_run_computes_only_what_is_missing(tmp_path, call_log):
+    items = _items(seconds=0.4)
+    reference = run_sweep(_work, items, tmp_path / "serial", progress=False)
+    for path in call_log.iterdir():
+        path.unlink()
+    directory = tmp_path / "dask"
+    finished: list[str] = []
+    with dask_executor("local:2") as executor:
+        client = executor._client
+        victim = sorted(client.run(os.getpid).values())[0]
+
+        def kill_then_stop(item, result):
+            finished.append(item.key)
+            if len(finished) == 2:
+                os.kill(victim, signal.SIGKILL)  # mid-sweep: it was computing an item, others were queued
+            if len(finished) == 7:
+                raise _Stop  # then the run itself is interrupted
+
+        with pytest.raises(_Stop):
+            run_sweep(_work, items, directory, progress=False, executor=executor, on_result=kill_then_stop)
+        assert victim not in client.run(os.getpid).values()
+    saved = {path.stem for path in directory.glob("*.json") if path.name != "spec.json"}
+    assert saved == set(finished) and not list(directory.glob("*.tmp")), "every finished item saved whole"
+
+    for path in call_log.iterdir():
+        path.unlink()
+    missing = {item.key for item in pending_items(items, directory)}
+    assert len(missing) == len(items) - 7
+    with dask_executor("local:2") as executor:
+        resumed = run_sweep(_work, items, directory, progress=False, executor=executor)
+    assert _calls(call_log) == sorted(missing), "the resumed run computes exactly the missing items, once each"
+    assert resumed == reference
+
+
+def test_a_scheduler_that_does_not_answer_is_a_clear_error_quickly():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"no Dask scheduler answered at tcp://127.0.0.1:{port} within 2 s"):
+        with dask_executor(f"tcp://127.0.0.1:{port}", connect_timeout=2):
+            pass
+    assert time.perf_counter() - start < 30
+
+
+def test_use_dask_makes_the_cluster_every_sweeps_default_until_closed(tmp_path, call_log):
+    items = _items(videos=2, steps=(1, 2))
+    serial = run_sweep(_work, items, tmp_path / "serial", progress=False)
+    for path in call_log.iterdir():
+        path.unlink()
+    try:
+        executor = use_dask("local:2")
+        assert default_executor() is executor and use_dask("local:2") is executor
+        assert run_sweep(_work, items, tmp_path / "dask", progress=False) == serial
+    finally:
+        assert use_dask(None) is None
+    assert default_executor() is None
+    assert str(os.getpid()) not in {path.name.split(".")[1] for path in call_log.iterdir()}
