@@ -472,5 +472,5 @@ def interval_or_nan(values: Any, groups: Any = None, resamples: int = 2000) -> A
 
     values = np.asarray(values, dtype=float)
     if not np.isfinite(values).any():
-        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, 0)
     return mean_interval(values, groups, resamples=resamples)

@@ -181,7 +181,7 @@ def interval(values: Any, groups: Sequence[Any] | None = None, resamples: int = 
     """
     values = np.asarray(values, dtype=float)
     if not np.isfinite(values).any():
-        return Estimate(math.nan, math.nan, math.nan, 0)
+        return Estimate(math.nan, math.nan, math.nan, 0, 0)
     return mean_interval(values, groups, resamples=resamples)
 
 
