@@ -57,11 +57,14 @@ from vidsal_core.errors import CheckpointError, ConfigError, VidsalError
 
 LOGGER = logging.getLogger(__name__)
 
-#: Explanations: name → (which weights, which method). Seed 002's Table 1 columns.
+#: Explanations: name → (which weights, which method). Seed 002's Table 1 columns, then Grad-CAM
+#: (Selvaraju et al., 2017; vidsal_core.saliency.gradcam), which the seed did not measure: a map from the
+#: last 3-D conv block's activations rather than from relevance propagated to the input.
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "DTD": ("trained", "deep_taylor"),
     "SA": ("trained", "sensitivity"),
     "DTD-u": ("untrained", "deep_taylor"),
+    "Grad-CAM": ("trained", "grad_cam"),
 }
 #: A sweep item with this explanation only classifies its clip (for accuracy; no relevance).
 LOGITS_ONLY = "logits"
@@ -420,10 +423,18 @@ def model_for(descriptor: Mapping[str, Any], weights: str) -> nn.Module:
 
 
 def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: str) -> torch.Tensor:
-    """One explanation of one ``(T, C, H, W)`` clip: ``(T, C, H, W)`` relevance of class ``target``."""
+    """One explanation of one ``(T, C, H, W)`` clip: ``(T, C, H, W)`` relevance of class ``target``.
+
+    ``method``: ``deep_taylor``, a method of :func:`vidsal_core.saliency.lrp.relevance` (``sensitivity``, ...)
+    or a class activation map of :mod:`vidsal_core.saliency.gradcam` (``grad_cam``, ``grad_cam_plus_plus``,
+    ``xgrad_cam``: at the model's default layer, upsampled trilinearly to the clip).
+    """
+    from vidsal_core.saliency.gradcam import CAM_METHODS, class_activation_map
     from vidsal_core.saliency.lrp import relevance
     from vidsal_core.saliency.lrp_fast import deep_taylor
 
+    if method in CAM_METHODS:
+        return class_activation_map(model, clip, target, method)
     if method == "deep_taylor":
         return deep_taylor(model, clip[None], target)[0]
     return relevance(model, clip[None], target, method)[0]
@@ -771,7 +782,7 @@ def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str
 # --- examples, differences and figures (shared by the two chapters) ------------------------------------------
 
 #: Colour of each explanation in every figure of the chapters.
-EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2"}
+EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3"}
 
 
 def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_length: int, step: int, offset: int,
@@ -817,13 +828,16 @@ def paired_difference(frame: pd.DataFrame, column: str, key: str, first: Any, se
     return mean_interval(differences, left.loc[common, "group"].to_numpy(), resamples=resamples)
 
 
-def verdict(low: float, high: float) -> str:
-    """``"positive"``, ``"negative"`` or ``"not distinguishable from zero"`` from a 95% interval."""
-    if low > 0:
-        return "positive"
-    if high < 0:
-        return "negative"
-    return "not distinguishable from zero"
+def sign_text(low: float, high: float) -> str:
+    """``"positive"``, ``"negative"`` or ``"not distinguishable from zero"``: a 95% interval's side of zero in words.
+
+    Prose only (from :func:`vidsal_core.results.interval_side`); a seed claim's
+    verdict comes from :func:`vidsal_core.results.verdict`.
+    """
+    from vidsal_core.results import interval_side
+
+    return {"above": "positive", "below": "negative", "holds": "not distinguishable from zero"}[
+        interval_side(low, high)]
 
 
 def glue_text(name: str, text: str) -> None:
@@ -837,7 +851,7 @@ def glue_text(name: str, text: str) -> None:
 def glue_estimate(name: str, estimate: Any, scale: float = TABLE_SCALE) -> None:
     """Glue ``name`` (``mean [low, high]`` ×``scale``) and ``name_verdict`` (its sign) for a chapter."""
     glue_text(name, interval_text(estimate.mean, estimate.low, estimate.high, scale))
-    glue_text(f"{name}_verdict", verdict(estimate.low, estimate.high))
+    glue_text(f"{name}_verdict", sign_text(estimate.low, estimate.high))
 
 
 def plot_share_distribution(axis: Any, frame: pd.DataFrame, explanation: str, title: str | None = None) -> None:
