@@ -245,20 +245,39 @@ def window_sum(module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     own = getattr(module, "window_sum", None)
     if callable(own):
         return own(inputs)
-    if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)) and _dilation_is_one(module):
-        if isinstance(module, nn.MaxPool1d):  # avg_pool1d has no divisor_override: one row of a 2-D pool
-            kernel, stride, padding = (int(v[0] if isinstance(v, (tuple, list)) else v)
-                                       for v in (module.kernel_size, module.stride, module.padding))
-            as_2d = [(1, kernel), (1, stride), (0, padding)]
-            return F.avg_pool2d(inputs.unsqueeze(-2), *as_2d, ceil_mode=module.ceil_mode,
-                                count_include_pad=True, divisor_override=1).squeeze(-2)
-        pool = F.avg_pool3d if isinstance(module, nn.MaxPool3d) else F.avg_pool2d
-        return pool(inputs, module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode,
-                    count_include_pad=True, divisor_override=1)
-    raise ConfigError(
-        f"max_pool='proportional': no window sum for {type(module).__name__} (dilated or adaptive max pooling); "
-        "use max_pool='winner_take_all'"
-    )
+    dims = next((d for kind, d in ((nn.MaxPool3d, 3), (nn.MaxPool2d, 2), (nn.MaxPool1d, 1)) if isinstance(module, kind)),
+                None)
+    if dims is None or not _dilation_is_one(module):
+        raise ConfigError(
+            f"max_pool='proportional': no window sum for {type(module).__name__} (dilated or adaptive max pooling); "
+            "use max_pool='winner_take_all'"
+        )
+    kernel, stride, padding = (_per_axis(value, dims) for value in (module.kernel_size, module.stride, module.padding))
+    extent = inputs.shape[-dims:]
+    outputs = [_pooled_length(n, k, s, p, module.ceil_mode) for n, k, s, p in zip(extent, kernel, stride, padding)]
+    # zeros before as the pool pads, and after as far as the last window reaches (ceil_mode's may reach further)
+    after = [max(0, (o - 1) * s + k - n - p) for o, k, s, p, n in zip(outputs, kernel, stride, padding, extent)]
+    pads = [amount for before, beyond in zip(reversed(padding), reversed(after)) for amount in (before, beyond)]
+    padded = F.pad(inputs, pads)
+    if dims == 1:  # avg_pool1d has no divisor_override: pool one row in 2-D
+        padded, kernel, stride = padded.unsqueeze(-2), (1, *kernel), (1, *stride)
+    summed = (F.avg_pool3d if dims == 3 else F.avg_pool2d)(padded, kernel, stride, divisor_override=1)
+    if dims == 1:
+        summed = summed.squeeze(-2)
+    return summed[(..., *(slice(0, o) for o in outputs))]
+
+
+def _per_axis(value, dims: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * dims
+
+
+def _pooled_length(extent: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
+    """Windows of a max pooling along one axis (PyTorch's rule: a ceil-mode window starts inside input or left padding)."""
+    span = extent + 2 * padding - kernel
+    count = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (count - 1) * stride >= extent + padding:
+        count -= 1
+    return count
 
 
 class ProportionalMaxPool(Hook):
