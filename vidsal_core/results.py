@@ -247,7 +247,7 @@ def claim_row(seed: str, claim: str, quantity: str, estimate: Any, direction: st
         The seed paper (``"000"`` or ``"002"``), its claim, and what was measured (with its model or setting).
     estimate : Estimate or None
         Mean, interval and independent ``units`` (:class:`~vidsal_core.analysis.statistics.Estimate`);
-        None when nothing could be measured.
+        None when nothing could be measured. (:func:`new_row` also takes a plain number, with no interval.)
     direction, null
         The claimed side of the null value (see :func:`verdict`), in the estimate's own units.
     note : str, optional
@@ -256,7 +256,8 @@ def claim_row(seed: str, claim: str, quantity: str, estimate: Any, direction: st
     units : int, optional
         Independent units, when ``estimate`` does not carry them.
     """
-    mean, low, high = (math.nan,) * 3 if estimate is None else (estimate.mean, estimate.low, estimate.high)
+    mean, low, high = _parts(estimate)
+    low, high = (math.nan if value is None else value for value in (low, high))
     units = units if units is not None else getattr(estimate, "units", None)
     low_scaled, high_scaled = sorted((low * scale, high * scale)) if scale < 0 else (low * scale, high * scale)
     return {"seed": str(seed), "claim": claim, "quantity": quantity, "estimate": mean * scale,
@@ -267,10 +268,20 @@ def claim_row(seed: str, claim: str, quantity: str, estimate: Any, direction: st
 def new_row(seed: str, claim: str, quantity: str, estimate: Any, note: str | None = None,
             scale: float = 1.0, units: int | None = None) -> dict[str, Any]:
     """A row for a measurement with no seed claim behind it (verdict ``"new"``); arguments as :func:`claim_row`."""
-    mean, low, high = (math.nan,) * 3 if estimate is None else (estimate.mean, estimate.low, estimate.high)
+    mean, low, high = _parts(estimate)
     units = units if units is not None else getattr(estimate, "units", None)
-    return {"seed": str(seed), "claim": claim, "quantity": quantity, "estimate": mean * scale, "low": low * scale,
-            "high": high * scale, "units": units, "direction": None, "null": None, "verdict": "new", "note": note}
+    scaled = [None if value is None else value * scale for value in (mean, low, high)]
+    return {"seed": str(seed), "claim": claim, "quantity": quantity, "estimate": scaled[0], "low": scaled[1],
+            "high": scaled[2], "units": units, "direction": None, "null": None, "verdict": "new", "note": note}
+
+
+def _parts(estimate: Any) -> tuple[float, Any, Any]:
+    """``(mean, low, high)`` of an Estimate; a plain number has no interval (None, None); None is NaN."""
+    if estimate is None:
+        return math.nan, math.nan, math.nan
+    if isinstance(estimate, (int, float)):
+        return float(estimate), None, None
+    return estimate.mean, estimate.low, estimate.high
 
 
 def verdict_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
