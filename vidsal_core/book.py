@@ -14,12 +14,17 @@ Command line::
 
     python -m vidsal_core.book --profile default            # every chapter of _toc.yml
     python -m vidsal_core.book --profile quick data models  # some chapters
+    python -m vidsal_core.book --profile full --dask local:8    # sweeps on 8 worker processes
+    python -m vidsal_core.book --profile full --dask tcp://scheduler:8786
+
+Each executed chapter records how it was made (:mod:`vidsal_core.provenance`).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import hashlib
 import sys
 import time
@@ -28,7 +33,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from vidsal_core.errors import ConfigError
+from vidsal_core.errors import ConfigError, VidsalError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -109,18 +114,34 @@ def check_parameters(history: Iterable[str]) -> list[str]:
 
 def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,
                 output_dir: Path = CHAPTERS, kernel_name: str = "python3") -> Path:
-    """Execute ``notebooks/<name>.ipynb`` with a profile into ``output_dir/<name>.ipynb``."""
+    """Execute ``notebooks/<name>.ipynb`` with a profile into ``output_dir/<name>.ipynb``.
+
+    The executed notebook keeps how it was made (:mod:`vidsal_core.provenance`)
+    in its metadata and shows it in a box under its title, also when a cell
+    fails (the record then says failed, and the error is raised again).
+    """
     import papermill
+
+    from vidsal_core.provenance import collect, stamp_notebook
 
     template = NOTEBOOKS / f"{name}.ipynb"
     if not template.is_file():
         raise ConfigError(f"chapter {name!r}: no template {template}")
     output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(template), str(output), parameters={"profile": profile, **(parameters or {})},
-        kernel_name=kernel_name, cwd=str(ROOT), progress_bar=False,
-    )
+    started, start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(template), str(output), parameters={"profile": profile, **(parameters or {})},
+            kernel_name=kernel_name, cwd=str(ROOT), progress_bar=False,
+        )
+    except BaseException as error:
+        if output.is_file():  # papermill saved the cells run so far, the error included
+            reason = f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}"
+            stamp_notebook(output, collect(profile, parameters, time.perf_counter() - start, False, started,
+                                           reason.splitlines()[0][:300]))
+        raise
+    stamp_notebook(output, collect(profile, parameters, time.perf_counter() - start, True, started))
     return output
 
 
@@ -147,13 +168,46 @@ def chapter_fingerprint(name: str, profile: str | Path) -> str:
     return digest.hexdigest()
 
 
-def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS, force: bool = False) -> list[str]:
+def declared_parameters(name: str) -> list[str]:
+    """Names the parameters cell of ``notebooks/<name>.ipynb`` declares."""
+    import json
+
+    template = NOTEBOOKS / f"{name}.ipynb"
+    if not template.is_file():
+        raise ConfigError(f"chapter {name!r}: no template {template}")
+    for cell in json.loads(template.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.lstrip().startswith(PARAMETERS_HEADER):
+            return parameter_names(source)
+    raise ConfigError(f"chapter {name!r}: {template} has no cell starting with {PARAMETERS_HEADER!r}")
+
+
+class ChapterFailed(VidsalError, RuntimeError):
+    """One or more chapters stopped with an error (their pages and the Status page say which)."""
+
+
+def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS, force: bool = False,
+                 dask: str | None = None) -> list[str]:
     """Run chapters whose template, profile or library changed since their last run; return those run.
 
     Each executed chapter gets a ``<name>.fingerprint`` beside it; a chapter whose
-    fingerprint still matches is not executed again.
+    fingerprint still matches is not executed again. A chapter that fails is
+    kept (its page shows the error, its provenance says failed), the others
+    still run, and :class:`ChapterFailed` names the failures at the end.
+
+    Parameters
+    ----------
+    dask : str, optional
+        ``local:N`` or ``tcp://host:port``: chapters that take a ``dask``
+        parameter run their sweeps on that cluster
+        (:func:`vidsal_core.analysis.sweeps.dask_executor`). Results do not
+        depend on it, so it does not make an up-to-date chapter run again.
     """
-    ran = []
+    if dask is not None:
+        from vidsal_core.analysis.sweeps import parse_dask
+
+        parse_dask(dask)
+    ran, failed = [], []
     for name in names:
         stamp = output_dir / f"{name}.fingerprint"
         fingerprint = chapter_fingerprint(name, profile)
@@ -163,10 +217,19 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         start = time.perf_counter()
         print(f"[book] {name} ({profile}) ...", flush=True)
         stamp.unlink(missing_ok=True)
-        run_chapter(name, profile, output_dir=output_dir)
+        parameters = {"dask": dask} if dask is not None and "dask" in declared_parameters(name) else {}
+        try:
+            run_chapter(name, profile, parameters=parameters, output_dir=output_dir)
+        except Exception as error:  # papermill's execution error, or a kernel that died
+            print(f"[book] {name} FAILED after {time.perf_counter() - start:.0f} s: "
+                  f"{str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}", flush=True)
+            failed.append(name)
+            continue
         stamp.write_text(fingerprint)
         print(f"[book] {name} done in {time.perf_counter() - start:.0f} s", flush=True)
         ran.append(name)
+    if failed:
+        raise ChapterFailed(f"chapter(s) {failed} failed; see book/chapters/<name>.ipynb or the Status page")
     return ran
 
 
@@ -175,8 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", help="chapter names (default: every chapter in _toc.yml)")
     parser.add_argument("--profile", default="default", help="quick, default, full or a .yaml path")
     parser.add_argument("--force", action="store_true", help="run even chapters that are up to date")
+    parser.add_argument("--dask", metavar="SPEC", default=None,
+                        help="run the chapters' sweeps on Dask: local:N (N worker processes here) or "
+                             "tcp://host:port (a running scheduler)")
     arguments = parser.parse_args(argv)
-    run_chapters(arguments.chapters or chapters_in_toc(), arguments.profile, force=arguments.force)
+    try:
+        run_chapters(arguments.chapters or chapters_in_toc(), arguments.profile, force=arguments.force,
+                     dask=arguments.dask)
+    except VidsalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
