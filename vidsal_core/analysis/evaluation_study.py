@@ -318,12 +318,12 @@ def run_items(items: Sequence[SweepItem], progress: bool = False) -> pd.DataFram
 
 
 def summary_table(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), resamples: int = 2000) -> pd.DataFrame:
-    """Mean and 95% interval (bootstrap over persons) of each metric per (model, method).
+    """Mean and 95% interval (over persons) of each metric per (model, method).
 
     ``person_lift`` and ``legs_lift`` are the share of the map's mass on the
     region minus the region's share of the area (0 = chance).
 
-    Columns: ``model``, ``method``, ``metric``, ``mean``, ``low``, ``high``, ``count``.
+    Columns: ``model``, ``method``, ``metric``, ``mean``, ``low``, ``high``, ``count``, ``units`` (persons).
     """
     rows = []
     for (model, method), part in frame.groupby(["model", "method"], sort=False):
@@ -331,11 +331,12 @@ def summary_table(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), 
             values = part[metric].to_numpy(dtype=float)
             if not np.isfinite(values).any():
                 rows.append({"model": model, "method": method, "metric": metric, "mean": np.nan, "low": np.nan,
-                             "high": np.nan, "count": 0})
+                             "high": np.nan, "count": 0, "units": 0})
                 continue
             estimate = mean_interval(values, part["person"].tolist(), resamples=resamples)
             rows.append({"model": model, "method": method, "metric": metric, "mean": estimate.mean,
-                         "low": estimate.low, "high": estimate.high, "count": estimate.count})
+                         "low": estimate.low, "high": estimate.high, "count": estimate.count,
+                         "units": estimate.units})
     return pd.DataFrame(rows)
 
 
@@ -355,17 +356,6 @@ def paired_difference(frame: pd.DataFrame, model: str, first: str, second: str, 
     if not np.isfinite(differences).any():
         return None
     return mean_interval(differences, a.loc[common, "person"].tolist(), resamples=resamples)
-
-
-def side_of(estimate: Any, reference: float = 0.0) -> str:
-    """``"above"``, ``"below"`` or ``"overlaps"``: where a 95% interval lies against ``reference``."""
-    if estimate is None or not np.isfinite(estimate.low):
-        return "overlaps"
-    if estimate.low > reference:
-        return "above"
-    if estimate.high < reference:
-        return "below"
-    return "overlaps"
 
 
 # --- settings ---------------------------------------------------------------------------------------------
