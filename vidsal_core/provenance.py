@@ -247,3 +247,45 @@ def fill_status(source: str, chapters: Iterable[str], chapters_dir: str | Path) 
         raise ConfigError(f"the Status page has no {STATUS_MARKER!r} line to replace")
     return source.replace(STATUS_MARKER, status_markdown(chapters, chapters_dir))
 
+
+
+#: The line of ``book/intro.md`` that the book's Sphinx extension replaces by :func:`citation_markdown`.
+CITATION_MARKER = "<!-- how-to-cite -->"
+
+
+def citation_markdown(citation: str | Path = ROOT / "CITATION.cff") -> str:
+    """How to cite the study, from ``CITATION.cff``: one sentence and a BibTeX entry (the release's version in both)."""
+    import yaml
+
+    path = Path(citation)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot be read as YAML ({error})") from error
+    for field in ("title", "authors", "version", "date-released", "repository-code"):
+        if not data.get(field):
+            raise ConfigError(f"{path}: needs a {field!r} field")
+    authors = " and ".join(author.get("name") or f"{author['family-names']}, {author['given-names']}"
+                           for author in data["authors"])
+    year = str(data["date-released"])[:4]
+    text = (f"{authors} ({year}). *{data['title']}* (version {data['version']}) [software]. "
+            f"<{data['repository-code']}>")
+    bibtex = "\n".join([
+        "```bibtex",
+        "@software{vidsal,",
+        f"  title   = {{{data['title']}}},",
+        f"  author  = {{{{{authors}}}}},",
+        f"  version = {{{data['version']}}},",
+        f"  year    = {{{year}}},",
+        f"  url     = {{{data['repository-code']}}}",
+        "}",
+        "```",
+    ])
+    return f"{text}\n\n{bibtex}"
+
+
+def fill_citation(source: str, citation: str | Path = ROOT / "CITATION.cff") -> str:
+    """``source`` with :data:`CITATION_MARKER` replaced by :func:`citation_markdown`."""
+    if CITATION_MARKER not in source:
+        raise ConfigError(f"the page has no {CITATION_MARKER!r} line to replace")
+    return source.replace(CITATION_MARKER, citation_markdown(citation))
