@@ -104,7 +104,8 @@ def test_tables_recover_known_coefficients():
     accuracy = border.accuracy_by(frame, ["step"]).set_index("step")
     assert accuracy.loc[1, "top1"] == 0.0 and accuracy.loc[2, "top1"] == 1.0 and accuracy.loc[1, "top2"] == 1.0
     table = table_one({"C3D": frame[frame["step"] == 1]})
-    assert list(table.columns) == ["model · data", "coefficient", "DTD", "SA", "DTD-u"]
+    assert list(table.columns) == ["model · data", "coefficient", *border.EXPLANATIONS]
+    assert list(border.EXPLANATIONS)[:2] == ["DTD", "DTD-wta"]  # the seed's pooling rule beside winner-take-all
     assert table.loc[0, "DTD"].startswith("+1 [") and table.loc[1, "SA"] == "—"
 
 
@@ -125,3 +126,40 @@ def test_the_command_prints_table_one_at_the_quick_profile(capsys):
     for row in ("C3D · SynthKTH", "I3D · real footage", "I3D · SynthKTH"):
         assert text.count(row) == 2, row  # a border and a lookahead row each
     assert "Title-card test" in text and "top-1" in text
+
+
+def test_dtd_uses_the_proportional_pool_rule_and_biases_absorb_what_the_relevance_misses(monkeypatch, tmp_path):
+    """DTD is deep Taylor with the seed's proportional max pooling, DTD-wta winner-take-all; 1 − ΣR is the bias share."""
+    from vidsal_core.saliency.lrp import bias_free_copy
+    from vidsal_core.saliency.lrp_fast import deep_taylor
+
+    trained, untrained, clip_of = _tiny_models(monkeypatch)
+    with torch.no_grad():
+        for module in trained.modules():
+            if isinstance(module, (torch.nn.Conv3d, torch.nn.Linear)):
+                module.bias.uniform_(0.0, 0.05)  # positive biases take relevance under z+
+    bias_free = bias_free_copy(untrained)
+    monkeypatch.setitem(border._MODELS, border.canonical_json({"model": MODEL, "weights": "untrained"}), bias_free)
+    video = {"source": "synthkth", "key": "v", "n_frames": 64, "seed": 2, "person": 2, "action": "boxing", "label": 0}
+    items = sweep_items([video], MODEL, 16, steps=[2], offsets=[0], explanations=["DTD", "DTD-wta", "DTD-u", "SA"])
+    frame = results_frame(items, run_sweep(explain_clip, items, tmp_path, progress=False)).set_index("explanation")
+    clip = clip_of(video, items[0].setting)
+    target = int(frame.loc["DTD", "target"])
+    for name, rule in (("DTD", "proportional"), ("DTD-wta", "winner_take_all")):
+        expected = deep_taylor(trained, clip[None], target, max_pool=rule)[0].sum(dim=(1, 2, 3)).double().numpy()
+        np.testing.assert_allclose(frame.loc[name, "frame_relevance"], expected, rtol=1e-5, atol=1e-9)
+    assert not np.allclose(frame.loc["DTD", "frame_relevance"], frame.loc["DTD-wta", "frame_relevance"])
+    shares = border.bias_share(frame.reset_index())
+    assert len(shares) == 3  # deep Taylor rows only
+    by_name = dict(zip(frame.index[:3], shares.to_numpy()))
+    assert 0.01 < by_name["DTD"] < 1 and 0.01 < by_name["DTD-wta"] < 1
+    assert abs(by_name["DTD-u"]) < 1e-4  # bias-free: relevance conserved
+    table = border.bias_share_table({"C3D": frame.reset_index()})
+    assert list(table["explanation"]) == ["DTD", "DTD-wta", "DTD-u"] and (table["clips"] == 1).all()
+
+
+def test_table_explanations_join_the_offset_sweeps_only():
+    settings = BorderSettings(explanations=("DTD", "SA"), table_explanations=("DTD-wta", "DTD"))
+    assert settings.offset_explanations(settings.explanations) == ("DTD", "SA", "DTD-wta")
+    for profile in ("quick", "default", "full"):
+        assert "DTD-wta" in BorderSettings.from_profile(profile).table_explanations

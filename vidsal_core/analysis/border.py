@@ -60,8 +60,12 @@ LOGGER = logging.getLogger(__name__)
 #: Explanations: name → (which weights, which method). Seed 002's Table 1 columns, then Grad-CAM
 #: (Selvaraju et al., 2017; vidsal_core.saliency.gradcam), which the seed did not measure: a map from the
 #: last 3-D conv block's activations rather than from relevance propagated to the input.
+#: "DTD" passes relevance through max pooling by the seed's proportional rule (seed 002 §2, "in proportion to
+#: the activations inside the pool"); "DTD-wta" is the same deep Taylor with winner-take-all pooling (the
+#: gradient of the max, Zennit's behaviour when no rule is set), shown beside it in Table 1.
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "DTD": ("trained", "deep_taylor"),
+    "DTD-wta": ("trained", "deep_taylor_winner_take_all"),
     "SA": ("trained", "sensitivity"),
     "DTD-u": ("untrained", "deep_taylor"),
     "Grad-CAM": ("trained", "grad_cam"),
@@ -69,7 +73,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
 #: A sweep item with this explanation only classifies its clip (for accuracy; no relevance).
 LOGITS_ONLY = "logits"
 #: Bumped whenever :func:`explain_clip` changes what it computes (part of every item).
-WORK_VERSION = 2
+WORK_VERSION = 3  # 3: DTD's max pooling became the seed's proportional rule
 #: Top-k accuracies reported (with 6 SynthKTH classes top-5 is nearly trivial).
 TOP_K: tuple[int, ...] = (1, 2, 5)
 #: Seed used for the untrained I3D's He initialisation unless the profile says otherwise.
@@ -164,6 +168,10 @@ class BorderSettings:
         Offsets of the title-card test.
     title_explanations : tuple of str
         Explanations of the title-card test.
+    table_explanations : tuple of str
+        Explanations added to the offset sweeps only, so Table 1 has them
+        beside ``explanations`` (default ``DTD-wta``: deep Taylor with
+        winner-take-all max pooling, against DTD's proportional rule).
     accuracy_offsets : tuple of int
         Offsets of the accuracy-vs-step sweep (classification only, so cheap),
         wherever the clip fits in the video.
@@ -180,8 +188,13 @@ class BorderSettings:
     title_frames: int = 48
     title_offsets: tuple[int, ...] = (0,)
     title_explanations: tuple[str, ...] = ("DTD", "SA")
+    table_explanations: tuple[str, ...] = ("DTD-wta",)
     accuracy_offsets: tuple[int, ...] = (0,)
     i3d: I3DSettings = field(default_factory=I3DSettings)
+
+    def offset_explanations(self, explanations: Sequence[str]) -> tuple[str, ...]:
+        """``explanations`` followed by :attr:`table_explanations` (once each): the offset sweeps' explanations."""
+        return tuple(dict.fromkeys([*explanations, *self.table_explanations]))
 
     @classmethod
     def from_profile(cls, profile: str | Path) -> "BorderSettings":
@@ -196,8 +209,8 @@ class BorderSettings:
         for key in ("offsets", "steps", "step_offsets", "title_offsets", "accuracy_offsets"):
             if key in values:
                 values[key] = _offsets(values[key], f"{where}.{key}")
-        for key in ("explanations", "title_explanations"):
-            if key in values:
+        for key in ("explanations", "title_explanations", "table_explanations"):
+            if key in values and (values[key] or key != "table_explanations"):
                 values[key] = _names(values[key], f"{where}.{key}")
         values["i3d"] = I3DSettings.from_mapping(values.get("i3d", {}), f"{where}.i3d")
         values["corpus"] = dict(values.get("corpus") or {})
@@ -425,7 +438,7 @@ def model_for(descriptor: Mapping[str, Any], weights: str) -> nn.Module:
 def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: str) -> torch.Tensor:
     """One explanation of one ``(T, C, H, W)`` clip: ``(T, C, H, W)`` relevance of class ``target``.
 
-    ``method``: ``deep_taylor``, a method of :func:`vidsal_core.saliency.lrp.relevance` (``sensitivity``, ...)
+    ``method``: ``deep_taylor`` (proportional max pooling, the seed's), ``deep_taylor_winner_take_all``, a method of :func:`vidsal_core.saliency.lrp.relevance` (``sensitivity``, ...)
     or a class activation map of :mod:`vidsal_core.saliency.gradcam` (``grad_cam``, ``grad_cam_plus_plus``,
     ``xgrad_cam``: at the model's default layer, upsampled trilinearly to the clip).
     """
@@ -436,7 +449,9 @@ def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: s
     if method in CAM_METHODS:
         return class_activation_map(model, clip, target, method)
     if method == "deep_taylor":
-        return deep_taylor(model, clip[None], target)[0]
+        return deep_taylor(model, clip[None], target, max_pool="proportional")[0]
+    if method == "deep_taylor_winner_take_all":
+        return deep_taylor(model, clip[None], target, max_pool="winner_take_all")[0]
     return relevance(model, clip[None], target, method)[0]
 
 
@@ -522,6 +537,7 @@ def results_frame(items: Sequence[SweepItem], results: Sequence[Mapping[str, Any
             "title_frames": video.get("title_frames", 0), "model": setting["model"]["kind"],
             "step": setting["step"], "offset": setting["offset"], "explanation": setting["explanation"],
             "share": share, "frame_relevance": frames,
+            "relevance_total": float(frames.sum()) if frames.size else np.nan,
             "border": float(border_coefficient(share)) if frames.size else np.nan,
             "lookahead": float(lookahead_coefficient(share)) if frames.size else np.nan,
             "target": result["target"], "label": label,
@@ -560,6 +576,39 @@ def effects_by(frame: pd.DataFrame, keys: Sequence[str], resamples: int = 2000) 
                 estimate = getattr(estimates, name)
                 row.update({name: estimate.mean, f"{name}_low": estimate.low, f"{name}_high": estimate.high})
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: Explanations whose relevance Zennit seeds with the one-hot target, so 1 − ΣR is what the biases took.
+CONSERVING_EXPLANATIONS: tuple[str, ...] = ("DTD", "DTD-wta", "DTD-u")
+
+
+def bias_share(frame: pd.DataFrame) -> pd.Series:
+    """Per clip, the share of relevance the biases absorbed: ``1 − Σ R`` (deep Taylor rows only).
+
+    Deep Taylor starts from the one-hot target (relevance 1) and conserves it
+    layer by layer except where a z+ denominator holds a positive bias — the
+    merged BatchNorm offsets (and a C3D's own layer biases); those take their
+    share and it never reaches the input. On a bias-free network this is 0
+    (up to the stabiliser): the untrained controls, whose BatchNorms keep
+    their fresh statistics, show it.
+    """
+    rows = frame[frame["explanation"].isin(CONSERVING_EXPLANATIONS)]
+    return (1.0 - rows["relevance_total"]).rename("bias_share")
+
+
+def bias_share_table(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """1 − ΣR over the clips of each row label and deep Taylor explanation: clips, mean, median, min, max."""
+    rows = []
+    for label, frame in frames.items():
+        if frame.empty or "relevance_total" not in frame:
+            continue
+        shares = pd.concat([frame["explanation"], bias_share(frame)], axis=1, join="inner")
+        for name, part in shares.groupby("explanation", sort=False):
+            values = part["bias_share"].to_numpy(float)
+            rows.append({"model · data": label, "explanation": name, "clips": len(values),
+                         "mean": values.mean(), "median": float(np.median(values)),
+                         "min": values.min(), "max": values.max()})
     return pd.DataFrame(rows)
 
 
@@ -675,13 +724,21 @@ class BorderStudy:
     corpus: Any
     training_title_frames: list[int] = field(default_factory=lambda: [0])
 
-    def table_one(self) -> pd.DataFrame:
-        """Table 1 from the offset sweeps (C3D at its training step; I3D at its step)."""
-        return table_one({
+    def offset_frames(self) -> dict[str, pd.DataFrame]:
+        """Row label → offset sweep (C3D at its training step; I3D at its step): Table 1's rows."""
+        return {
             f"C3D · SynthKTH, step {self.c3d['step']}": self.frames["c3d_offsets"],
             f"I3D · real footage, step {self.settings.i3d.step}": self.frames.get("i3d_footage_offsets", pd.DataFrame()),
             f"I3D · SynthKTH, step {self.settings.i3d.step}": self.frames.get("i3d_synthkth_offsets", pd.DataFrame()),
-        })
+        }
+
+    def table_one(self) -> pd.DataFrame:
+        """Table 1 from the offset sweeps; DTD (proportional max pooling, the seed's) beside DTD-wta."""
+        return table_one(self.offset_frames())
+
+    def bias_shares(self) -> pd.DataFrame:
+        """:func:`bias_share_table` of Table 1's clips: the relevance the biases absorb, per model and rule."""
+        return bias_share_table(self.offset_frames())
 
 
 def run_study(profile: str | Path, progress: bool = True, with_i3d: bool = True, executor: Any = None,
@@ -731,7 +788,8 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
                           f"corpus.title_frames {list(corpus.config.title_frames)}")
     length, step = c3d["clip_length"], c3d["step"]
     plans = {
-        "c3d_offsets": sweep_items(plain, c3d, length, [step], settings.offsets, settings.explanations),
+        "c3d_offsets": sweep_items(plain, c3d, length, [step], settings.offsets,
+                                   settings.offset_explanations(settings.explanations)),
         "c3d_steps": sweep_items(plain, c3d, length, settings.steps, settings.step_offsets, settings.explanations),
         "c3d_title": (sweep_items(plain, c3d, length, [step], settings.title_offsets, settings.title_explanations)
                       + sweep_items(titled, c3d, length, [step], settings.title_offsets, settings.title_explanations)),
@@ -745,10 +803,12 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
         synthetic = _spread(plain, i3d_settings.synthkth_videos)
         length, step, names = i3d_settings.clip_length, i3d_settings.step, i3d_settings.explanations
         plans.update({
-            "i3d_footage_offsets": sweep_items(footage, i3d, length, [step], i3d_settings.footage_offsets, names),
+            "i3d_footage_offsets": sweep_items(footage, i3d, length, [step], i3d_settings.footage_offsets,
+                                               settings.offset_explanations(names)),
             "i3d_footage_steps": sweep_items(footage, i3d, length, i3d_settings.footage_steps,
                                              i3d_settings.footage_step_offsets, names),
-            "i3d_synthkth_offsets": sweep_items(synthetic, i3d, length, [step], i3d_settings.synthkth_offsets, names),
+            "i3d_synthkth_offsets": sweep_items(synthetic, i3d, length, [step], i3d_settings.synthkth_offsets,
+                                                settings.offset_explanations(names)),
             "i3d_synthkth_steps": sweep_items(synthetic, i3d, length, i3d_settings.synthkth_steps,
                                               i3d_settings.synthkth_step_offsets, names),
         })
@@ -782,7 +842,7 @@ def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str
 # --- examples, differences and figures (shared by the two chapters) ------------------------------------------
 
 #: Colour of each explanation in every figure of the chapters.
-EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3"}
+EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3", "DTD-wta": "C4"}
 
 
 def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_length: int, step: int, offset: int,
@@ -921,6 +981,11 @@ def report(study: BorderStudy) -> str:
         "lookahead d: half the fitted last-minus-first share.",
         "",
         markdown_table(study.table_one()),
+        "",
+        "Share of relevance the biases absorb per clip, 1 - sum R (deep Taylor; DTD proportional max pooling, "
+        "DTD-wta winner-take-all):",
+        "",
+        markdown_table(study.bias_shares()),
     ]
     steps = study.frames["c3d_steps"]
     if not steps.empty:
