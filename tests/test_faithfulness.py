@@ -126,3 +126,24 @@ def test_bad_inputs_are_refused_by_name():
         unit_scores(torch.zeros(5, 1, 6, 7), masks)
     with pytest.raises(ConfigError, match="training mode"):
         perturbation_curve(TinyConv().train(), video, masks, np.arange(5), 0, baseline)
+
+
+def test_ties_are_broken_in_a_seeded_random_order_so_a_constant_map_gives_a_random_order_curve():
+    scores = np.full(12, 3.0)
+    order = saliency_order(scores, seed=5)
+    assert sorted(order.tolist()) == list(range(12)) and order.tolist() != list(range(12))
+    assert saliency_order(scores, seed=5).tolist() == order.tolist()  # reproducible
+    assert saliency_order(scores, seed=6).tolist() != order.tolist()
+    np.testing.assert_array_equal(order, np.argsort(np.random.default_rng(5).permutation(12)))
+    # distinct scores: the order is the scores' alone, whatever the seed
+    assert saliency_order([0.1, 4.0, 0.2, 2.0], seed=9).tolist() == [1, 3, 2, 0]
+    # ties only among equals: [5, 5, 1, 1] puts both fives before both ones
+    assert set(saliency_order([5.0, 5.0, 1.0, 1.0], seed=1)[:2].tolist()) == {0, 1}
+    weights = torch.tensor([0.1, 4.0, 0.2, 2.0], dtype=torch.float64)
+    model = LinearFrames(weights).double().eval()
+    video, masks = torch.ones(4, 1, 2, 2, dtype=torch.float64), frame_masks(4, 2, 2)
+    constant = saliency_order(unit_scores(torch.ones(4, 1, 2, 2), masks), seed=2)
+    curve = perturbation_curve(model, video, masks, constant, 0, torch.zeros_like(video))
+    expected = perturbation_curve(model, video, masks, np.argsort(np.random.default_rng(2).permutation(4)), 0,
+                                  torch.zeros_like(video))
+    np.testing.assert_allclose(curve, expected, rtol=0, atol=0)

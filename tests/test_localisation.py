@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vidsal_core.analysis.localisation import (
-    LEG_PARTS, area_share, auroc, auroc_reference, frame_mass, localisation_metrics, magnitude, mass_share,
-    part_region, pointing_game, temporal_correlation,
+    LEG_PARTS, area_share, auroc, auroc_reference, frame_auroc, frame_auroc_reference, frame_mass,
+    localisation_metrics, magnitude, mass_share, part_region, pointing_game, temporal_correlation,
 )
 from vidsal_core.data.synthkth import PART_INDEX
 from vidsal_core.errors import ConfigError
@@ -131,3 +131,32 @@ def test_metrics_do_not_depend_on_how_videos_are_batched():
     one_by_one = [auroc(saliency[i], region[i]) for i in range(4)]
     pooled = [auroc(s, r) for s, r in zip(list(saliency), list(region))]
     assert one_by_one == pooled
+
+
+def test_frame_auroc_agrees_with_its_naive_twin_and_skips_what_the_pointing_game_skips():
+    generator = np.random.default_rng(3)
+    saliency = generator.integers(0, 4, size=(6, 2, 5, 7)).astype(float)  # many ties
+    region = generator.random((6, 5, 7)) < 0.3
+    saliency[1] = 2.0  # a constant frame: skipped
+    region[2] = False  # no region: skipped
+    region[3] = True  # the region is the whole frame: skipped
+    frames = np.array([True, True, True, True, True, False])
+    fast, naive = frame_auroc(saliency, region, frames), frame_auroc_reference(saliency, region, frames)
+    np.testing.assert_allclose(fast, naive, rtol=0, atol=1e-12)
+    assert np.isnan(fast[1:4]).all() and np.isnan(fast[5]) and np.isfinite(fast[[0, 4]]).all()
+    assert np.isnan(pointing_game(saliency, region, frames)[[1, 2, 5]]).all()
+    for frame in (0, 4):  # each frame alone is the pooled AUROC of that frame
+        assert fast[frame] == pytest.approx(auroc(saliency[frame][None], region[frame][None]), abs=1e-12)
+
+
+def test_frame_auroc_judges_where_and_not_when():
+    """Perfect ranking inside each frame, but a large map on one frame and a small one on the other:
+    per frame 1 and 1; pooled, the second frame's figure loses to the first frame's background: 3/4 by hand."""
+    region = _region(frames=2)
+    saliency = region.astype(float)
+    saliency[0] += 10.0
+    np.testing.assert_array_equal(frame_auroc(saliency, region), [1.0, 1.0])
+    assert auroc(saliency, region) == pytest.approx(0.75)
+    parts = region.astype(np.uint8) * PART_INDEX["torso"]
+    metrics = localisation_metrics(saliency, parts, np.ones(2), np.arange(2.0))
+    assert metrics["auroc_person"] == 1.0 and metrics["pooled_auroc_person"] == pytest.approx(0.75)

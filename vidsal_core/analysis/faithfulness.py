@@ -96,12 +96,26 @@ def unit_scores(saliency: Any, masks: MaskSet, labels: torch.Tensor | None = Non
     return np.bincount(labels.numpy().ravel(), weights=values.ravel(), minlength=len(masks))
 
 
-def saliency_order(scores: Any) -> np.ndarray:
-    """Unit indices by decreasing score (ties keep the units' own order)."""
+def saliency_order(scores: Any, seed: int = 0) -> np.ndarray:
+    """Unit indices by decreasing score, ties broken in a seeded random order.
+
+    Breaking ties by index would delete frame 0 and the top-left block first
+    whenever a map does not separate units (a constant frame, a map constant
+    within each frame); a seeded random order makes a constant map's curve a
+    random-order curve, reproducible with ``seed``.
+
+    Parameters
+    ----------
+    scores : array-like
+        ``(n_units,)`` finite scores (:func:`unit_scores`).
+    seed : int, default 0
+        Seed of the tie-breaking permutation.
+    """
     values = np.asarray(scores, dtype=np.float64)
     if values.ndim != 1 or not np.all(np.isfinite(values)):
         raise ConfigError(f"scores: expected one finite score per unit, got shape {values.shape}")
-    return np.argsort(-values, kind="stable")
+    tie_break = np.random.default_rng(seed).permutation(values.size)
+    return np.lexsort((tie_break, -values))
 
 
 def random_orders(n_units: int, count: int, seed: int = 0) -> np.ndarray:

@@ -16,9 +16,15 @@ heat maps; the sign of LRP or Integrated Gradients is not scored here.
   (:func:`area_share`).
 - :func:`pointing_game` — per frame, is the map's maximum on the region
   (Zhang et al., 2018), optionally within a tolerance of ``tolerance`` pixels.
-- :func:`auroc` — area under the ROC curve of the map's values as a detector
-  of the region's pixels (0.5 = chance, 1 = every region pixel above every
-  other); :func:`auroc_reference` is the naive pairwise count it is tested against.
+- :func:`frame_auroc` — per frame, the area under the ROC curve of the map's
+  values as a detector of the region's pixels (0.5 = chance, 1 = every region
+  pixel above every other); its mean over the frames with the person in view
+  is the chapter's headline localisation score, because it asks only *where*
+  in a frame the map points. :func:`frame_auroc_reference` is its naive twin.
+- :func:`auroc` — the same AUROC pooled over every pixel of every frame: it
+  also rewards a map that is large on the frames where the region is large,
+  so it mixes *when* with *where* (reported as the "pooled" AUROC);
+  :func:`auroc_reference` is the naive pairwise count it is tested against.
 - :func:`temporal_correlation` — Spearman's rank correlation of a per-frame
   score (the map's mass per frame, or a time contribution) with a per-frame
   truth (visibility, limb motion).
@@ -218,6 +224,54 @@ def auroc(saliency: Any, region: Any, frames: Any | None = None) -> float:
     return float((ranks[positives].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
 
+def frame_auroc(saliency: Any, region: Any, frames: Any | None = None) -> np.ndarray:
+    """Per frame, the AUROC of the map's magnitude as a detector of the region's pixels in that frame: ``(T,)``.
+
+    Frames left out are NaN, as in :func:`pointing_game`: those not in
+    ``frames``, those whose region is empty or covers the frame, and constant
+    frames (every pixel tied: the map says nothing about place there). So
+    ``np.nanmean`` of the result averages over the frames that were scored,
+    and a map's per-frame scale (its *when*) cannot change the score.
+
+    Parameters
+    ----------
+    saliency : array-like
+        ``(T, C, H, W)`` or ``(T, H, W)``.
+    region : array-like
+        ``(T, H, W)`` bool: the positives.
+    frames : array-like, optional
+        ``(T,)`` bool: score only these frames (e.g. the person in view).
+    """
+    from scipy.stats import rankdata
+
+    values, mask = _pair(saliency, region)
+    count = values.shape[0]
+    keep = np.ones(count, bool) if frames is None else _frames(frames, count)
+    flat_values, flat_mask = values.reshape(count, -1), mask.reshape(count, -1)
+    n_positive = flat_mask.sum(axis=1)
+    n_negative = flat_mask.shape[1] - n_positive
+    constant = flat_values.max(axis=1) == flat_values.min(axis=1)
+    scored = keep & (n_positive > 0) & (n_negative > 0) & ~constant
+    result = np.full(count, np.nan)
+    if scored.any():
+        ranks = rankdata(flat_values[scored], axis=1)
+        positives = flat_mask[scored]
+        wins = (ranks * positives).sum(axis=1) - n_positive[scored] * (n_positive[scored] + 1) / 2
+        result[scored] = wins / (n_positive[scored] * n_negative[scored])
+    return result
+
+
+def frame_auroc_reference(saliency: Any, region: Any, frames: Any | None = None) -> np.ndarray:
+    """:func:`frame_auroc` frame by frame with :func:`auroc_reference`'s pairwise count: slow, for tests."""
+    values, mask = _pair(saliency, region)
+    keep = np.ones(values.shape[0], bool) if frames is None else _frames(frames, values.shape[0])
+    result = np.full(values.shape[0], np.nan)
+    for frame in range(values.shape[0]):
+        if keep[frame] and values[frame].max() != values[frame].min():
+            result[frame] = auroc_reference(values[frame][None], mask[frame][None])
+    return result
+
+
 def auroc_reference(saliency: Any, region: Any) -> float:
     """AUROC by counting every (positive, negative) pair: slow, for tests (ties count one half)."""
     values, mask = _pair(saliency, region)
@@ -279,8 +333,11 @@ def localisation_metrics(saliency: Any, parts: Any, visibility: Any, limb_motion
     -------
     dict
         ``person_share``, ``person_area`` (chance), ``legs_share``, ``legs_area``,
-        ``pointing`` (hit rate), ``auroc_person``, ``auroc_legs``,
-        ``visibility_correlation``, ``motion_correlation`` and ``frames_scored``.
+        ``pointing`` (hit rate), ``auroc_person``, ``auroc_legs`` (the mean
+        of :func:`frame_auroc` over the scored frames: the headline),
+        ``pooled_auroc_person``, ``pooled_auroc_legs`` (:func:`auroc` over
+        all their pixels at once), ``visibility_correlation``,
+        ``motion_correlation`` and ``frames_scored``.
         NaN where a metric is undefined (e.g. no frame with the person in view).
     """
     values = magnitude(saliency)
@@ -297,14 +354,21 @@ def localisation_metrics(saliency: Any, parts: Any, visibility: Any, limb_motion
     nan = float("nan")
     scored = bool(frames.any())
     hits = pointing_game(values, person, frames, tolerance) if scored else np.full(values.shape[0], nan)
+
+    def frame_mean(region: np.ndarray) -> float:
+        per_frame = frame_auroc(values, region, frames)
+        return float(np.nanmean(per_frame)) if np.isfinite(per_frame).any() else nan
+
     return {
         "person_share": mass_share(values, person, frames) if scored else nan,
         "person_area": area_share(person, frames) if scored else nan,
         "legs_share": mass_share(values, legs, frames) if scored else nan,
         "legs_area": area_share(legs, frames) if scored else nan,
         "pointing": float(np.nanmean(hits)) if np.isfinite(hits).any() else nan,
-        "auroc_person": auroc(values, person, frames) if scored else nan,
-        "auroc_legs": auroc(values, legs, frames) if scored else nan,
+        "auroc_person": frame_mean(person) if scored else nan,
+        "auroc_legs": frame_mean(legs) if scored else nan,
+        "pooled_auroc_person": auroc(values, person, frames) if scored else nan,
+        "pooled_auroc_legs": auroc(values, legs, frames) if scored else nan,
         "visibility_correlation": temporal_correlation(scores, visible),
         "motion_correlation": temporal_correlation(scores, motion),
         "frames_scored": int(frames.sum()),
