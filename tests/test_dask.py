@@ -151,3 +151,35 @@ def test_use_dask_makes_the_cluster_every_sweeps_default_until_closed(tmp_path, 
         assert use_dask(None) is None
     assert default_executor() is None
     assert str(os.getpid()) not in {path.name.split(".")[1] for path in call_log.iterdir()}
+
+
+@pytest.mark.slow
+def test_the_vanishing_chapters_shares_are_the_kernels_in_a_sweep_and_on_dask(tmp_path, monkeypatch):
+    """The chapter's sweep gives :func:`saliency_shares` of the same batches, serially and on 2 workers."""
+    import torch
+
+    from vidsal_core.analysis import sweeps
+    from vidsal_core.analysis.temporal import (
+        chapter_shares, chunk_videos, clip_chunks, model_source, saliency_shares, spread_entries, trained_and_untrained,
+    )
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+    from vidsal_core.models.runs import build_run
+
+    run = build_run("quick", "frame_lstm_binary")
+    corpus = build_corpus(CorpusConfig.from_profile("quick", run.corpus_section), progress=False)
+    entries = spread_entries(corpus.select(split="test", actions=list(run.spec.classes)), 1)[:4]
+    trained, untrained = trained_and_untrained("quick", "frame_lstm_binary")
+    chunks = clip_chunks(corpus, entries, run, 3)
+    assert [len(chunk["entries"]) for chunk in chunks] == [3, 1]
+    videos, labels = (torch.cat(parts) for parts in zip(*(chunk_videos(chunk) for chunk in chunks)))
+    direct = saliency_shares(untrained, videos, labels, "gradient", batch_size=3)
+
+    source = model_source("quick", "frame_lstm_binary", "untrained")
+    monkeypatch.setattr(sweeps, "SWEEP_DIR", tmp_path / "serial")
+    serial = chapter_shares(source, chunks, "gradient", ig_steps=4)
+    np.testing.assert_array_equal(serial, direct)
+    monkeypatch.setattr(sweeps, "SWEEP_DIR", tmp_path / "dask")
+    with dask_executor("local:2") as executor, sweeps.using_executor(executor):
+        on_dask = chapter_shares(source, chunks, "gradient", ig_steps=4)
+    np.testing.assert_array_equal(on_dask, serial)
+    assert len(list((tmp_path / "dask").glob("vanishing-*/*.json"))) == len(chunks) + 1  # one per chunk, and the spec

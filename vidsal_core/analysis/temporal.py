@@ -474,3 +474,104 @@ def interval_or_nan(values: Any, groups: Any = None, resamples: int = 2000) -> A
     if not np.isfinite(values).any():
         return Estimate(float("nan"), float("nan"), float("nan"), 0, 0)
     return mean_interval(values, groups, resamples=resamples)
+
+
+# --- the chapter's sweep: shares of chunks of clips, resumable, in this process or on Dask -------------
+
+#: Changes when what :func:`shares_work` computes changes (a new sweep directory).
+SHARES_VERSION = 1
+
+_CHAPTER_MODELS: dict[str, nn.Module] = {}
+
+
+def model_source(profile: Any, run_name: str, weights: str = "trained", window: int | str | None = None,
+                 base_run: str | None = None) -> dict[str, Any]:
+    """What one of the chapter's models is, JSON-able: a profile run, or a :func:`window_variant` of one.
+
+    The trained checkpoint's sha256 is part of it, so a retrained model is a new sweep item.
+    """
+    from vidsal_core.models.checkpoints import manifest_entry
+    from vidsal_core.models.runs import build_run, checkpoint_paths
+
+    if weights not in ("trained", "untrained"):
+        raise ConfigError(f"weights={weights!r}: choose trained or untrained")
+    run = build_run(profile, run_name) if window is None else window_variant(profile, base_run, window, run_name)
+    entry = manifest_entry(checkpoint_paths(run).trained) or {}
+    return {"profile": str(profile), "run": run_name, "weights": weights, "window": window, "base_run": base_run,
+            "sha256": entry.get("sha256", "")}
+
+
+def source_model(source: dict[str, Any]) -> nn.Module:
+    """The model a :func:`model_source` names, loaded once per process (a GPU's if there is one)."""
+    from vidsal_core.analysis.sweeps import canonical_json
+
+    key = canonical_json(source)
+    if key not in _CHAPTER_MODELS:
+        current = model_source(source["profile"], source["run"], source["weights"], source["window"],
+                               source["base_run"])
+        if current["sha256"] != source["sha256"]:
+            from vidsal_core.errors import CheckpointError
+
+            raise CheckpointError(f"{source['profile']}/{source['run']}: the checkpoint changed since the sweep "
+                                  "was planned; run the chapter again")
+        if source["window"] is None:
+            pair = trained_and_untrained(source["profile"], source["run"], train_if_missing=False)
+        else:
+            pair = trained_variant(source["profile"], window_variant(source["profile"], source["base_run"],
+                                                                     source["window"], source["run"]))
+        model = pair[0] if source["weights"] == "trained" else pair[1]
+        _CHAPTER_MODELS[key] = model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+    return _CHAPTER_MODELS[key]
+
+
+def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: int) -> list[dict[str, Any]]:
+    """The run's test clips of ``entries`` in chunks of ``size`` videos, each JSON-able (a sweep item's video)."""
+    _check_batch_size(size)
+    clip = {"classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
+            "offset": run.data["evaluation_offset"], "size": list(run.data["size"])}
+    entries = [dict(entry) for entry in entries]
+    return [{"corpus": corpus.config_hash, "entries": entries[start:start + size], "clip": clip}
+            for start in range(0, len(entries), size)]
+
+
+def chunk_videos(chunk: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(videos, labels)`` of a :func:`clip_chunks` chunk, read from its corpus."""
+    from vidsal_core.data.corpus import DATA_DIR, Corpus, SynthKTHDataset
+
+    clip = chunk["clip"]
+    dataset = SynthKTHDataset(Corpus(DATA_DIR / "synthkth" / chunk["corpus"]), list(chunk["entries"]),
+                              actions=clip["classes"], clip_length=clip["clip_length"], step=clip["step"],
+                              offset=clip["offset"], size=tuple(clip["size"]))
+    items = [dataset[i] for i in range(len(dataset))]
+    return torch.stack([item.video for item in items]), torch.tensor([item.label for item in items])
+
+
+def shares_work(video: dict[str, Any], setting: dict[str, Any]) -> dict[str, Any]:
+    """Sweep work: the saliency shares of one chunk of clips, one model, one method, for each clip's true class."""
+    videos, labels = chunk_videos(video)
+    shares = saliency_shares(source_model(setting["model"]), videos, labels, setting["method"], len(labels),
+                             setting["ig_steps"] or 16, internal_batch_size=setting["ig_batch_size"])
+    return {"shares": shares}
+
+
+def chapter_shares(source: dict[str, Any], chunks: Sequence[dict[str, Any]], method: str, ig_steps: int,
+                   ig_batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+    """``(clips, T)`` shares of every chunk's clips under ``source``'s model: a resumable sweep.
+
+    Each (chunk, model, method) is one item saved under ``data/sweeps/vanishing-*``
+    as it finishes; the sweep runs where :func:`vidsal_core.analysis.sweeps.run_sweep`
+    runs it (this process, or the cluster of a chapter's ``dask`` parameter).
+    A chunk is computed as one batch, so the shares are those of
+    :func:`saliency_shares` with ``batch_size`` equal to the chunk size.
+    """
+    from vidsal_core.analysis.sweeps import SweepItem, run_sweep, sweep_directory
+
+    _check_method(method)
+    integrated = method == "integrated_gradients"  # the gradient's items do not depend on IG's settings
+    setting = {"model": source, "method": method, "ig_steps": ig_steps if integrated else None,
+               "ig_batch_size": ig_batch_size if integrated else None, "version": SHARES_VERSION}
+    items = [SweepItem(chunk, setting) for chunk in chunks]
+    directory = sweep_directory("vanishing", {"work": "vidsal_core.analysis.temporal.shares_work",
+                                              "version": SHARES_VERSION})
+    results = run_sweep(shares_work, items, directory, progress=progress, description=f"vanishing {method}")
+    return np.concatenate([np.asarray(result["shares"], dtype=np.float64) for result in results], axis=0)
