@@ -66,10 +66,12 @@ LRP_METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat")
 #: Class activation maps (vidsal_core.saliency.gradcam): need the 3-D feature maps of a convolutional network.
 CAM_METHODS: tuple[str, ...] = ("grad_cam", "grad_cam_plus_plus", "xgrad_cam")
 #: Bumped whenever :func:`evaluate_clip` changes what it computes.
-WORK_VERSION = 1
-#: Metrics of one result, and whether larger is better.
+WORK_VERSION = 2  # 2: per-frame AUROC headline (pooled kept), seeded random tie-breaking in deletion/insertion
+#: Metrics of one result, and whether larger is better. ``auroc_person`` / ``auroc_legs`` are the mean per-frame
+#: AUROC over the frames with the person in view (the headline); ``pooled_auroc_*`` pool every pixel of those frames.
 METRICS: dict[str, bool] = {
     "person_share": True, "person_lift": True, "legs_lift": True, "legs_share": True, "pointing": True, "auroc_person": True, "auroc_legs": True,
+    "pooled_auroc_person": True, "pooled_auroc_legs": True,
     "visibility_correlation": True, "motion_correlation": True,
     "frames_deletion_auc": False, "frames_insertion_auc": True,
     "blocks_deletion_auc": False, "blocks_insertion_auc": True,
@@ -279,7 +281,7 @@ def evaluate_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[
                                 ("blocks", block_masks(frames, height, width, options["faithfulness_block"]),
                                  options["block_points"])):
         labels = unit_labels(masks)
-        order = saliency_order(unit_scores(saliency, masks, labels))
+        order = saliency_order(unit_scores(saliency, masks, labels), seed=int(options.get("seed", 0)))
         curves = faithfulness(model, clip, masks, order, target, baseline, min(points, len(masks)), labels=labels)
         result[f"{unit}_deletion_auc"] = curves.deletion_auc
         result[f"{unit}_insertion_auc"] = curves.insertion_auc
@@ -475,7 +477,7 @@ I3D_STAGES: tuple[tuple[str, str], ...] = (
     ("Mixed_3", "features.Mixed_3"),
 )
 #: Bumped whenever the I3D work functions change what they compute.
-I3D_WORK_VERSION = 1
+I3D_WORK_VERSION = 2  # 2: seeded random tie-breaking in deletion/insertion
 
 
 def i3d_settings(section: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -573,7 +575,7 @@ def i3d_faithfulness_work(clip: Mapping[str, Any], setting: Mapping[str, Any]) -
     frames, _, height, width = video.shape
     masks = frame_masks(frames, height, width)
     labels = unit_labels(masks)
-    order = saliency_order(unit_scores(saliency.abs(), masks, labels))
+    order = saliency_order(unit_scores(saliency.abs(), masks, labels), seed=int(setting["seed"]))
     curves = faithfulness(model, video, masks, order, target, baseline_video(video, setting["baseline"]),
                           min(setting["frame_points"], frames), labels=labels)
     return {"target": target, "probability": probability, "seconds": seconds,
