@@ -65,3 +65,29 @@ def test_paired_difference_uses_the_videos_both_methods_share():
     assert difference.count == 2 and difference.mean == pytest.approx(0.3)
     assert difference.units == 2 and difference.low < 0.3 < difference.high
     assert study.paired_difference(frame, "m", "a", "c", "auroc_person") is None
+
+
+class _Corpus:
+    config_hash = "h"
+
+    def __init__(self, persons, actions, scenarios):
+        self.entries = [{"key": f"{p}-{a}-{s}", "person": p, "action": a, "scenario": s}
+                        for p in persons for a in actions for s in scenarios]
+
+    def select(self, split, actions, title_frames):
+        assert split == "test" and title_frames == 0
+        return [entry for entry in self.entries if entry["action"] in actions]
+
+
+def test_test_videos_cover_every_person_before_repeating_one():
+    corpus = _Corpus(range(9), ["walking", "running"], ["d1", "d2", "d3", "d4"])
+    nine = study.test_videos(corpus, ["walking", "running"], 9)
+    assert sorted(video["person"] for video in nine) == list(range(9))
+    assert {video["action"] for video in nine} == {"walking", "running"}
+    eighteen = study.test_videos(corpus, ["walking", "running"], 18)
+    assert len({video["key"] for video in eighteen}) == 18
+    pairs = {(video["person"], video["action"]) for video in eighteen}
+    assert len(pairs) == 18, "the second round pairs every person with the other class"
+    six = study.test_videos(_Corpus(range(9), list("abcdef"), ["d1"]), list("abcdef"), 9)
+    assert len({video["person"] for video in six}) == 9 and len({video["action"] for video in six}) == 6
+    assert len(study.test_videos(_Corpus([1], ["a"], ["d1"]), ["a"], 5)) == 1, "no more videos than exist"

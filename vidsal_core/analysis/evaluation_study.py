@@ -114,31 +114,38 @@ def methods_for(model: Mapping[str, Any], methods: Sequence[str]) -> list[str]:
 
 
 def test_videos(corpus: Any, classes: Sequence[str], count: int) -> list[dict[str, Any]]:
-    """``count`` test videos without a title card, taken class by class in turn and spread over persons.
+    """``count`` test videos without a title card, spread over persons first, then over classes.
+
+    Clip ``i`` is of person ``i mod P`` (P test persons) and of class
+    ``(i mod P + i div P) mod C``: the first ``P`` clips cover every test person
+    once (so ``count = P`` gives one independent unit per clip), classes take
+    turns, and a second round pairs each person with the next class. Within a
+    (person, class), the scenario rotates with the person and the round.
 
     Returns sweep descriptors: ``corpus`` (its hash), ``key``, ``person``, ``action``, ``scenario``.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f"videos={count!r}: expected a positive number of test videos per model")
-    queues = []
+    cells: dict[tuple[int, str], list] = {}
     for action in classes:
-        entries = sorted(corpus.select(split="test", actions=[action], title_frames=0),
-                         key=lambda entry: (entry["person"], entry["scenario"]))
-        by_person: dict[int, list] = {}
-        for entry in entries:
-            by_person.setdefault(entry["person"], []).append(entry)
-        # each person's videos with scenarios rotated by the person, then one video of each person in turn
-        rotated = [mine[person % len(mine):] + mine[:person % len(mine)] for person, mine in sorted(by_person.items())]
-        queue = [mine[index] for index in range(max(map(len, rotated), default=0)) for mine in rotated
-                 if index < len(mine)]
-        shift = len(queues) % max(len(queue), 1)  # class c starts at the c-th person: classes spread over persons
-        queues.append(queue[shift:] + queue[:shift])
-    chosen, position = [], 0
-    while len(chosen) < count and any(position < len(queue) for queue in queues):
-        for queue in queues:
-            if position < len(queue) and len(chosen) < count:
-                chosen.append(queue[position])
-        position += 1
+        for entry in corpus.select(split="test", actions=[action], title_frames=0):
+            cells.setdefault((entry["person"], action), []).append(entry)
+    persons = sorted({person for person, _ in cells})
+    if not persons:
+        raise ConfigError(f"the corpus has no test video of the classes {list(classes)}")
+    chosen, used, index = [], set(), 0
+    total = sum(len(entries) for entries in cells.values())
+    while len(chosen) < min(count, total):
+        person = persons[index % len(persons)]
+        round_index = index // len(persons)
+        action = classes[(index % len(persons) + round_index) % len(classes)]
+        entries = sorted(cells.get((person, action), []), key=lambda entry: entry["scenario"])
+        fresh = [entry for entry in entries if entry["key"] not in used]
+        if fresh:
+            entry = fresh[(person + round_index) % len(fresh)]
+            used.add(entry["key"])
+            chosen.append(entry)
+        index += 1
     return [{"corpus": corpus.config_hash, "key": entry["key"], "person": entry["person"],
              "action": entry["action"], "scenario": entry["scenario"]} for entry in chosen]
 
