@@ -102,7 +102,8 @@ def test_linear_model_gradient_is_the_weights_and_randomising_it_decorrelates_th
         signed = spearmanr(trained_weights[target], random_weights[target]).statistic
         assert row.spearman_signed == pytest.approx(signed, abs=1e-9)
         assert abs(row.spearman) < 0.3  # independent weights: uncorrelated maps (256 values)
-    assert passes_randomisation(frame)["passes"]
+    assert passes_randomisation(frame, metric="spearman", min_units=3)["result"] == "passes"
+    assert passes_randomisation(frame, metric="spearman")["result"] == "underpowered"  # 3 clips < the rule's 8 units
 
 
 @pytest.mark.parametrize("method", [identity, edges])
@@ -114,8 +115,8 @@ def test_a_method_that_ignores_the_model_keeps_spearman_one_and_fails(method):
     assert np.allclose(frame["spearman"], 1.0)
     assert np.allclose(frame["spearman_frames"], 1.0)
     assert np.allclose(frame["ssim"], 1.0)
-    verdict = passes_randomisation(frame)
-    assert verdict["passes"] is False
+    verdict = passes_randomisation(frame, min_units=3)
+    assert verdict["passes"] is False and verdict["result"] == "fails" and verdict["metric"] == "spearman_frames"
     assert verdict["mean"] == pytest.approx(1.0)
     assert verdict["step"] == frame["step"].max()
 
@@ -274,9 +275,38 @@ def test_summary_gives_a_bootstrap_interval_per_step_and_group():
     row = summary[(summary.method == "a") & (summary.step == 1)].iloc[0]
     assert row.spearman == pytest.approx(0.2) and row.spearman_low <= 0.2 <= row.spearman_high
     assert summary[(summary.method == "b") & (summary.step == 1)].iloc[0].videos == 2
-    assert passes_randomisation(frame[frame.method == "a"])["passes"]
-    assert not passes_randomisation(frame[frame.method == "b"])["passes"]
-    assert not passes_randomisation(frame[frame.method == "a"], threshold=0.25)["passes"]
+    assert passes_randomisation(frame[frame.method == "a"], metric="spearman", min_units=2)["passes"]
+    # two finite clips (0.9, 0.8) give an interval too wide to place against 0.5
+    assert passes_randomisation(frame[frame.method == "b"], metric="spearman", min_units=2)["result"] == "inconclusive"
+    assert passes_randomisation(frame[frame.method == "a"], threshold=0.25, metric="spearman",
+                                min_units=2)["result"] == "inconclusive"
+
+
+def _last_step(values, persons):
+    """A cascading-randomisation frame whose last step has these per-clip similarities, one person each."""
+    count = len(values)
+    return pd.DataFrame({
+        "video": list(range(count)) * 2, "step": [0] * count + [1] * count,
+        "layer": ["trained"] * count + ["fc"] * count, "person": list(persons) * 2,
+        "spearman": [1.0] * count + list(values), "spearman_frames": [1.0] * count + list(values),
+    })
+
+
+def test_the_one_rule_passes_below_half_fails_above_and_counts_persons_not_clips():
+    """Per-frame Spearman per clip, person bootstrap, results.verdict(direction="less", null=0.5)."""
+    from vidsal_core.results import verdict
+
+    rng = np.random.default_rng(0)
+    persons = np.arange(10)
+    low = passes_randomisation(_last_step(0.2 + 0.05 * rng.standard_normal(10), persons), groups="person")
+    high = passes_randomisation(_last_step(0.8 + 0.05 * rng.standard_normal(10), persons), groups="person")
+    spanning = passes_randomisation(_last_step(0.5 + 0.3 * rng.standard_normal(10), persons), groups="person")
+    assert (low["result"], high["result"], spanning["result"]) == ("passes", "fails", "inconclusive")
+    assert low["units"] == 10 and low["high"] < 0.5 < high["low"] and spanning["low"] < 0.5 < spanning["high"]
+    assert verdict(low["low"], low["high"], low["units"], direction="less", null=0.5) == "reproduced"
+    # twelve clips of three persons are three units: too few for a verdict
+    clustered = passes_randomisation(_last_step(np.full(12, 0.1), np.repeat([1, 2, 3], 4)), groups="person")
+    assert clustered["units"] == 3 and clustered["result"] == "underpowered" and not clustered["passes"]
 
 
 # --------------------------------------------------------------------------- bad input

@@ -71,14 +71,24 @@ random ReLUs are all dead gives a zero gradient).
 
 Pass criterion
 --------------
-:func:`passes_randomisation`: a method passes when, with every layer
-randomised, the upper end of the 95% bootstrap interval of the mean Spearman
-correlation over videos is below ``threshold`` (default 0.5: the maps of the
+:func:`passes_randomisation` is the book's one rule. With every layer
+randomised, take each clip's per-frame Spearman correlation with the trained
+map (``spearman_frames``: within each frame, averaged over its frames), the
+mean over clips and its 95% bootstrap interval over persons (or source
+videos: ``groups``). The similarity is then judged by
+:func:`vidsal_core.results.verdict` against 0.5 (``direction="less"``): the
+method **passes** when the interval lies wholly below 0.5 (the maps of the
 random and the trained model share less than a quarter of their rank
-variance). Adebayo et al. read the curves by eye; the threshold is vidsal's.
-``metric="spearman_frames"`` (or ``"ssim"``) applies the same rule to the
-per-frame similarity, which the temporal fade of a recurrent model does not
-hold up.
+variance), **fails** when it lies wholly above, is **inconclusive** when it
+holds 0.5, and **underpowered** with fewer independent units than the rule
+asks for. Adebayo et al. read the curves by eye; the 0.5 is vidsal's.
+
+Passing is not the whole story. Sixt, Granz and Landgraf (2020) prove that
+z+-type rules (LRP z+, deep Taylor) converge, layer after layer, to maps
+largely independent of the later layers' parameters, so deep Taylor can fail
+this test by construction; Binder et al. (2022) and Hedström et al. (2024)
+question the test itself (what "randomised" should destroy, and how noisy its
+top-down cascade is).
 
 Differences from Quantus (``quantus.MPRT``, 0.6.0)
 -------------------------------------------------
@@ -98,6 +108,12 @@ Wang, Z., Bovik, A. C., Sheikh, H. R. and Simoncelli, E. P. (2004). Image
 quality assessment: from error visibility to structural similarity. IEEE TIP 13(4).
 Hedström, A. et al. (2023). Quantus: an explainable AI toolkit for responsible
 evaluation of neural network explanations and beyond. JMLR 24(34).
+Sixt, L., Granz, M. and Landgraf, T. (2020). When explanations lie: why many
+modified BP attributions fail. ICML.
+Binder, A. et al. (2022). Shortcomings of top-down randomization-based sanity
+checks for evaluations of deep neural network explanations. arXiv:2211.12486.
+Hedström, A. et al. (2024). Sanity checks revisited: an exploration to repair
+the model parameter randomisation test. arXiv:2405.02383.
 """
 
 from __future__ import annotations
@@ -673,34 +689,46 @@ def randomisation_summary(frame: pd.DataFrame, metrics: Sequence[str] | None = N
     return pd.DataFrame(rows).sort_values(by + ["step"], kind="stable").reset_index(drop=True)
 
 
-def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD, metric: str = "spearman",
-                         groups: str | None = None, seed: int = 0) -> dict[str, Any]:
-    """Does a method pass the cascading randomisation check? (See the module's description.)
+def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD, metric: str = "spearman_frames",
+                         groups: str | None = None, seed: int = 0, min_units: int | None = None) -> dict[str, Any]:
+    """Does a method pass the cascading randomisation check? The book's one rule (see the module's description).
 
-    The method passes when, at the last step (every listed layer
-    re-initialised), the upper end of the 95% bootstrap interval of the mean
-    ``metric`` over videos is below ``threshold``. Undefined correlations
-    (constant maps) are dropped; if none is left the method does not pass.
+    At the last step (every listed layer re-initialised), the mean ``metric``
+    over clips with its 95% bootstrap interval over ``groups`` goes to
+    :func:`vidsal_core.results.verdict` with ``direction="less"`` and
+    ``null=threshold``: reproduced (interval below ``threshold``) is
+    ``"passes"``, contradicted (above) ``"fails"``, otherwise
+    ``"inconclusive"``, or ``"underpowered"`` with too few units. Undefined
+    correlations (constant maps) are dropped; a clip or group with none left
+    is no unit (none at all: ``"underpowered"``).
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        :func:`cascading_randomisation`'s output for one method and model.
+        :func:`cascading_randomisation`'s output for one method and model
+        (with a ``groups`` column when given).
     threshold : float, default 0.5
-        Largest similarity to the trained maps that still counts as "changed".
-    metric : {"spearman", "spearman_frames", "ssim", "spearman_signed"}, default "spearman"
-        Similarity tested.
+        Similarity to the trained maps tested against.
+    metric : {"spearman_frames", "spearman", "ssim", "spearman_signed"}, default "spearman_frames"
+        Similarity tested: by default the per-frame Spearman correlation
+        averaged over each clip's frames.
     groups : str, optional
-        Cluster column for the bootstrap (see :func:`randomisation_summary`).
+        Cluster column (persons, source videos) for the bootstrap and the count
+        of independent units; default each clip is its own unit.
     seed : int, default 0
         Seed of the bootstrap.
+    min_units : int, optional
+        Fewest units for a verdict (default that of :func:`vidsal_core.results.verdict`).
 
     Returns
     -------
     dict
-        ``passes`` (bool), ``metric``, ``threshold``, ``step`` and ``layer``
-        (the last step), ``mean``, ``low``, ``high``, ``videos``.
+        ``result`` ("passes", "fails", "inconclusive" or "underpowered"),
+        ``passes`` (``result == "passes"``), ``metric``, ``threshold``, ``step``
+        and ``layer`` (the last step), ``mean``, ``low``, ``high``, ``videos``, ``units``.
     """
+    from vidsal_core.results import MIN_UNITS, verdict
+
     frame = _check_frame(frame)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1.0 <= threshold <= 1.0:
         raise ConfigError(f"threshold={threshold!r}: expected a similarity between -1 and 1")
@@ -710,15 +738,22 @@ def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD,
         raise ConfigError("frame: holds no randomised step (only the trained model)")
     last = frame[frame["step"] == frame["step"].max()]
     summary = randomisation_summary(last, [metric], groups=groups, seed=seed).iloc[0]
-    high = float(summary[f"{metric}_high"])
+    finite = last[np.isfinite(last[metric].to_numpy(dtype=float))]
+    units = int(finite[groups].nunique()) if groups is not None else len(finite)
+    low, high = float(summary[f"{metric}_low"]), float(summary[f"{metric}_high"])
+    word = verdict(low, high, units, direction="less", null=float(threshold),
+                   min_units=MIN_UNITS if min_units is None else int(min_units))
+    result = {"reproduced": "passes", "contradicted": "fails"}.get(word, word)
     return {
-        "passes": bool(np.isfinite(high) and high < threshold),
+        "result": result,
+        "passes": result == "passes",
         "metric": metric,
         "threshold": float(threshold),
         "step": int(summary["step"]),
         "layer": str(summary["layer"]),
         "mean": float(summary[metric]),
-        "low": float(summary[f"{metric}_low"]),
+        "low": low,
         "high": high,
         "videos": int(summary["videos"]),
+        "units": units,
     }
