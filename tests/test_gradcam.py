@@ -148,4 +148,25 @@ def test_default_layers_of_c3d_and_i3d_exist_and_give_the_papers_resolution():
     assert gradcam.grad_cam(c3d, clip, 0).shape == clip.shape
     i3d = InceptionI3d(num_classes=5).eval()
     assert gradcam.target_layer_name(i3d) == "features.Mixed_5c"
-    assert dict(i3d.named_modules())["features.Mixed_5c"] is i3d.features.Mixed_5c
+    i3d_clip = torch.rand(16, 3, 32, 32)
+    assert gradcam.coarse_class_activation_map(i3d, i3d_clip, 0).shape[0] == 2  # 1/8 of the frames
+    # the border chapter's Grad-CAM-4 layers have four time positions on 16 frames
+    from vidsal_core.analysis.border import CAM_BLOCK4_LAYERS, explanation_map
+
+    assert gradcam.coarse_class_activation_map(c3d, clip, 0, target_layer=CAM_BLOCK4_LAYERS["c3d"]).shape[0] == 4
+    assert gradcam.coarse_class_activation_map(i3d, i3d_clip, 0, target_layer=CAM_BLOCK4_LAYERS["i3d"]).shape[0] == 4
+    torch.testing.assert_close(explanation_map(c3d, clip, 0, "grad_cam_block4"),
+                               gradcam.grad_cam(c3d, clip, 0, CAM_BLOCK4_LAYERS["c3d"]))
+
+
+def test_two_time_positions_leave_no_border_coefficient_and_four_do():
+    """Upsampled from 2 time positions, a map's share is a constant plus an odd function of time: border a = 0."""
+    from vidsal_core.analysis.relevance import border_coefficient, frame_relevance, lookahead_coefficient, relevance_share
+
+    generator = torch.Generator().manual_seed(3)
+    for positions in (2, 4):
+        coarse = torch.rand(positions, 3, 4, generator=generator, dtype=torch.float64) + 0.1
+        share = relevance_share(frame_relevance(gradcam.upsample_to_video(coarse, (16, 1, 12, 16))))
+        border, lookahead = float(border_coefficient(share)), float(lookahead_coefficient(share))
+        assert abs(lookahead) > 1e-4
+        assert (abs(border) < 1e-12) if positions == 2 else (abs(border) > 1e-4)

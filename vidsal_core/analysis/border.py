@@ -69,7 +69,13 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "SA": ("trained", "sensitivity"),
     "DTD-u": ("untrained", "deep_taylor"),
     "Grad-CAM": ("trained", "grad_cam"),
+    "Grad-CAM-4": ("trained", "grad_cam_block4"),
 }
+#: Layers of "Grad-CAM-4", by the model's ``model_name``: the last block with four time positions on a
+#: 16-frame snippet (C3D ``conv5b`` and I3D ``Mixed_5c``, Grad-CAM's default layers, have two). With two
+#: positions the trilinearly upsampled map is a constant plus an odd function of the frame position, so
+#: its border coefficient is 0 by construction; four positions can show a border effect.
+CAM_BLOCK4_LAYERS: dict[str, str] = {"c3d": "features.relu4b", "i3d": "features.Mixed_4f"}
 #: A sweep item with this explanation only classifies its clip (for accuracy; no relevance).
 LOGITS_ONLY = "logits"
 #: Bumped whenever :func:`explain_clip` changes what it computes (part of every item).
@@ -440,7 +446,8 @@ def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: s
 
     ``method``: ``deep_taylor`` (proportional max pooling, the seed's), ``deep_taylor_winner_take_all``, a method of :func:`vidsal_core.saliency.lrp.relevance` (``sensitivity``, ...)
     or a class activation map of :mod:`vidsal_core.saliency.gradcam` (``grad_cam``, ``grad_cam_plus_plus``,
-    ``xgrad_cam``: at the model's default layer, upsampled trilinearly to the clip).
+    ``xgrad_cam``: at the model's default layer, upsampled trilinearly to the clip), or ``grad_cam_block4``
+    (Grad-CAM at the layer of :data:`CAM_BLOCK4_LAYERS`).
     """
     from vidsal_core.saliency.gradcam import CAM_METHODS, class_activation_map
     from vidsal_core.saliency.lrp import relevance
@@ -448,6 +455,11 @@ def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: s
 
     if method in CAM_METHODS:
         return class_activation_map(model, clip, target, method)
+    if method == "grad_cam_block4":
+        kind = getattr(model, "model_name", None)
+        if kind not in CAM_BLOCK4_LAYERS:
+            raise ConfigError(f"explanation Grad-CAM-4: no layer for model {kind!r}; known {CAM_BLOCK4_LAYERS}")
+        return class_activation_map(model, clip, target, "grad_cam", CAM_BLOCK4_LAYERS[kind])
     if method == "deep_taylor":
         return deep_taylor(model, clip[None], target, max_pool="proportional")[0]
     if method == "deep_taylor_winner_take_all":
@@ -842,7 +854,8 @@ def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str
 # --- examples, differences and figures (shared by the two chapters) ------------------------------------------
 
 #: Colour of each explanation in every figure of the chapters.
-EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3", "DTD-wta": "C4"}
+EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3", "DTD-wta": "C4",
+                                         "Grad-CAM-4": "C5"}
 
 
 def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_length: int, step: int, offset: int,
