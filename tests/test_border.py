@@ -163,3 +163,18 @@ def test_table_explanations_join_the_offset_sweeps_only():
     assert settings.offset_explanations(settings.explanations) == ("DTD", "SA", "DTD-wta")
     for profile in ("quick", "default", "full"):
         assert "DTD-wta" in BorderSettings.from_profile(profile).table_explanations
+
+
+def test_per_person_spreads_a_fixed_number_of_videos_over_every_person():
+    from vidsal_core.analysis.border import per_person
+
+    actions = ["walking", "jogging", "running", "boxing", "handwaving", "handclapping"]
+    videos = [{"person": person, "action": action, "key": f"{person}-{action}"}
+              for person in (2, 3, 5, 6, 7, 8, 9, 10, 22) for action in actions]
+    chosen = per_person(videos, 2)
+    assert len(chosen) == 18 and len({video["key"] for video in chosen}) == 18
+    assert {video["person"] for video in chosen} == {2, 3, 5, 6, 7, 8, 9, 10, 22}
+    counts = {action: sum(video["action"] == action for video in chosen) for action in actions}
+    assert set(counts.values()) == {3}, counts
+    assert per_person(videos, None) == videos
+    assert len(per_person(videos, 6)) == 54

@@ -181,6 +181,10 @@ class BorderSettings:
     accuracy_offsets : tuple of int
         Offsets of the accuracy-vs-step sweep (classification only, so cheap),
         wherever the clip fits in the video.
+    videos_per_person : int or None
+        SynthKTH test videos per person (actions rotating over the persons,
+        :func:`per_person`), so that a fixed number of clips spreads over
+        every test person, the independent unit of each interval; None = every video.
     i3d : I3DSettings
         The I3D sweeps.
     """
@@ -196,6 +200,7 @@ class BorderSettings:
     title_explanations: tuple[str, ...] = ("DTD", "SA")
     table_explanations: tuple[str, ...] = ("DTD-wta",)
     accuracy_offsets: tuple[int, ...] = (0,)
+    videos_per_person: int | None = None
     i3d: I3DSettings = field(default_factory=I3DSettings)
 
     def offset_explanations(self, explanations: Sequence[str]) -> tuple[str, ...]:
@@ -218,6 +223,9 @@ class BorderSettings:
         for key in ("explanations", "title_explanations", "table_explanations"):
             if key in values and (values[key] or key != "table_explanations"):
                 values[key] = _names(values[key], f"{where}.{key}")
+        count = values.get("videos_per_person")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ConfigError(f"{where}.videos_per_person={count!r}: expected a positive number or null")
         values["i3d"] = I3DSettings.from_mapping(values.get("i3d", {}), f"{where}.i3d")
         values["corpus"] = dict(values.get("corpus") or {})
         return cls(**values)
@@ -240,6 +248,25 @@ def evaluation_corpus_config(profile: str | Path, settings: BorderSettings, run_
     if 0 not in config.title_frames:
         raise ConfigError(f"profile {profile} border_chapter.corpus.title_frames: must include 0 (videos without a card)")
     return config
+
+
+def per_person(videos: Sequence[Mapping[str, Any]], count: int | None) -> list[Mapping[str, Any]]:
+    """``count`` videos of each person, the actions rotating: person ``i`` (in order) gets actions ``i·count + j``.
+
+    With 9 persons, 6 actions and ``count = 2``, 18 videos cover every person
+    twice and every action three times. ``count=None`` keeps every video.
+    """
+    if count is None:
+        return list(videos)
+    persons = sorted({video["person"] for video in videos})
+    actions = list(dict.fromkeys(video["action"] for video in videos))
+    by_key = {(video["person"], video["action"]): video for video in videos}
+    chosen = []
+    for position, person in enumerate(persons):
+        mine = [by_key[person, action] for action in actions if (person, action) in by_key]
+        start = (position * count) % max(len(mine), 1)
+        chosen += (mine[start:] + mine[:start])[:count]
+    return chosen
 
 
 def synthkth_videos(corpus: Any, classes: Sequence[str], title_frames: int = 0) -> list[dict[str, Any]]:
@@ -793,8 +820,9 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
     c3d = c3d_descriptor(profile, settings.c3d_run, train_if_missing, progress)
     corpus = build_corpus(evaluation_corpus_config(profile, settings), progress=progress)
     classes = c3d["classes"]
-    plain = synthkth_videos(corpus, classes, 0)
-    titled = synthkth_videos(corpus, classes, settings.title_frames) if settings.title_frames else []
+    plain = per_person(synthkth_videos(corpus, classes, 0), settings.videos_per_person)
+    titled = (per_person(synthkth_videos(corpus, classes, settings.title_frames), settings.videos_per_person)
+              if settings.title_frames else [])
     if settings.title_frames and not titled:
         raise ConfigError(f"profile {profile} border_chapter: title_frames={settings.title_frames} is not among "
                           f"corpus.title_frames {list(corpus.config.title_frames)}")
