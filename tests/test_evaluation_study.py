@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from _saliency_models import LinearFrames
+from _saliency_models import LinearFrames, QuadraticFrames
 from vidsal_core.analysis import evaluation_study as study
 from vidsal_core.errors import ConfigError
 
@@ -91,3 +91,78 @@ def test_test_videos_cover_every_person_before_repeating_one():
     six = study.test_videos(_Corpus(range(9), list("abcdef"), ["d1"]), list("abcdef"), 9)
     assert len({video["person"] for video in six}) == 9 and len({video["action"] for video in six}) == 6
     assert len(study.test_videos(_Corpus([1], ["a"], ["d1"]), ["a"], 5)) == 1, "no more videos than exist"
+
+
+def test_tsr_uses_the_tsr_chapters_variant_everywhere():
+    """The evaluation's TSR is the TSR chapter's: the reference code's options unless the profile says otherwise."""
+    from vidsal_core.analysis.tsr_study import tsr_options
+    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+
+    generator = torch.Generator().manual_seed(1)
+    model = QuadraticFrames(torch.rand(1, 4, 6, generator=generator) + 0.5, torch.tensor([1.0, 2.0, 0.5, 3.0])).eval()
+    clip = torch.rand(4, 1, 4, 6, generator=generator) + 0.5
+    for variant in ("reference_code", "algorithm_1"):
+        saliency = study.explain(model, clip, 0, "tsr", {**OPTIONS, "tsr_variant": variant})
+        expected = temporal_saliency_rescaling(model, clip, 0, features="blocks", block_size=2,
+                                               **tsr_options(variant)).saliency
+        torch.testing.assert_close(saliency, expected)
+    reference = study.explain(model, clip, 0, "tsr", {**OPTIONS, "tsr_variant": "reference_code"})
+    literal = study.explain(model, clip, 0, "tsr", {**OPTIONS, "tsr_variant": "algorithm_1"})
+    assert not torch.allclose(reference, literal)
+    torch.testing.assert_close(study.explain(model, clip, 0, "tsr", OPTIONS), reference)  # the default
+    for profile in ("quick", "default", "full"):
+        settings = study.chapter_settings(profile)
+        from vidsal_core.profiles import profile_section
+        assert settings["options"]["tsr_variant"] == profile_section(profile, "tsr_chapter")["variant"]
+
+
+def test_figure_and_background_intensity_by_hand():
+    video = torch.zeros(2, 1, 2, 2)
+    video[:, 0, 0, 0] = 0.2  # the figure's pixel
+    video[:, 0, 1, :] = 0.8
+    person = np.zeros((2, 2, 2), bool)
+    person[:, 0, 0] = True
+    figure, background = study.figure_background_intensity(video, person, [True, False])
+    assert figure == pytest.approx(0.2) and background == pytest.approx((0.0 + 0.8 + 0.8) / 3)
+
+
+def test_mask_ablation_settings_are_checked():
+    section = {"runs": ["a", "b"], "videos": 4, "mask_ablation": {"runs": ["b"], "videos": 2}}
+    assert study.mask_ablation_settings(section) == {"runs": ["b"], "videos": 2,
+                                                     "mask_values": study.TSR_MASK_VALUES}
+    assert study.mask_ablation_settings({"runs": ["a"], "videos": 4}) is None
+    with pytest.raises(ConfigError, match="mask_values"):
+        study.mask_ablation_settings({**section, "mask_ablation": {"mask_values": ["grey"]}})
+    with pytest.raises(ConfigError, match="runs"):
+        study.mask_ablation_settings({**section, "mask_ablation": {"runs": ["c"]}})
+
+
+def test_the_mask_value_reaches_tsr(monkeypatch):
+    """mask_ablation_work runs block TSR with the variant's options and the given mask value (the mean as given)."""
+    from types import SimpleNamespace
+
+    seen = []
+    generator = torch.Generator().manual_seed(2)
+    model = QuadraticFrames(torch.rand(1, 4, 6, generator=generator) + 0.5, torch.tensor([1.0, 2.0, 0.5, 3.0])).eval()
+    clip = torch.rand(4, 1, 4, 6, generator=generator)
+    parts = np.zeros((4, 4, 6), np.uint8)
+    parts[:, 1:3, 1:3] = 1
+    truth = SimpleNamespace(parts=parts, visibility=np.ones(4))
+    monkeypatch.setattr(study, "model_for", lambda descriptor: model)
+    monkeypatch.setattr(study, "load_clip", lambda video, descriptor: SimpleNamespace(video=clip, truth=truth))
+    import vidsal_core.saliency.tsr as tsr
+
+    original = tsr.temporal_saliency_rescaling
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tsr, "temporal_saliency_rescaling", recording)
+    for mask_value in study.TSR_MASK_VALUES:
+        result = study.mask_ablation_work({"key": "v"}, {"model": {}, "mask_value": mask_value, "mean": 0.25,
+                                                         "variant": "reference_code", "block": 2,
+                                                         "min_visibility": 0.5, "version": 0})
+        assert 0.0 <= result["auroc_person"] <= 1.0 and result["frames_in_view"] == 4
+    assert [kwargs["mask_value"] for kwargs in seen] == list(study.TSR_MASK_VALUES)
+    assert seen[2]["mask_mean"] == 0.25 and all(kwargs["below_threshold"] == 0.1 for kwargs in seen)

@@ -20,8 +20,8 @@ name                              map
 ``sensitivity``                   the squared gradient (Zennit; seed 002's SA)
 ``frame_occlusion``               time contribution (probability drop, negatives set to 0) broadcast over each frame
 ``one_step``                      seed 000's one-step rescaling of ``|gradient|`` by time contribution
-``tsr``                           exact two-step TSR over square blocks
-``superpixel_tsr``                exact two-step TSR over SLIC superpixels
+``tsr``                           exact two-step TSR over square blocks, the TSR chapter's variant
+``superpixel_tsr``                exact two-step TSR over SLIC superpixels, the same variant
 ``deep_taylor``                   deep Taylor decomposition (C3D only: Zennit has no LSTM rule)
 ``epsilon_plus_flat``             Zennit's EpsilonPlusFlat LRP composite (C3D only)
 ``grad_cam``                      Grad-CAM at the last 3-D conv block, upsampled trilinearly (C3D, I3D; pytorch-grad-cam)
@@ -30,6 +30,13 @@ name                              map
 ``flow``                          Farneback flow magnitude (seed 000's baseline; the model is not asked)
 ``random``                        seeded uniform noise: chance level of every metric
 ================================  ======================================================================
+
+Both TSR methods take the options of the TSR chapter's variant
+(``tsr_chapter.variant`` of the profile, :func:`vidsal_core.analysis.tsr_study.tsr_options`;
+by default ``reference_code``, Ismail et al.'s code: masks take the value of
+the video's first element, Δ min-max scaled, 0.1 below α), so the book uses
+one TSR everywhere. :func:`mask_ablation_frame` re-runs block TSR with each
+mask value of :data:`TSR_MASK_VALUES` and scores its localisation.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ LRP_METHODS: tuple[str, ...] = ("deep_taylor", "epsilon_plus_flat")
 #: Class activation maps (vidsal_core.saliency.gradcam): need the 3-D feature maps of a convolutional network.
 CAM_METHODS: tuple[str, ...] = ("grad_cam", "grad_cam_plus_plus", "xgrad_cam")
 #: Bumped whenever :func:`evaluate_clip` changes what it computes.
-WORK_VERSION = 2  # 2: per-frame AUROC headline (pooled kept), seeded random tie-breaking in deletion/insertion
+WORK_VERSION = 3  # 2: per-frame AUROC headline, seeded tie-breaking; 3: TSR in the TSR chapter's variant
 #: Metrics of one result, and whether larger is better. ``auroc_person`` / ``auroc_legs`` are the mean per-frame
 #: AUROC over the frames with the person in view (the headline); ``pooled_auroc_*`` pool every pixel of those frames.
 METRICS: dict[str, bool] = {
@@ -228,7 +235,7 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
 
         features = "blocks" if method == "tsr" else "superpixels"
         return temporal_saliency_rescaling(model, clip, target, features=features, block_size=options["tsr_block"],
-                                           n_segments=options["superpixels"]).saliency
+                                           n_segments=options["superpixels"], **tsr_variant_options(options)).saliency
     if method == "flow":
         from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
 
@@ -239,6 +246,13 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
         generator = torch.Generator().manual_seed(int(options.get("seed", 0)))
         return torch.rand(clip.shape, generator=generator)
     raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
+
+
+def tsr_variant_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The TSR options of ``options["tsr_variant"]`` (default ``"reference_code"``, the TSR chapter's default)."""
+    from vidsal_core.analysis.tsr_study import tsr_options
+
+    return tsr_options(options.get("tsr_variant", "reference_code"))
 
 
 def evaluate_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,7 +386,7 @@ def paired_difference(frame: pd.DataFrame, model: str, first: str, second: str, 
 #: Keys of a profile's ``evaluation_chapter`` section.
 SECTION_KEYS = ("runs", "methods", "videos", "options", "randomisation")
 #: Optional keys of the section (``i3d``: the pretrained I3D on real footage, see :func:`i3d_settings`).
-OPTIONAL_SECTION_KEYS = ("i3d",)
+OPTIONAL_SECTION_KEYS = ("i3d", "mask_ablation")
 #: Keys of its ``options``.
 OPTION_KEYS = ("ig_steps", "smoothgrad_samples", "tsr_block", "superpixels", "occlusion_baseline",
                "faithfulness_baseline", "faithfulness_block", "frame_points", "block_points", "min_visibility",
@@ -395,9 +409,127 @@ def chapter_settings(profile: str) -> dict[str, Any]:
                           f"got {sorted(options)}")
     methods_for({"model": "c3d"}, section["methods"])
     methods_for({"model": "c3d"}, section["randomisation"].get("methods", []))
+    # one TSR in the whole book: the TSR chapter's variant
+    options["tsr_variant"] = profile_section(profile, "tsr_chapter").get("variant", "reference_code")
     section["options"] = options
     section["i3d"] = i3d_settings(section)
+    section["mask_ablation"] = mask_ablation_settings(section)
     return section
+
+
+#: Mask values of TSR's mask ablation (:func:`mask_ablation_frame`), as :func:`~vidsal_core.saliency.masking.baseline_video` names them.
+TSR_MASK_VALUES: tuple[str, ...] = ("zero", "first_element", "mean", "blur")
+
+
+def mask_ablation_settings(section: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``evaluation_chapter.mask_ablation`` checked: ``runs`` (default the chapter's), ``videos``, ``mask_values``."""
+    values = section.get("mask_ablation")
+    if values is None:
+        return None
+    values = dict(values)
+    unknown = sorted(set(values) - {"runs", "videos", "mask_values"})
+    if unknown:
+        raise ConfigError(f"evaluation_chapter.mask_ablation: unknown key(s) {unknown}; known runs, videos, mask_values")
+    runs = list(values.get("runs") or section["runs"])
+    if set(runs) - set(section["runs"]):
+        raise ConfigError(f"evaluation_chapter.mask_ablation.runs: {sorted(set(runs) - set(section['runs']))} "
+                          "are not among the chapter's runs")
+    videos = values.get("videos", section["videos"])
+    if isinstance(videos, bool) or not isinstance(videos, int) or videos < 1:
+        raise ConfigError(f"evaluation_chapter.mask_ablation.videos={videos!r}: expected a positive integer")
+    masks = tuple(values.get("mask_values", TSR_MASK_VALUES))
+    if not masks or set(masks) - set(TSR_MASK_VALUES):
+        raise ConfigError(f"evaluation_chapter.mask_ablation.mask_values={list(masks)}: choose from {list(TSR_MASK_VALUES)}")
+    return {"runs": runs, "videos": videos, "mask_values": masks}
+
+
+# --- TSR's mask value --------------------------------------------------------------------------------------
+
+
+def figure_background_intensity(video: torch.Tensor, person: Any, frames: Any) -> tuple[float, float]:
+    """Mean intensity of a ``(T, C, H, W)`` clip on the person's pixels and on the others, over ``frames``."""
+    values = video.double().mean(dim=1).numpy()
+    mask = np.asarray(person, bool)
+    keep = np.asarray(frames, bool)
+    values, mask = values[keep], mask[keep]
+    nan = float("nan")
+    return (float(values[mask].mean()) if mask.any() else nan, float(values[~mask].mean()) if (~mask).any() else nan)
+
+
+def mask_ablation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Block TSR of one clip with one mask value (the variant's other options), scored for localisation.
+
+    ``setting``: ``model``, ``mask_value``, ``mean`` (the mask of ``"mean"``: the
+    mean intensity of the model's ablation clips), ``variant``, ``block``,
+    ``min_visibility``, ``version``. Returns the per-frame AUROC of the person
+    over the frames in view (the headline), the same over the frames TSR
+    selected (above α), the pooled AUROC, the frames counted, and the clip's
+    figure and background intensities.
+    """
+    from vidsal_core.analysis.localisation import auroc, frame_auroc, part_region
+    from vidsal_core.analysis.tsr_study import tsr_options
+    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+
+    model = model_for(setting["model"])
+    item = load_clip(video, setting["model"])
+    clip, truth = item.video, item.truth
+    with torch.no_grad():
+        target = int(model(clip[None])[0].argmax())
+    options = {**tsr_options(setting["variant"]), "mask_value": setting["mask_value"]}
+    if setting["mask_value"] == "mean":
+        options["mask_mean"] = float(setting["mean"])
+    with torch.enable_grad():
+        result = temporal_saliency_rescaling(model, clip, target, features="blocks", block_size=setting["block"],
+                                             **options)
+    saliency = result.saliency.detach().double()
+    person = part_region(truth.parts)
+    in_view = (np.asarray(truth.visibility, float) >= setting["min_visibility"]) & person.any(axis=(1, 2))
+    selected = result.selected.cpu().numpy().astype(bool)
+    per_frame = frame_auroc(saliency, person, in_view)
+    above = per_frame[selected & in_view]
+    figure, background = figure_background_intensity(clip, person, in_view)
+    nan = float("nan")
+    return {
+        "target": target,
+        "auroc_person": float(np.nanmean(per_frame)) if np.isfinite(per_frame).any() else nan,
+        "auroc_above_alpha": float(np.nanmean(above)) if np.isfinite(above).any() else nan,
+        "pooled_auroc_person": auroc(saliency, person, in_view) if in_view.any() else nan,
+        "frames_in_view": int(in_view.sum()), "frames_above_alpha": int((selected & in_view).sum()),
+        "person_intensity": figure, "background_intensity": background,
+    }
+
+
+def mask_ablation_frame(models: Mapping[str, Mapping[str, Any]], videos: Mapping[str, Sequence[Mapping[str, Any]]],
+                        ablation: Mapping[str, Any], options: Mapping[str, Any], progress: bool = False) -> pd.DataFrame:
+    """Run (or resume) TSR's mask ablation: one row per (model, mask value, clip).
+
+    Parameters
+    ----------
+    models, videos : mappings
+        Run → descriptor (:func:`model_descriptor`) and run → test videos (:func:`test_videos`).
+    ablation : mapping
+        :func:`mask_ablation_settings`: ``runs``, ``videos`` (first clips of each run), ``mask_values``.
+    options : mapping
+        The chapter's options (``tsr_block``, ``min_visibility``, ``tsr_variant``).
+    """
+    items = []
+    for run in ablation["runs"]:
+        clips = list(videos[run])[:ablation["videos"]]
+        mean = float(torch.stack([load_clip(clip, models[run]).video.double().mean() for clip in clips]).mean())
+        for mask_value in ablation["mask_values"]:
+            items += [SweepItem(clip, {"model": models[run], "mask_value": mask_value, "mean": round(mean, 6),
+                                       "variant": options.get("tsr_variant", "reference_code"),
+                                       "block": options["tsr_block"], "min_visibility": options["min_visibility"],
+                                       "version": WORK_VERSION})
+                      for clip in clips]
+    if not items:
+        return pd.DataFrame()
+    directory = sweep_directory("evaluation-tsr-masks", {"work": "vidsal_core.analysis.evaluation_study.mask_ablation_work",
+                                                         "version": WORK_VERSION})
+    results = run_sweep(mask_ablation_work, items, directory, progress=progress, description="TSR mask values")
+    return pd.DataFrame([{"model": item.setting["model"]["run"], "mask_value": item.setting["mask_value"],
+                          "mask_mean": item.setting["mean"], "video": item.video["key"], "person": item.video["person"],
+                          **result} for item, result in zip(items, results)])
 
 
 # --- cascading randomisation (Adebayo et al., 2018) ----------------------------------------------------------
