@@ -67,3 +67,14 @@ def test_lrp_on_c3d_agrees(method):
 
     on_cpu, on_cuda = _both(explain, "c3d")
     torch.testing.assert_close(on_cuda, on_cpu, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "grad_cam_plus_plus", "xgrad_cam"])
+def test_class_activation_maps_on_c3d_agree(method):
+    from vidsal_core.saliency.gradcam import class_activation_map
+
+    def explain(model, videos):
+        return class_activation_map(model, videos, target=1, method=method)
+
+    on_cpu, on_cuda = _both(explain, "c3d")
+    torch.testing.assert_close(on_cuda, on_cpu, rtol=1e-6, atol=1e-10)
