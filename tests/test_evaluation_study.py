@@ -24,6 +24,20 @@ def test_lrp_methods_are_for_convolutional_models_only():
         study.methods_for({"model": "c3d"}, ["deep_taylr"])
 
 
+def test_cam_methods_are_for_3d_convolutional_models_only():
+    for recurrent in ("frame_lstm", "ica_lstm"):
+        assert not set(study.CAM_METHODS) & set(study.methods_for({"model": recurrent}, study.METHODS))
+    assert set(study.CAM_METHODS) <= set(study.methods_for({"model": "c3d"}, study.METHODS))
+    assert set(study.CAM_METHODS) <= set(study.I3D_METHODS)
+    from vidsal_core.models.c3d import C3D
+
+    model = C3D(3, clip_length=16, input_size=(32, 32), width_multiplier=1 / 16).eval()
+    clip = torch.rand(16, 1, 32, 32)
+    for method in study.CAM_METHODS:
+        saliency = study.explain(model, clip, 1, method, OPTIONS)
+        assert saliency.shape == clip.shape and bool((saliency >= 0).all())
+
+
 def test_every_profile_has_a_valid_section():
     for profile in ("quick", "default", "full"):
         settings = study.chapter_settings(profile)
