@@ -11,6 +11,7 @@ autograd on the raw activations, independently of the package's hooks.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -170,3 +171,36 @@ def test_two_time_positions_leave_no_border_coefficient_and_four_do():
         border, lookahead = float(border_coefficient(share)), float(lookahead_coefficient(share))
         assert abs(lookahead) > 1e-4
         assert (abs(border) < 1e-12) if positions == 2 else (abs(border) > 1e-4)
+
+
+@pytest.mark.parametrize("method", list(gradcam.CAM_METHODS))
+def test_coarse_map_is_the_packages_own_before_its_resizing(method):
+    """pytorch-grad-cam's own __call__ = our coarse map, min-max scaled, zoomed by a cubic spline, cut at 0, scaled."""
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    from scipy.ndimage import zoom
+
+    class ChannelsFirst(nn.Module):  # the package's layout (B, C, T, H, W) → vidsal's (B, T, C, H, W)
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, volumes):
+            return self.model(volumes.transpose(1, 2))
+
+    model, videos = _model(squared=True), _videos(batch=2)
+    targets = [1, 3]
+    coarse = gradcam.coarse_class_activation_map(model, videos, targets, method, "features.relu").numpy()
+    cam = getattr(pytorch_grad_cam, gradcam.CAM_METHODS[method])(ChannelsFirst(model), [model.features.relu])
+    try:
+        theirs = cam(input_tensor=videos.transpose(1, 2), targets=[ClassifierOutputTarget(t) for t in targets])
+    finally:
+        cam.activations_and_grads.release()
+
+    def scaled(values):
+        values = values - values.min()
+        return values / (1e-7 + values.max())
+
+    # cubic spline zoom to (T, H, W) (it overshoots below 0), then ReLU and [0, 1] again (aggregate_multi_layers)
+    expected = [scaled(np.maximum(zoom(np.float32(scaled(one)), [8 / 4, 10 / 5, 12 / 6]), 0)) for one in coarse]
+    np.testing.assert_allclose(theirs, np.float32(expected), atol=1e-5)

@@ -26,8 +26,9 @@ package's ``__call__`` in three places:
   and repeated over the channels, so the map has the video's shape
   ``(T, C, H, W)``. pytorch-grad-cam 1.5.7 resizes a 3-D map with
   ``scipy.ndimage.zoom`` at its default spline order 3 (cubic), which
-  overshoots below zero next to a peak; trilinear interpolation stays
-  non-negative and is what a 3-D CNN's feature-map upsampling usually is;
+  overshoots below zero next to a peak (the package then cuts at 0);
+  trilinear interpolation stays non-negative and keeps each frame a blend of
+  the two nearest time positions;
 * the map is **not** min-max scaled per video (the package scales each map to
   [0, 1] before and after resizing). The frame-wise share of the border
   chapter and the faithfulness orderings only need the map's values; scaling
