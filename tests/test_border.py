@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -178,3 +179,38 @@ def test_per_person_spreads_a_fixed_number_of_videos_over_every_person():
     assert set(counts.values()) == {3}, counts
     assert per_person(videos, None) == videos
     assert len(per_person(videos, 6)) == 54
+
+
+def _accuracy_frame():
+    """Two persons × one video; step 1 fits at offsets 0, 8, 16, step 4 at 0 and 8 only; top-1 hits chosen by hand."""
+    rows = []
+    hits = {(1, 0): 1, (1, 8): 0, (1, 16): 0, (4, 0): 1, (4, 8): 1}
+    for person in (1, 2):
+        for (step, offset), hit in hits.items():
+            rows.append({"video": f"p{person}", "group": person, "step": step, "offset": offset, "title_frames": 0,
+                         "explanation": "logits", "label": 0, "top1": float(hit), "top2": 1.0, "top5": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_steps_are_compared_on_shared_offsets_only():
+    frame = _accuracy_frame()
+    shared = border.shared_offsets(frame)
+    assert sorted(set(shared["offset"])) == [0, 8] and len(shared) == 8
+    # on all offsets step 1 looks worse only because it is also measured at offset 16
+    assert frame[frame.step == 1]["top1"].mean() == pytest.approx(1 / 3)
+    assert shared[shared.step == 1]["top1"].mean() == pytest.approx(0.5)
+    assert border.best_step(frame) == 4
+    gain = border.step_gain(frame, 4, 1)
+    assert gain.mean == pytest.approx(0.5) and gain.count == 4
+    tied = frame.assign(top1=1.0)
+    assert border.best_step(tied, prefer=4) == 4 and border.best_step(tied) == 1
+    with pytest.raises(ConfigError, match="k="):
+        border.best_step(frame, k=3)
+
+
+def test_validation_persons_must_be_validation_persons():
+    settings = BorderSettings(validation_persons=(19, 2))
+    with pytest.raises(ConfigError, match="validation"):
+        border.validation_corpus_config("quick", settings)
+    config = border.validation_corpus_config("quick", BorderSettings(validation_persons=(19,)))
+    assert list(config.persons) == [19] and list(config.title_frames) == [0]

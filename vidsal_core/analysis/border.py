@@ -181,6 +181,11 @@ class BorderSettings:
     accuracy_offsets : tuple of int
         Offsets of the accuracy-vs-step sweep (classification only, so cheap),
         wherever the clip fits in the video.
+    validation_persons : tuple of int
+        KTH validation persons whose videos (rendered like the test videos,
+        without a title card) choose the best step of the accuracy sweep,
+        so that its gain is measured on test persons it was not chosen on;
+        empty = no validation videos.
     videos_per_person : int or None
         SynthKTH test videos per person (actions rotating over the persons,
         :func:`per_person`), so that a fixed number of clips spreads over
@@ -201,6 +206,7 @@ class BorderSettings:
     table_explanations: tuple[str, ...] = ("DTD-wta",)
     accuracy_offsets: tuple[int, ...] = (0,)
     videos_per_person: int | None = None
+    validation_persons: tuple[int, ...] = ()
     i3d: I3DSettings = field(default_factory=I3DSettings)
 
     def offset_explanations(self, explanations: Sequence[str]) -> tuple[str, ...]:
@@ -228,6 +234,7 @@ class BorderSettings:
             raise ConfigError(f"{where}.videos_per_person={count!r}: expected a positive number or null")
         values["i3d"] = I3DSettings.from_mapping(values.get("i3d", {}), f"{where}.i3d")
         values["corpus"] = dict(values.get("corpus") or {})
+        values["validation_persons"] = tuple(int(person) for person in values.get("validation_persons") or ())
         return cls(**values)
 
 
@@ -250,6 +257,22 @@ def evaluation_corpus_config(profile: str | Path, settings: BorderSettings, run_
     return config
 
 
+def validation_corpus_config(profile: str | Path, settings: BorderSettings, run_section: str = "long_corpus"):
+    """Videos of ``settings.validation_persons``, rendered as the test videos are (no title card): for choosing a step."""
+    from vidsal_core.data.corpus import CorpusConfig
+    from vidsal_core.data.dataset import split_of_person
+    from vidsal_core.profiles import profile_section
+
+    persons = list(settings.validation_persons)
+    not_validation = [person for person in persons if split_of_person(person) != "validation"]
+    if not persons or not_validation:
+        raise ConfigError(f"profile {profile} border_chapter.validation_persons: {persons or 'empty'}; "
+                          f"{not_validation} are not KTH validation persons" if not_validation else
+                          f"profile {profile} border_chapter.validation_persons: empty")
+    values = {**profile_section(profile, run_section), **dict(settings.corpus), "persons": persons, "title_frames": [0]}
+    return CorpusConfig.from_dict(values)
+
+
 def per_person(videos: Sequence[Mapping[str, Any]], count: int | None) -> list[Mapping[str, Any]]:
     """``count`` videos of each person, the actions rotating: person ``i`` (in order) gets actions ``i·count + j``.
 
@@ -269,10 +292,11 @@ def per_person(videos: Sequence[Mapping[str, Any]], count: int | None) -> list[M
     return chosen
 
 
-def synthkth_videos(corpus: Any, classes: Sequence[str], title_frames: int = 0) -> list[dict[str, Any]]:
-    """Descriptors of the corpus's test videos with ``title_frames``, labelled in ``classes``."""
+def synthkth_videos(corpus: Any, classes: Sequence[str], title_frames: int = 0,
+                    split: str = "test") -> list[dict[str, Any]]:
+    """Descriptors of the corpus's videos of ``split`` (default test) with ``title_frames``, labelled in ``classes``."""
     videos = []
-    for entry in corpus.select(split="test", actions=list(classes), title_frames=title_frames):
+    for entry in corpus.select(split=split, actions=list(classes), title_frames=title_frames):
         videos.append({"source": "synthkth", "corpus": corpus.config_hash, "key": entry["key"],
                        "person": entry["person"], "action": entry["action"], "label": classes.index(entry["action"]),
                        "title_frames": entry["title_frames"], "n_frames": entry["n_frames"]})
@@ -678,6 +702,44 @@ def accuracy_by(frame: pd.DataFrame, keys: Sequence[str], resamples: int = 2000)
     return pd.DataFrame(rows)
 
 
+def shared_offsets(frame: pd.DataFrame, steps: Sequence[int] | None = None) -> pd.DataFrame:
+    """The clips of an accuracy sweep at the (video, title card, offset) where every step of ``steps`` has one.
+
+    A snippet of step ``s`` fits only up to offset ``n − 15 s − 1``, so without
+    this a large step is measured at the first offsets only and a small one at
+    all of them, and the accuracy curve mixes step with offset. Each clip
+    counts once (its first explanation's row). ``steps`` defaults to every
+    step of the frame.
+    """
+    clips = frame[frame["label"].notna()].drop_duplicates(subset=["video", "step", "offset", "title_frames"])
+    steps = sorted(set(clips["step"])) if steps is None else sorted(set(steps))
+    clips = clips[clips["step"].isin(steps)]
+    counts = clips.groupby(["video", "title_frames", "offset"])["step"].nunique()
+    complete = counts[counts == len(steps)].index
+    keys = pd.MultiIndex.from_frame(clips[["video", "title_frames", "offset"]])
+    return clips[keys.isin(complete)]
+
+
+def best_step(frame: pd.DataFrame, k: int = 1, prefer: int | None = None) -> int:
+    """The step with the highest mean top-``k`` accuracy on the shared offsets of ``frame`` (ties: ``prefer``, then the smallest)."""
+    if k not in TOP_K:
+        raise ConfigError(f"k={k!r}: choose one of {list(TOP_K)}")
+    clips = shared_offsets(frame)
+    if clips.empty:
+        raise ConfigError("best_step: no (video, offset) has a clip of every step")
+    means = clips.groupby("step")[f"top{k}"].mean()
+    leaders = sorted(means[means == means.max()].index)
+    return int(prefer) if prefer in leaders else int(leaders[0])
+
+
+def step_gain(frame: pd.DataFrame, step: int, reference_step: int, k: int = 1, resamples: int = 2000) -> Any:
+    """Top-``k`` accuracy at ``step`` minus at ``reference_step`` on their shared offsets, paired by clip, person bootstrap."""
+    clips = shared_offsets(frame, [step, reference_step])
+    if clips.empty:
+        raise ConfigError(f"step_gain: no (video, offset) has clips of both steps {step} and {reference_step}")
+    return paired_difference(clips, f"top{k}", "step", step, reference_step, resamples=resamples)
+
+
 def interval_text(mean: float, low: float, high: float, scale: float = 1.0) -> str:
     """``mean [low, high]`` with three significant digits, after multiplying by ``scale``."""
     if not np.isfinite(mean):
@@ -745,7 +807,8 @@ class BorderStudy:
         The I3D descriptor (None when I3D was skipped).
     frames : dict of str to DataFrame
         ``c3d_offsets``, ``c3d_steps``, ``c3d_title``, ``c3d_accuracy`` (classification
-        only), ``i3d_footage_offsets``,
+        only), ``c3d_validation_accuracy`` (the same on validation persons, when
+        ``validation_persons`` is set), ``i3d_footage_offsets``,
         ``i3d_footage_steps``, ``i3d_synthkth_offsets``, ``i3d_synthkth_steps``.
     seconds : dict of str to float
         Wall-clock seconds per sweep (0 when everything came from disk).
@@ -835,6 +898,11 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
                       + sweep_items(titled, c3d, length, [step], settings.title_offsets, settings.title_explanations)),
         "c3d_accuracy": sweep_items(plain, c3d, length, settings.steps, settings.accuracy_offsets, [LOGITS_ONLY]),
     }
+    if settings.validation_persons:
+        validation = build_corpus(validation_corpus_config(profile, settings), progress=progress)
+        plans["c3d_validation_accuracy"] = sweep_items(synthkth_videos(validation, classes, 0, split="validation"),
+                                                       c3d, length, settings.steps, settings.accuracy_offsets,
+                                                       [LOGITS_ONLY])
     i3d = None
     if with_i3d:
         i3d_settings = settings.i3d
@@ -1031,15 +1099,23 @@ def report(study: BorderStudy) -> str:
     steps = study.frames["c3d_steps"]
     if not steps.empty:
         effects = effects_by(steps, ["step", "explanation"])
-        accuracy = accuracy_by(study.frames.get("c3d_accuracy", steps), ["step"])
+        accuracy = accuracy_by(shared_offsets(study.frames.get("c3d_accuracy", steps)), ["step"])
         table = effects.pivot(index="step", columns="explanation", values="border") * TABLE_SCALE
         table.columns = [f"border {name}" for name in table.columns]
         for k in TOP_K:
             table[f"top-{k}"] = accuracy.set_index("step")[f"top{k}"]
-        lines += ["", f"C3D step sweep (border at offsets {list(study.settings.step_offsets)}, accuracy at offsets "
-                  f"{list(study.settings.accuracy_offsets)} where the clip fits; trained at step {study.c3d['step']}; "
-                  f"{len(study.c3d['classes'])} classes, so top-5 is nearly trivial):",
+        lines += ["", f"C3D step sweep (border at offsets {list(study.settings.step_offsets)}, accuracy at those of "
+                  f"offsets {list(study.settings.accuracy_offsets)} where every step fits; trained at step "
+                  f"{study.c3d['step']}; {len(study.c3d['classes'])} classes, so top-5 is nearly trivial):",
                   "", markdown_table(table.reset_index())]
+        validation = study.frames.get("c3d_validation_accuracy", pd.DataFrame())
+        if len(validation) and len(study.frames.get("c3d_accuracy", [])):
+            for k in (1, 5):
+                chosen = best_step(validation, k, prefer=study.c3d["step"])
+                gain = step_gain(study.frames["c3d_accuracy"], chosen, study.c3d["step"], k)
+                lines.append(f"top-{k}: best step on validation persons {list(study.settings.validation_persons)}: "
+                             f"{chosen}; its gain over step {study.c3d['step']} on the test persons: "
+                             f"{interval_text(gain.mean, gain.low, gain.high)}")
     offsets = study.frames["c3d_offsets"]
     if not offsets.empty:
         effects = effects_by(offsets, ["offset", "explanation"])
