@@ -204,6 +204,7 @@ def test_steps_are_compared_on_shared_offsets_only():
     assert gain.mean == pytest.approx(0.5) and gain.count == 4
     tied = frame.assign(top1=1.0)
     assert border.best_step(tied, prefer=4) == 4 and border.best_step(tied) == 1
+    assert border.best_step(frame, exclude=4) == 1  # the best step other than the training one
     with pytest.raises(ConfigError, match="k="):
         border.best_step(frame, k=3)
 
@@ -214,3 +215,11 @@ def test_validation_persons_must_be_validation_persons():
         border.validation_corpus_config("quick", settings)
     config = border.validation_corpus_config("quick", BorderSettings(validation_persons=(19,)))
     assert list(config.persons) == [19] and list(config.title_frames) == [0]
+
+
+def test_the_native_i3d_row_reads_from_the_profiles():
+    """Default and full add I3D at its training input (64 frames, 224 px); quick skips it."""
+    assert BorderSettings.from_profile("quick").i3d_native is None
+    for profile in ("default", "full"):
+        native = BorderSettings.from_profile(profile).i3d_native
+        assert (native.clip_length, native.crop_size) == (64, 224) and native.footage_offsets

@@ -192,6 +192,12 @@ class BorderSettings:
         every test person, the independent unit of each interval; None = every video.
     i3d : I3DSettings
         The I3D sweeps.
+    i3d_native : I3DSettings or None
+        An offset sweep of I3D on real footage at the input it was trained on
+        (Carreira & Zisserman: 64-frame clips at 224 px), beside ``i3d``'s
+        shorter, smaller clips, which lie outside that distribution; only its
+        ``crop_size``, ``shorter_side``, ``clip_length``, ``step``,
+        ``explanations``, ``footage`` and ``footage_offsets`` are used. None = skipped.
     """
 
     c3d_run: str = "c3d_6class"
@@ -208,6 +214,7 @@ class BorderSettings:
     videos_per_person: int | None = None
     validation_persons: tuple[int, ...] = ()
     i3d: I3DSettings = field(default_factory=I3DSettings)
+    i3d_native: I3DSettings | None = None
 
     def offset_explanations(self, explanations: Sequence[str]) -> tuple[str, ...]:
         """``explanations`` followed by :attr:`table_explanations` (once each): the offset sweeps' explanations."""
@@ -233,6 +240,8 @@ class BorderSettings:
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ConfigError(f"{where}.videos_per_person={count!r}: expected a positive number or null")
         values["i3d"] = I3DSettings.from_mapping(values.get("i3d", {}), f"{where}.i3d")
+        if values.get("i3d_native") is not None:
+            values["i3d_native"] = I3DSettings.from_mapping(values["i3d_native"], f"{where}.i3d_native")
         values["corpus"] = dict(values.get("corpus") or {})
         values["validation_persons"] = tuple(int(person) for person in values.get("validation_persons") or ())
         return cls(**values)
@@ -720,14 +729,21 @@ def shared_offsets(frame: pd.DataFrame, steps: Sequence[int] | None = None) -> p
     return clips[keys.isin(complete)]
 
 
-def best_step(frame: pd.DataFrame, k: int = 1, prefer: int | None = None) -> int:
-    """The step with the highest mean top-``k`` accuracy on the shared offsets of ``frame`` (ties: ``prefer``, then the smallest)."""
+def best_step(frame: pd.DataFrame, k: int = 1, prefer: int | None = None, exclude: int | None = None) -> int:
+    """The step with the highest mean top-``k`` accuracy on the shared offsets of ``frame``.
+
+    Ties go to ``prefer``, then to the smallest step; ``exclude`` (e.g. the
+    training step, to ask which *other* step is best) is never chosen.
+    """
     if k not in TOP_K:
         raise ConfigError(f"k={k!r}: choose one of {list(TOP_K)}")
     clips = shared_offsets(frame)
     if clips.empty:
         raise ConfigError("best_step: no (video, offset) has a clip of every step")
     means = clips.groupby("step")[f"top{k}"].mean()
+    means = means[means.index != exclude]
+    if means.empty:
+        raise ConfigError(f"best_step: no step other than {exclude} in the frame")
     leaders = sorted(means[means == means.max()].index)
     return int(prefer) if prefer in leaders else int(leaders[0])
 
@@ -809,7 +825,8 @@ class BorderStudy:
         ``c3d_offsets``, ``c3d_steps``, ``c3d_title``, ``c3d_accuracy`` (classification
         only), ``c3d_validation_accuracy`` (the same on validation persons, when
         ``validation_persons`` is set), ``i3d_footage_offsets``,
-        ``i3d_footage_steps``, ``i3d_synthkth_offsets``, ``i3d_synthkth_steps``.
+        ``i3d_footage_steps``, ``i3d_synthkth_offsets``, ``i3d_synthkth_steps``,
+        ``i3d_native_footage_offsets`` (I3D at its native clip length and size, when set).
     seconds : dict of str to float
         Wall-clock seconds per sweep (0 when everything came from disk).
     corpus : Corpus
@@ -832,6 +849,9 @@ class BorderStudy:
             f"C3D · SynthKTH, step {self.c3d['step']}": self.frames["c3d_offsets"],
             f"I3D · real footage, step {self.settings.i3d.step}": self.frames.get("i3d_footage_offsets", pd.DataFrame()),
             f"I3D · SynthKTH, step {self.settings.i3d.step}": self.frames.get("i3d_synthkth_offsets", pd.DataFrame()),
+            **({f"I3D · real footage, native {self.settings.i3d_native.clip_length} frames × "
+                f"{self.settings.i3d_native.crop_size} px": self.frames.get("i3d_native_footage_offsets", pd.DataFrame())}
+               if self.settings.i3d_native is not None else {}),
         }
 
     def table_one(self) -> pd.DataFrame:
@@ -920,6 +940,11 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
             "i3d_synthkth_steps": sweep_items(synthetic, i3d, length, i3d_settings.synthkth_steps,
                                               i3d_settings.synthkth_step_offsets, names),
         })
+        native = settings.i3d_native
+        if native is not None and native.footage_offsets:
+            plans["i3d_native_footage_offsets"] = sweep_items(
+                footage_videos(native.footage), i3d_descriptor(native), native.clip_length, [native.step],
+                native.footage_offsets, native.explanations)
     frames, seconds = {}, {}
     for name, items in plans.items():
         start = time.perf_counter()
@@ -1111,9 +1136,9 @@ def report(study: BorderStudy) -> str:
         validation = study.frames.get("c3d_validation_accuracy", pd.DataFrame())
         if len(validation) and len(study.frames.get("c3d_accuracy", [])):
             for k in (1, 5):
-                chosen = best_step(validation, k, prefer=study.c3d["step"])
+                chosen = best_step(validation, k, exclude=study.c3d["step"])
                 gain = step_gain(study.frames["c3d_accuracy"], chosen, study.c3d["step"], k)
-                lines.append(f"top-{k}: best step on validation persons {list(study.settings.validation_persons)}: "
+                lines.append(f"top-{k}: best other step on validation persons {list(study.settings.validation_persons)}: "
                              f"{chosen}; its gain over step {study.c3d['step']} on the test persons: "
                              f"{interval_text(gain.mean, gain.low, gain.high)}")
     offsets = study.frames["c3d_offsets"]
