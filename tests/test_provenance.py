@@ -98,3 +98,17 @@ def test_citation_parses_and_its_version_is_the_release():
     assert {reference["title"] for reference in citation["references"]} >= {
         "Interpretability of Video Classifiers", "Understanding Patch-Based Learning by Explaining Predictions"}
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_publish_workflow_builds_with_make_book_and_deploys_the_html():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())
+    build = workflow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "make book" for step in build)
+    assert any(step.get("uses", "").startswith("actions/upload-pages-artifact")
+               and step["with"]["path"] == "_build/html" for step in build)
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and deploy["steps"][0]["uses"].startswith("actions/deploy-pages")
+    assert workflow["permissions"]["pages"] == "write"
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
