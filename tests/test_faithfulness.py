@@ -147,3 +147,58 @@ def test_ties_are_broken_in_a_seeded_random_order_so_a_constant_map_gives_a_rand
     expected = perturbation_curve(model, video, masks, np.argsort(np.random.default_rng(2).permutation(4)), 0,
                                   torch.zeros_like(video))
     np.testing.assert_allclose(curve, expected, rtol=0, atol=0)
+
+
+# --- frame curves from frame encodings (per-frame models) -----------------------------------------------
+
+
+def _tiny_per_frame(name):
+    from _toy_videos import TINY_MODELS
+    from vidsal_core.models.registry import build_model
+
+    return build_model(name, TINY_MODELS[name], seed=0).double().eval()
+
+
+@pytest.mark.parametrize("name", ["frame_lstm", "ica_lstm"])
+@pytest.mark.parametrize("mode", ["deletion", "insertion"])
+def test_frame_curves_from_encodings_agree_with_the_naive_loop_in_float64(name, mode):
+    from vidsal_core.analysis.faithfulness import frame_perturbation_curve
+    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
+
+    model = _tiny_per_frame(name)
+    video = torch.rand(7, 1, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    masks, baseline = frame_masks(7, 16, 16), baseline_video(video, "blur")
+    order = np.array([3, 0, 6, 1, 5, 2, 4])
+    expected = perturbation_curve_reference(model, video, masks, order, 1, baseline, mode)
+    encoded = EncodedVideo(model, video)
+    for batch_size in (1, 3, 64):
+        got = frame_perturbation_curve(encoded, masks, order, 1, baseline, mode, batch_size=batch_size)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    sampled = frame_perturbation_curve(encoded, masks, order, 1, baseline, mode, n_points=3)
+    np.testing.assert_allclose(sampled, perturbation_curve_reference(model, video, masks, order, 1, baseline, mode,
+                                                                     n_points=3), rtol=0, atol=1e-12)
+
+
+def test_faithfulness_takes_the_encoding_path_by_itself_and_gives_the_same_areas():
+    from _saliency_models import QuadraticFrames
+
+    # logit_0 = sum_t c_t * 0.5 * sum_p a_p x^2: deleting frame t to zero removes exactly its term
+    model = QuadraticFrames(torch.ones(1, 2, 2, dtype=torch.float64),
+                            torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).eval()
+    video = torch.ones(3, 1, 2, 2, dtype=torch.float64)
+    masks, baseline = frame_masks(3, 2, 2), torch.zeros_like(video)
+    from vidsal_core.analysis.faithfulness import _encoded_for_frames
+
+    assert _encoded_for_frames(model, video, masks) is not None, "frame units of a per-frame model: encodings"
+    assert _encoded_for_frames(model, video, block_masks(3, 2, 2, 1)) is None, "blocks change every encoding"
+    fast = faithfulness(model, video, masks, [2, 1, 0], 0, baseline)
+    slow = faithfulness(model, video, masks, [2, 1, 0], 0, baseline, factorised=False)
+    np.testing.assert_allclose(fast.deletion, slow.deletion, atol=1e-12)
+    np.testing.assert_allclose(fast.insertion, slow.insertion, atol=1e-12)
+    # by hand: score = 2 * (1 + 2 + 3) = 12 before; deleting frame 2, then 1, leaves 2 * 1 + 2 * 2, then 2 * 1
+    scores = np.array([12.0, 6.0, 2.0, 0.0])
+    np.testing.assert_allclose(fast.deletion, 1 / (1 + np.exp(-2 * scores)), atol=1e-12)
+    with pytest.raises(ConfigError, match="factorised=True"):
+        faithfulness(model, video, block_masks(3, 2, 2, 1), np.arange(12), 0, baseline, factorised=True)
+    with pytest.raises(ConfigError, match="do not partition the frames"):
+        faithfulness(model, video, window_masks(3, 2, 2, 2), [0, 1], 0, baseline)

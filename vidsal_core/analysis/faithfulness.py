@@ -25,6 +25,13 @@ from one per-pixel rank map and evaluates them in batches under a memory bound
 :func:`perturbation_curve_reference` builds each video mask by mask and runs
 the model once per point, and the tests check that both agree.
 
+For a model with a per-frame encoder (FrameLSTM, ICA-LSTM) and units that are
+whole frames, :func:`frame_perturbation_curve` computes the same curve from
+the frames' and the baseline frames' encodings (``2T`` encoder passes in all,
+:class:`~vidsal_core.saliency.time_contribution_factorised.EncodedVideo`): each
+point then costs one pass of the temporal part instead of a forward pass of
+``T`` frames. :func:`faithfulness` takes that path by itself where it applies.
+
 References
 ----------
 Petsiuk, V., Das, A. and Saenko, K. (2018). RISE: randomized input sampling
@@ -305,15 +312,28 @@ def faithfulness(
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     batch_size: int | None = None,
     labels: torch.Tensor | None = None,
+    factorised: bool | None = None,
 ) -> Faithfulness:
     """Deletion and insertion curves and their areas for one order of the units.
 
     Parameters are those of :func:`perturbation_curve`; ``order`` comes from
     :func:`saliency_order` of :func:`unit_scores`, or from :func:`random_orders`.
+    ``factorised``: None (default) computes frame curves of a per-frame model from its
+    frame encodings (:func:`frame_perturbation_curve`) where that applies, True
+    insists on it, False always runs the whole model (the results agree).
     """
-    labels = unit_labels(masks) if labels is None else labels
-    curves = {mode: perturbation_curve(model, video, masks, order, target, baseline, mode, n_points,
-                                       max_batch_bytes, batch_size, labels) for mode in MODES}
+    encoded = _encoded_for_frames(model, video, masks) if factorised is not False else None
+    if factorised is True and encoded is None:
+        raise ConfigError("factorised=True: needs whole-frame units and a model with a per-frame encoder "
+                          "(FrameLSTM, ICA-LSTM) whose split reproduces its logits")
+    if encoded is not None:
+        replaced = encoded.baseline_encodings(baseline.to(video))  # once for both curves
+        curves = {mode: frame_perturbation_curve(encoded, masks, order, target, baseline, mode, n_points, batch_size,
+                                                 replaced) for mode in MODES}
+    else:
+        labels = unit_labels(masks) if labels is None else labels
+        curves = {mode: perturbation_curve(model, video, masks, order, target, baseline, mode, n_points,
+                                           max_batch_bytes, batch_size, labels) for mode in MODES}
     fractions = point_counts(len(masks), n_points) / len(masks)
     return Faithfulness(curves["deletion"], curves["insertion"], fractions,
                         curve_auc(curves["deletion"], fractions), curve_auc(curves["insertion"], fractions))
@@ -339,3 +359,81 @@ def random_baseline(
     insertion = np.mean([run.insertion for run in runs], axis=0)
     fractions = runs[0].fractions
     return Faithfulness(deletion, insertion, fractions, curve_auc(deletion, fractions), curve_auc(insertion, fractions))
+
+
+def _frame_ranks(masks: MaskSet, order: Any) -> torch.Tensor:
+    """``(T,)`` position in ``order`` of the whole-frame unit that covers each frame (the units must partition the frames)."""
+    if masks.labels is not None:
+        raise ConfigError("masks: need whole-frame units (frame_masks); regions inside frames change the encodings")
+    frames = torch.arange(masks.n_frames)
+    covering = (frames[None] >= masks.starts[:, None]) & (frames[None] < masks.stops[:, None])  # (M, T)
+    if bool((covering.sum(dim=0) != 1).any()):
+        raise ConfigError(f"masks: the {masks.kind} masks do not partition the frames (some frames are covered "
+                          "twice or not at all)")
+    ranks = torch.empty(len(masks), dtype=torch.long)
+    ranks[_check_order(order, len(masks))] = torch.arange(len(masks))
+    return ranks[covering.long().argmax(dim=0)]
+
+
+def _encoded_for_frames(model: nn.Module, video: torch.Tensor, masks: MaskSet) -> Any:
+    """An :class:`EncodedVideo` of ``video`` when ``masks`` are whole frames and ``model`` encodes frame by frame."""
+    from vidsal_core.saliency.factorised import FrameFactorisation
+    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
+
+    if masks.labels is not None or FrameFactorisation.of(model) is None or model.training:
+        return None
+    try:
+        return EncodedVideo(model, video)
+    except ConfigError:  # the split does not reproduce the model's logits: run the whole model
+        return None
+
+
+def frame_perturbation_curve(
+    encoded: Any,
+    masks: MaskSet,
+    order: Any,
+    target: int,
+    baseline: torch.Tensor,
+    mode: str = "deletion",
+    n_points: int | None = None,
+    batch_size: int | None = None,
+    baseline_encodings: torch.Tensor | None = None,
+) -> np.ndarray:
+    """:func:`perturbation_curve` over whole-frame units, from frame encodings.
+
+    Deleting (or inserting) whole frames changes only their encodings, so the
+    perturbed sequences are the frames' encodings with the deleted ones swapped
+    for the baseline frames' encodings, and only the model's temporal part runs
+    per point.
+
+    Parameters
+    ----------
+    encoded : EncodedVideo
+        The video's encodings (:class:`~vidsal_core.saliency.time_contribution_factorised.EncodedVideo`).
+    masks : MaskSet
+        Whole-frame units partitioning the video (:func:`~vidsal_core.saliency.masking.frame_masks`).
+    order, target, baseline, mode, n_points
+        As in :func:`perturbation_curve`.
+    batch_size : int, optional
+        Sequences per pass of the temporal part (results do not depend on it).
+    baseline_encodings : torch.Tensor, optional
+        ``(T, d)`` encodings of ``baseline``'s frames, if already computed.
+    """
+    video = encoded.video
+    _check_inputs(encoded.model, video, baseline, masks, mode)
+    frame_rank = _frame_ranks(masks, order).to(encoded.encodings.device)
+    counts = torch.from_numpy(point_counts(len(masks), n_points)).to(frame_rank.device)
+    clean = encoded.encodings
+    replaced = encoded.baseline_encodings(baseline.to(video)) if baseline_encodings is None else baseline_encodings
+    first, second = (replaced, clean) if mode == "deletion" else (clean, replaced)
+    size = batch_size if batch_size is not None else encoded.batch_size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"batch_size={batch_size!r}: expected a positive integer")
+    outputs = []
+    for indices in batches(len(counts), size):
+        taken = frame_rank[None] < counts[indices.to(frame_rank.device)][:, None]  # (m, T)
+        logits = encoded._classify(torch.where(taken[..., None], first[None], second[None])).double()
+        if not 0 <= int(target) < logits.shape[1]:
+            raise ConfigError(f"target={target}: the model has {logits.shape[1]} classes")
+        outputs.append(torch.softmax(logits, dim=1)[:, int(target)])
+    return torch.cat(outputs).cpu().numpy()
