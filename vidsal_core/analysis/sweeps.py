@@ -48,8 +48,11 @@ from vidsal_core.errors import ConfigError
 
 LOGGER = logging.getLogger(__name__)
 
-#: Where sweeps keep their results unless told otherwise (git-ignored ``data/``).
-SWEEP_DIR = Path(os.environ.get("VIDSAL_DATA", Path(__file__).resolve().parents[2] / "data")) / "sweeps"
+#: Where sweeps keep their results unless told otherwise: ``$VIDSAL_SWEEPS``, else ``sweeps/`` in the
+#: data folder (``$VIDSAL_DATA``, else the git-ignored ``data/``). Only the process that runs a sweep
+#: writes there (never a Dask worker).
+SWEEP_DIR = Path(os.environ.get("VIDSAL_SWEEPS") or Path(
+    os.environ.get("VIDSAL_DATA", Path(__file__).resolve().parents[2] / "data")) / "sweeps")
 
 Work = Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
 
