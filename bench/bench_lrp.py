@@ -7,12 +7,15 @@ the median of ``--repeats`` rounds after a warm-up round:
 - gradient: ``relevance(..., method="gradient")``, one forward and one backward;
 - sensitivity: the squared gradient (seed 002 eq. 2), the same cost;
 - deep Taylor: :func:`vidsal_core.saliency.lrp_fast.deep_taylor`, one modified
-  forward and one backward pass (what the border chapter's sweeps use);
+  forward and one backward pass (what the border chapter's sweeps use), with
+  the seed's proportional max-pool rule;
+- deep Taylor, winner-take-all: the same with ``max_pool="winner_take_all"``
+  (max pooling passes its gradient): what the proportional rule costs;
 - deep Taylor, Zennit: ``relevance(..., method="deep_taylor")``, Zennit's hooks
   with vidsal's one-pass z+ rule (:class:`~vidsal_core.saliency.lrp.NonNegativeInputZPlus`);
 - deep Taylor, Zennit's ZPlus: the same through Zennit's own two-pass ``ZPlus``.
 
-All three deep Taylor steps give the same relevance (tests check it).
+The three proportional deep Taylor steps give the same relevance (tests check it).
 
 Models: the profile's C3D (``models.runs.c3d_6class``; untrained seeded weights
 when no checkpoint exists: the cost depends on the architecture only) on a batch
@@ -53,6 +56,7 @@ STEPS: tuple[tuple[str, str, bool], ...] = (
     ("gradient", "gradient", False),
     ("sensitivity", "sensitivity", False),
     ("deep Taylor", "fast", False),
+    ("deep Taylor, winner-take-all", "fast_winner_take_all", False),
     ("deep Taylor, Zennit", "deep_taylor", False),
     ("deep Taylor, Zennit's ZPlus", "deep_taylor", True),
 )
@@ -64,6 +68,8 @@ def relevance_step(model: torch.nn.Module, clips: torch.Tensor, target: torch.Te
     def step() -> torch.Tensor:
         if method == "fast":
             return deep_taylor(model, clips, target)
+        if method == "fast_winner_take_all":
+            return deep_taylor(model, clips, target, max_pool="winner_take_all")
         if zennit_zplus:
             with mock.patch.object(lrp, "NonNegativeInputZPlus", ZPlus):
                 return relevance(model, clips, target, method)
@@ -141,14 +147,15 @@ def main(argv: list[str] | None = None) -> int:
                        arguments.repeats, arguments.device),
         "I3D": measure(f"I3D ({arguments.i3d_size} px)", i3d, i3d_clips, arguments.repeats, arguments.device),
     }
-    print("\n| model | deep Taylor / gradient | Zennit (one-pass z+) / gradient | Zennit ZPlus / gradient "
-          "| target LRP ≤ 1.5 × gradient |")
-    print("| --- | ---: | ---: | ---: | --- |")
+    print("\n| model | deep Taylor / gradient | winner-take-all / gradient | Zennit (one-pass z+) / gradient "
+          "| Zennit ZPlus / gradient | target LRP ≤ 1.5 × gradient |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
     for name, seconds in results.items():
         ratios = {label: (seconds[label][0] / seconds["gradient"][0], seconds[label][1] / seconds["gradient"][1])
                   for label in seconds}
         cells = [f"{ratios[label][0]:.2f} (CPU {ratios[label][1]:.2f})"
-                 for label in ("deep Taylor", "deep Taylor, Zennit", "deep Taylor, Zennit's ZPlus")]
+                 for label in ("deep Taylor", "deep Taylor, winner-take-all", "deep Taylor, Zennit",
+                               "deep Taylor, Zennit's ZPlus")]
         met = "met" if ratios["deep Taylor"][0] <= 1.5 else "missed"
         print(f"| {name} | " + " | ".join(cells) + f" | {met} (wall) |")
     return 0
