@@ -44,6 +44,8 @@ def test_missing_chapter_names_the_chapter_to_run(tmp_path):
     ({"verdict": "sort of"}, "verdict 'sort of'"),
     ({"estimate": "big"}, r"estimate: expected a number"),
     ({"colour": "red"}, r"unknown key\(s\) \['colour'\]"),
+    ({"units": "nine"}, r"units: expected a count"),
+    ({"units": 2.5}, r"units: expected a count"),
 ])
 def test_bad_rows_are_refused_before_anything_is_written(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):

@@ -90,7 +90,8 @@ def check_row(row: Mapping[str, Any], where: str = "row") -> dict[str, Any]:
     for key in ("seed", "claim", "quantity"):
         checked[key] = str(checked[key])
     units = row.get("units")
-    if units is not None and (isinstance(units, bool) or not float(units).is_integer() or units < 0):
+    if units is not None and (isinstance(units, bool) or not isinstance(units, (int, float))
+                              or not float(units).is_integer() or units < 0):
         raise ConfigError(f"{where}.units: expected a count of independent units, got {units!r}")
     checked["units"] = None if units is None else int(units)
     if checked["verdict"] == "new":
