@@ -142,8 +142,12 @@ def test_figure_and_background_intensity_by_hand():
 
 def test_mask_ablation_settings_are_checked():
     section = {"runs": ["a", "b"], "videos": 4, "mask_ablation": {"runs": ["b"], "videos": 2}}
-    assert study.mask_ablation_settings(section) == {"runs": ["b"], "videos": 2,
+    assert study.mask_ablation_settings(section) == {"runs": ["b"], "videos": {"b": 2},
                                                      "mask_values": study.TSR_MASK_VALUES}
+    per_run = {**section, "mask_ablation": {"runs": ["a", "b"], "videos": {"a": 3, "b": 1}}}
+    assert study.mask_ablation_settings(per_run)["videos"] == {"a": 3, "b": 1}
+    with pytest.raises(ConfigError, match="one per run"):
+        study.mask_ablation_settings({**section, "mask_ablation": {"runs": ["a", "b"], "videos": {"a": 3}}})
     assert study.mask_ablation_settings({"runs": ["a"], "videos": 4}) is None
     with pytest.raises(ConfigError, match="mask_values"):
         study.mask_ablation_settings({**section, "mask_ablation": {"mask_values": ["grey"]}})

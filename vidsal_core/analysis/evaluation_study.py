@@ -422,7 +422,8 @@ TSR_MASK_VALUES: tuple[str, ...] = ("zero", "first_element", "mean", "blur")
 
 
 def mask_ablation_settings(section: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``evaluation_chapter.mask_ablation`` checked: ``runs`` (default the chapter's), ``videos``, ``mask_values``."""
+    """``evaluation_chapter.mask_ablation`` checked: ``runs`` (default the chapter's), ``videos`` (one count, or
+    one per run: block TSR on C3D costs about twenty times the LSTMs' factorised TSR), ``mask_values``."""
     values = section.get("mask_ablation")
     if values is None:
         return None
@@ -435,12 +436,15 @@ def mask_ablation_settings(section: Mapping[str, Any]) -> dict[str, Any] | None:
         raise ConfigError(f"evaluation_chapter.mask_ablation.runs: {sorted(set(runs) - set(section['runs']))} "
                           "are not among the chapter's runs")
     videos = values.get("videos", section["videos"])
-    if isinstance(videos, bool) or not isinstance(videos, int) or videos < 1:
-        raise ConfigError(f"evaluation_chapter.mask_ablation.videos={videos!r}: expected a positive integer")
+    counts = dict(videos) if isinstance(videos, Mapping) else {run: videos for run in runs}
+    if set(counts) != set(runs) or any(isinstance(count, bool) or not isinstance(count, int) or count < 1
+                                       for count in counts.values()):
+        raise ConfigError(f"evaluation_chapter.mask_ablation.videos={videos!r}: expected a positive integer, or one "
+                          f"per run of {runs}")
     masks = tuple(values.get("mask_values", TSR_MASK_VALUES))
     if not masks or set(masks) - set(TSR_MASK_VALUES):
         raise ConfigError(f"evaluation_chapter.mask_ablation.mask_values={list(masks)}: choose from {list(TSR_MASK_VALUES)}")
-    return {"runs": runs, "videos": videos, "mask_values": masks}
+    return {"runs": runs, "videos": counts, "mask_values": masks}
 
 
 # --- TSR's mask value --------------------------------------------------------------------------------------
@@ -508,13 +512,13 @@ def mask_ablation_frame(models: Mapping[str, Mapping[str, Any]], videos: Mapping
     models, videos : mappings
         Run → descriptor (:func:`model_descriptor`) and run → test videos (:func:`test_videos`).
     ablation : mapping
-        :func:`mask_ablation_settings`: ``runs``, ``videos`` (first clips of each run), ``mask_values``.
+        :func:`mask_ablation_settings`: ``runs``, ``videos`` (run → its first clips), ``mask_values``.
     options : mapping
         The chapter's options (``tsr_block``, ``min_visibility``, ``tsr_variant``).
     """
     items = []
     for run in ablation["runs"]:
-        clips = list(videos[run])[:ablation["videos"]]
+        clips = list(videos[run])[:ablation["videos"][run]]
         mean = float(torch.stack([load_clip(clip, models[run]).video.double().mean() for clip in clips]).mean())
         for mask_value in ablation["mask_values"]:
             items += [SweepItem(clip, {"model": models[run], "mask_value": mask_value, "mean": round(mean, 6),
