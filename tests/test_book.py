@@ -199,3 +199,61 @@ def test_launch_buttons_open_the_chapter_templates(book):
         assert f"colab.research.google.com/github/vidsal/vidsal/blob/main/notebooks/{name}.ipynb" in page, name
         launch_links = re.findall(r'href="([^"]*(?:mybinder|colab)[^"]*)"', page)
         assert launch_links and not [link for link in launch_links if "book/chapters" in link], launch_links
+
+
+def test_every_chapter_page_opens_with_its_provenance(book, server, browser):
+    """The box under each chapter's title: profile and hash, date, commit, versions, device, wall time, parameters."""
+    from vidsal_core.provenance import BOX_CLASS, read_record, release_version
+
+    for name, page in zip(chapters_in_toc(ROOT / "_toc.yml"), chapter_pages(book)):
+        # what the runner recorded in the executed notebook (the shared tree may have moved on since)
+        record = read_record(book.parent.parent / "book" / "chapters" / f"{name}.ipynb")
+        assert record["profile"] == "quick" and record["status"] == "passed", record
+        assert record["versions"]["vidsal"] == release_version() and len(record["commit"]) == 40, record
+        browser.get(f"{server}/{page.relative_to(book).as_posix()}")
+        boxes = browser.find_elements("css selector", f".{BOX_CLASS}")
+        assert len(boxes) == 1, f"{name}: {len(boxes)} provenance boxes"
+        text = boxes[0].text
+        for expected in ("Profile quick", record["profile_sha256"][:12], record["commit"][:10], record["device"],
+                         f" UTC in {record['seconds']:.0f} s", "passed",
+                         *(f"{library} {version}" for library, version in record["versions"].items())):
+            assert expected in text, f"{name}: {expected!r} not in the provenance box: {text!r}"
+        assert ("CPU," in text) or ("GPU " in text), text
+        if "video" in declared_parameters(name):
+            assert "-p video" in text and "users clip.avi" in text, text
+        else:
+            assert "none besides the profile" in text, text
+        # at the top: right under the page's title, before any cell of the chapter
+        assert browser.execute_script(
+            "var box = arguments[0], title = document.querySelector('article h1');"
+            "var cell = document.querySelector('article .cell');"
+            "return !!title && (title.compareDocumentPosition(box) & Node.DOCUMENT_POSITION_FOLLOWING) > 0"
+            " && (!cell || (box.compareDocumentPosition(cell) & Node.DOCUMENT_POSITION_FOLLOWING) > 0);", boxes[0]), name
+
+
+def test_the_status_page_lists_every_chapter_and_is_in_the_toc(book, server, browser):
+    from vidsal_core.provenance import read_record, release_version
+
+    browser.get(f"{server}/book/status.html")
+    chapters = chapters_in_toc(ROOT / "_toc.yml")
+    rows = browser.find_elements("css selector", "article table tbody tr")
+    assert len(rows) == len(chapters)
+    for name, row in zip(chapters, rows):
+        record = read_record(book.parent.parent / "book" / "chapters" / f"{name}.ipynb")
+        links = [link.get_attribute("href") for link in row.find_elements("css selector", "a")]
+        assert any(link.endswith(f"/book/chapters/{name}.html") for link in links), (name, links)
+        for expected in ("passed", "quick", record["profile_sha256"][:12], record["commit"][:10],
+                         f"vidsal {release_version()}", f"{record['seconds']:.0f} s"):
+            assert expected in row.text, (name, expected, row.text)
+    sidebar = [link.get_attribute("href") for link in browser.find_elements("css selector", "nav.bd-links a")]
+    assert any(link.endswith("/book/status.html") for link in sidebar), sidebar
+
+
+def test_the_introduction_says_how_to_cite_the_release_and_the_seeds(book):
+    from vidsal_core.provenance import release_version
+
+    page = " ".join(re.sub(r"<[^>]+>", "", (book / "book" / "intro.html").read_text()).split())  # its text
+    assert f"(version {release_version()})" in page and "@software{vidsal," in page
+    assert f"version = {{{release_version()}}}" in page
+    assert "Interpretability of Video Classifiers" in page
+    assert "Understanding Patch-Based Learning by Explaining Predictions" in page

@@ -66,7 +66,7 @@ def test_run_chapter_stamps_passed_and_failed_chapters(tmp_path, monkeypatch):
     assert record["parameters"] == {}
 
     table = status_markdown(["toy", "never_run"], out)
-    assert "{doc}`chapters/toy` | ❌ failed" in table and "{doc}`chapters/never_run` | not run" in table
+    assert "{doc}`chapters/toy` | **failed**" in table and "{doc}`chapters/never_run` | not run" in table
     assert record["commit"][:10] in table and record["profile_sha256"][:12] in table
     with pytest.raises(Exception, match="chapter-status"):
         fill_status("no marker", ["toy"], out)

@@ -158,7 +158,10 @@ def date_text(record: Mapping[str, Any]) -> str:
 
 
 def versions_text(record: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name} {version}" for name, version in record["versions"].items())
+    """``vidsal 0.1.0, torch ..., ...``: vidsal first, then the libraries in :data:`LIBRARIES`' order."""
+    order = ["vidsal", *(label for label, _ in LIBRARIES)]
+    names = sorted(record["versions"], key=lambda name: (order.index(name) if name in order else len(order), name))
+    return ", ".join(f"{name} {record['versions'][name]}" for name in names)
 
 
 def box_markdown(record: Mapping[str, Any]) -> str:
@@ -219,22 +222,26 @@ def status_markdown(chapters: Iterable[str], chapters_dir: str | Path, link_pref
     link_prefix : str, default "chapters/"
         Path from the Status page to the executed chapters, for ``{doc}`` links.
     """
-    header = ("| chapter | status | profile (sha256) | run | wall time | device | commit | versions | parameters |\n"
-              "| --- | --- | --- | --- | ---: | --- | --- | --- | --- |")
+    header = ("| chapter | status | run, wall time, device | profile, sha256 | commit, versions | parameters |\n"
+              "| --- | --- | --- | --- | --- | --- |")
     rows = []
     for name in chapters:
         record = read_record(Path(chapters_dir) / f"{name}.ipynb")
         link = "{doc}" + f"`{link_prefix}{name}`"
         if record is None:
-            rows.append(f"| {link} | not run | | | | | | | |")
+            rows.append(f"| {link} | not run | | | | |")
             continue
-        status = "✅ passed" if record["status"] == "passed" else "❌ failed"
-        rows.append(" | ".join([
-            f"| {link}", status, f"{_code(record['profile'])} {_code(record['profile_sha256'][:12])}",
-            date_text(record), f"{record['seconds']:.0f} s", record["device"], commit_text(record),
-            versions_text(record), parameters_text(record["parameters"]) + " |",
-        ]))
-    return "\n".join([header, *rows])
+        status = "passed" if record["status"] == "passed" else "**failed**"
+        cells = [
+            link, status,
+            f"{date_text(record)}<br>{record['seconds']:.0f} s<br>{record['device']}",
+            f"{_code(record['profile'])}<br>{_code(record['profile_sha256'][:12])}",
+            f"{commit_text(record)}<br>{versions_text(record)}",
+            parameters_text(record["parameters"]),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    # as wide as the page, the right margin included (sphinx-book-theme's full-width class)
+    return "\n".join(["```{container} full-width vidsal-status", header, *rows, "```"])
 
 
 #: The line of ``book/status.md`` that the book's Sphinx extension replaces by :func:`status_markdown`.
