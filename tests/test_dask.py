@@ -183,3 +183,13 @@ def test_the_vanishing_chapters_shares_are_the_kernels_in_a_sweep_and_on_dask(tm
         on_dask = chapter_shares(source, chunks, "gradient", ig_steps=4)
     np.testing.assert_array_equal(on_dask, serial)
     assert len(list((tmp_path / "dask").glob("vanishing-*/*.json"))) == len(chunks) + 1  # one per chunk, and the spec
+
+
+def test_the_book_runner_refuses_a_bad_cluster_spec_before_running_anything(tmp_path, capsys):
+    from vidsal_core import book
+
+    assert book.main(["--profile", "quick", "--dask", "local:0", "data"]) == 1
+    assert "dask='local:0'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="not a cluster spec"):
+        book.run_chapters(["data"], "quick", output_dir=tmp_path, dask="cluster")
+    assert not list(tmp_path.iterdir()), "nothing ran"
