@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 #: Modules whose docstrings carry runnable examples.
-MODULES = ["vidsal_core.results", "vidsal_core.analysis.statistics"]
+MODULES = ["vidsal_core.results", "vidsal_core.analysis.statistics", "vidsal_core.data.sequences"]
 
 
 @pytest.mark.parametrize("name", MODULES)

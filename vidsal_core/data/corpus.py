@@ -33,6 +33,7 @@ from vidsal_core.data.dataset import (
     VideoItem,
     split_of_person,
 )
+from vidsal_core.data.sequences import LISTING_NAME, write_sequence_listings
 from vidsal_core.errors import ConfigError, DatasetError
 
 #: Where corpora live unless told otherwise.
@@ -275,6 +276,8 @@ def build_corpus(
     os.replace(temporary, index_path)
     size = sum(path.stat().st_size for path in (directory / "videos").glob("*.npz"))
     corpus = Corpus(directory)
+    if missing or not (directory / LISTING_NAME).is_file():
+        write_sequence_listings(corpus)  # KTH's 00sequences.txt, from the ground truth (vidsal_core.data.sequences)
     corpus.build_report = BuildReport(len(specs), len(missing), frames_rendered, seconds, size)
     return corpus
 
