@@ -240,8 +240,9 @@ def status_markdown(chapters: Iterable[str], chapters_dir: str | Path, link_pref
             parameters_text(record["parameters"]),
         ]
         rows.append("| " + " | ".join(cells) + " |")
-    # as wide as the page, the right margin included (sphinx-book-theme's full-width class)
-    return "\n".join(["```{container} full-width vidsal-status", header, *rows, "```"])
+    # small type (book/_static/vidsal.css); not sphinx-book-theme's full-width class, whose script
+    # expects a right-hand sidebar that this page does not have
+    return "\n".join(["```{container} vidsal-status", header, *rows, "```"])
 
 
 #: The line of ``book/status.md`` that the book's Sphinx extension replaces by :func:`status_markdown`.
