@@ -72,10 +72,28 @@ def test_resize_ownership_of_a_whole_number_downscaling_is_known_by_hand():
     torch.testing.assert_close(adjoint.flatten(), y.flatten()[owner] * weight)
 
 
+def test_resize_ownership_probes_a_resize_that_is_not_separable_pixel_by_pixel():
+    gains = torch.rand(1, 1, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.5
+    gains[0, 0, 0, 0] = 7.0  # a gain per output pixel: disjoint supports, but no A_h ⊗ A_w
+
+    def resize(frames):
+        return F.avg_pool2d(frames, 2) * gains
+
+    frame = torch.zeros(1, 6, 8, dtype=torch.float64)
+    owner, weight, shape = resize_ownership(resize, frame, rows_per_pass=5)
+    assert shape == (1, 3, 4)
+    y = torch.randn(1, 1, 3, 4, dtype=torch.float64)
+    leaf = torch.zeros(1, 1, 6, 8, dtype=torch.float64, requires_grad=True)
+    (adjoint,) = torch.autograd.grad(resize(leaf), leaf, grad_outputs=y)
+    torch.testing.assert_close(adjoint.flatten(), y.flatten()[owner] * weight)
+
+
 def test_resize_ownership_refuses_overlaps_and_skips_the_identity():
     frame = torch.zeros(1, 12, 12, dtype=torch.float64)
     assert resize_ownership(resize_to((8, 8)), frame) is None  # 12 -> 8: a pixel feeds two resized pixels
     assert resize_ownership(lambda frames: frames, frame) is None
+    blurred = lambda frames: F.avg_pool2d(F.pad(frames, (1, 1, 1, 1)), 3, stride=1)[..., ::2, ::2]  # noqa: E731
+    assert resize_ownership(blurred, frame) is None  # separable, but pixels feed several resized pixels
 
 
 RESIZE_CASES = [

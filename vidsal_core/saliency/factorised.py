@@ -145,26 +145,86 @@ def _temporal_gradient(parts: FrameFactorisation, encodings: torch.Tensor, targe
     return torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), leaf)[0]
 
 
+def _owners(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(owner, weight)`` of every column of ``matrix`` with at most one non-zero, else None."""
+    nonzero = matrix != 0
+    if bool((nonzero.sum(0) > 1).any()):
+        return None
+    owner = nonzero.to(torch.uint8).argmax(0)
+    return owner, matrix.gather(0, owner[None])[0]
+
+
+def _separable_factors(resize: Callable[[torch.Tensor], torch.Tensor], frame: torch.Tensor,
+                       resized: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(A_h, A_w)`` with ``resize(x) = A_h x A_wᵀ`` in every channel, checked on a random frame; else None.
+
+    ``A_h`` comes from resizing frames that are one along one row and zero
+    elsewhere (``A_h e_i ⊗ A_w 1``), ``A_w`` likewise from columns; the
+    factors are then checked against the resize itself on a random frame
+    (bilinear, bicubic and nearest resizing are separable; anything else
+    fails the check and is probed pixel by pixel).
+    """
+    channels, height, width = frame.shape
+    with torch.no_grad():
+        ones = resize(torch.ones_like(frame)[None])[0, 0]  # (h, w) = v ⊗ u
+        rows = resize(torch.eye(height, dtype=frame.dtype, device=frame.device)[:, None, :, None]
+                      .expand(height, channels, height, width).contiguous())[:, 0]  # (H, h, w)
+        columns = resize(torch.eye(width, dtype=frame.dtype, device=frame.device)[:, None, None, :]
+                         .expand(width, channels, height, width).contiguous())[:, 0]  # (W, h, w)
+        # ones[a, b] = (A_h 1)_a (A_w 1)_b, rows[i][:, b] = A_h[:, i] (A_w 1)_b, columns[j][a, :] = (A_h 1)_a A_w[:, j]:
+        # the factors are defined up to a scale λ A_h ⊗ A_w / λ, so take λ = (A_w 1)_b.
+        a, b = divmod(int(torch.argmax(ones.abs())), ones.shape[1])
+        if float(ones[a, b]) == 0.0:
+            return None
+        a_h = rows[:, :, b].T.contiguous()  # (h, H)
+        a_w = (columns[:, a, :].T / ones[a, b]).contiguous()  # (w, W)
+        probe = torch.rand(channels, height, width, generator=torch.Generator().manual_seed(0), dtype=frame.dtype)
+        probe = probe.to(frame.device)
+        expected = resize(probe[None])[0]
+        ours = a_h @ probe @ a_w.T
+        scale = expected.abs().max().clamp_min(torch.finfo(frame.dtype).tiny)
+    if tuple(expected.shape) != tuple(resized.shape[1:]) or float((ours - expected).abs().max() / scale) > \
+            10 * torch.finfo(frame.dtype).eps * max(height, width):
+        return None
+    return a_h, a_w
+
+
 def resize_ownership(resize: Callable[[torch.Tensor], torch.Tensor], frame: torch.Tensor,
                      rows_per_pass: int = 256) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:
     """``(owner, weight, resized_shape)`` of a linear resize whose adjoint has one entry per pixel, else None.
 
-    For ``z = A x`` (``x`` one ``(C, H, W)`` frame), row ``p`` of ``A`` is the
-    gradient of ``z_p``. The resize acts on every frame alone, so one
-    backward pass through a batch of zero frames, frame ``i`` seeded with
-    the one-hot output gradient of row ``i``, gives many rows at once. If
-    every pixel ``P`` of ``x`` has at most one non-zero ``A[p, P]``, then
-    ``(Aᵀ y)_P = weight_P · y[owner_P]`` (weight 0 where a pixel feeds no
-    resized pixel) and this returns ``owner`` ``(P,)`` long, ``weight``
-    ``(P,)`` and the resized frame's shape. It returns None when the resize
-    is the identity (it gives back its input unchanged) or when some pixel
-    feeds several resized pixels (then the shortcut would not be exact).
+    For ``z = A x`` (``x`` one ``(C, H, W)`` frame): if every pixel ``P`` of
+    ``x`` has at most one non-zero ``A[p, P]``, then ``(Aᵀ y)_P = weight_P ·
+    y[owner_P]`` (weight 0 where a pixel feeds no resized pixel), and this
+    returns ``owner`` ``(P,)`` long, ``weight`` ``(P,)`` and the resized
+    frame's shape. It returns None when the resize is the identity (it gives
+    back its input unchanged) or when some pixel feeds several resized pixels
+    (then the shortcut would not be exact).
+
+    A separable resize (``A = A_h ⊗ A_w`` per channel, checked on a random
+    frame) is read from ``H + W + 1`` probe frames. Otherwise every row of
+    ``A`` is the gradient of one resized pixel: the resize acts on every
+    frame alone, so one backward pass through a batch of zero frames, frame
+    ``i`` seeded with resized pixel ``i``, gives ``rows_per_pass`` rows at once.
     """
     probe = torch.zeros_like(frame)[None].requires_grad_(True)
     with torch.enable_grad():
         resized = resize(probe)
     if resized is probe or not resized.requires_grad:
         return None
+    factors = _separable_factors(resize, frame, resized)
+    if factors is not None:
+        a_h, a_w = factors
+        rows, columns = _owners(a_h), _owners(a_w)
+        if rows is None or columns is None:
+            return None
+        (row_owner, row_weight), (column_owner, column_weight) = rows, columns
+        channels, height, width = frame.shape
+        small_height, small_width = a_h.shape[0], a_w.shape[0]
+        channel = torch.arange(channels, device=frame.device)[:, None, None]
+        owner = (channel * small_height + row_owner[None, :, None]) * small_width + column_owner[None, None, :]
+        weight = (row_weight[:, None] * column_weight[None, :]).expand(channels, height, width)
+        return owner.flatten(), weight.flatten().contiguous(), tuple(resized.shape[1:])
     values, pixels = resized[0].numel(), frame.numel()
     owner = torch.zeros(pixels, dtype=torch.long, device=frame.device)
     weight = frame.new_zeros(pixels)
@@ -174,9 +234,7 @@ def resize_ownership(resize: Callable[[torch.Tensor], torch.Tensor], frame: torc
         leaf = frame.new_zeros(rows.numel(), *frame.shape).requires_grad_(True)
         with torch.enable_grad():
             outputs = resize(leaf).reshape(rows.numel(), values)
-        selector = torch.zeros_like(outputs)
-        selector[torch.arange(rows.numel()), rows] = 1.0
-        (gradient,) = torch.autograd.grad(outputs, leaf, grad_outputs=selector)
+        (gradient,) = torch.autograd.grad(outputs[torch.arange(rows.numel()), rows].sum(), leaf)
         gradient = gradient.reshape(rows.numel(), pixels)
         row_index, pixel_index = torch.nonzero(gradient, as_tuple=True)
         feeds += torch.bincount(pixel_index, minlength=pixels)
@@ -412,10 +470,9 @@ class FactorisedEngine:
             outputs = encode(leaf)  # (n, d)
             encodings[indices] = outputs.detach()
             times, steps = indices % frames, indices // frames  # point n = k·T + t
-            selector = torch.zeros_like(outputs)
             for row in range(size):
-                selector.zero_()[:, row] = 1.0
-                (gradient,) = torch.autograd.grad(outputs, leaf, grad_outputs=selector, retain_graph=row < size - 1)
+                # A scalar per backward pass: explicit output gradients would make torch import sympy (over 1 s).
+                (gradient,) = torch.autograd.grad(outputs[:, row].sum(), leaf, retain_graph=row < size - 1)
                 jacobians[times, steps, row] = gradient.reshape(indices.numel(), values)
             del outputs, leaf
         self.encodings = encodings.reshape(count, frames, size)
@@ -509,16 +566,31 @@ class FactorisedEngine:
         covered = masks.spatial(indices, device=video.device)[:, None]  # (m, 1, H, W)
         masked = torch.where(covered, mask_values.to(video)[frames_of], video[frames_of])  # (m, C, H, W)
         starts = self.start[frames_of]
-        points = self._path_points(masked, starts).reshape(count * batch, *video.shape[1:]).detach().requires_grad_(True)
-        masked_encodings = self.parts.encode_frames(points).reshape(count, batch, -1)  # (K, m, d)
+        points = self._path_points(masked, starts).reshape(count * batch, *video.shape[1:]).detach()
+        # For the gradient, frame t's change can be summed at the resized resolution like any other
+        # frame's (W does not depend on the frame's values); Integrated Gradients' (x̄ − b) does.
+        resized = self.ownership is not None and self.attribution.method == "gradient"
+        if resized:
+            with torch.no_grad():
+                points = self.parts.resize(points)
+            points.requires_grad_(True)
+            masked_encodings = self.parts.encode_resized(points).reshape(count, batch, -1)  # (K, m, d)
+        else:
+            points.requires_grad_(True)
+            masked_encodings = self.parts.encode_frames(points).reshape(count, batch, -1)  # (K, m, d)
         encodings = self.encodings[:, None].expand(count, batch, *self.encodings.shape[1:]).clone()
         encodings[:, rows, frames_of] = masked_encodings.detach()
         temporal = self._temporal(encodings)  # (K, m, T, d)
         # Frame t of each mask: backward through the encoder at the masked frame itself.
-        (masked_gradient,) = torch.autograd.grad(masked_encodings, points, grad_outputs=temporal[:, rows, frames_of])
-        masked_gradient = (self.weights.view(-1, 1, 1, 1, 1) * masked_gradient.reshape(count, batch, *video.shape[1:])).sum(0)
-        masked_attribution = self.attribution.finish(masked_gradient, masked, starts)
-        change = (masked_attribution - self.base[frames_of]).abs_().flatten(1).sum(1, dtype=torch.float64)
+        (masked_gradient,) = torch.autograd.grad((masked_encodings * temporal[:, rows, frames_of]).sum(), points)
+        masked_gradient = (self.weights.view(-1, 1, 1, 1, 1) * masked_gradient.reshape(count, batch, *points.shape[1:])).sum(0)
+        if resized:
+            values = masked_gradient.reshape(batch, -1)
+            values = values.abs_() if self.absolute else values
+            change = ((values - self.base_values[frames_of]).abs_() * self.change_weights[frames_of]).sum(1, dtype=torch.float64)
+        else:
+            masked_attribution = self.attribution.finish(masked_gradient, masked, starts)
+            change = (masked_attribution - self.base[frames_of]).abs_().flatten(1).sum(1, dtype=torch.float64)
         # Every other frame s: the stored Jacobian times the new temporal gradient, fused (frame_changes).
         coefficients = self._coefficients(temporal)  # (m, T, K·d)
         for frame in range(video.shape[0]):
