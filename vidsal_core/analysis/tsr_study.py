@@ -73,6 +73,11 @@ class StudySettings:
         Block side of the naive loop in the cost table (fewer blocks: fits the budget).
     paper_pass_repeats : int
         Timed passes of the paper-sized model (0 = skip that extrapolation).
+    seed_setting_factorised : str
+        The factorised engine at seed 000's setting (``seed000`` network,
+        30 × 120 × 120, 10 × 10 blocks): ``"measure"`` runs it in the chapter,
+        ``"bench"`` reads the figure recorded by ``bench/bench_tsr_seed_setting.py``
+        in ``bench/results/tsr_seed_setting.json``.
     """
 
     runs: tuple[str, ...]
@@ -82,6 +87,7 @@ class StudySettings:
     variant: str
     cost_block_size: int
     paper_pass_repeats: int
+    seed_setting_factorised: str = "bench"
 
     @classmethod
     def from_profile(cls, profile: str, overrides: Mapping[str, Any] | None = None) -> "StudySettings":
@@ -93,7 +99,7 @@ class StudySettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"tsr_chapter: unknown setting(s) {unknown}; expected {sorted(known)}")
-        missing = sorted(known - set(values))
+        missing = sorted(known - set(values) - {"seed_setting_factorised"})
         if missing:
             raise ConfigError(f"tsr_chapter: missing setting(s) {missing}")
         for name in ("videos_per_action", "block_size", "superpixels", "cost_block_size"):
@@ -103,6 +109,9 @@ class StudySettings:
         repeats = values["paper_pass_repeats"]
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 0:
             raise ConfigError(f"tsr_chapter.paper_pass_repeats={repeats!r}: expected a non-negative integer")
+        if values.get("seed_setting_factorised", "bench") not in ("measure", "bench"):
+            raise ConfigError(f"tsr_chapter.seed_setting_factorised={values['seed_setting_factorised']!r}: "
+                              "choose 'measure' or 'bench'")
         if values["variant"] not in VARIANTS:
             raise ConfigError(f"tsr_chapter.variant={values['variant']!r}: choose one of {list(VARIANTS)}")
         runs = values["runs"]
