@@ -50,7 +50,7 @@ quantile, as the reference does (a quantile commutes with the increasing
 affine min-max map, so this is the same as comparing raw values). A
 constant ``Δ_t`` scales to zeros (scikit-learn's ``minmax_scale``), selecting
 no frame. Sums of absolute changes are totalled in float64 (the factorised
-engine sums each frame in the working precision first).
+engine sums each block of pixels of a frame in the working precision first).
 
 Deliberate differences from seed 000's code: blocks are masked in the frame
 being scored (the seed's masked frame 1 whatever ``t`` was), block relevance
