@@ -8,7 +8,22 @@ import importlib
 import pytest
 
 #: Modules whose docstrings carry runnable examples.
-MODULES = ["vidsal_core.results", "vidsal_core.analysis.statistics", "vidsal_core.data.sequences"]
+MODULES = [
+    "vidsal_core.results",
+    "vidsal_core.analysis.statistics",
+    "vidsal_core.data.sequences",
+    # every public function of vidsal_core.saliency (see its _EXPORTS)
+    "vidsal_core.saliency.gradients",
+    "vidsal_core.saliency.masking",
+    "vidsal_core.saliency.time_contribution",
+    "vidsal_core.saliency.keyframes",
+    "vidsal_core.saliency.tsr",
+    "vidsal_core.saliency.tsr_reference",
+    "vidsal_core.saliency.flow",
+    "vidsal_core.saliency.lrp",
+    "vidsal_core.saliency.lrp_fast",
+    "vidsal_core.saliency.gradcam",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

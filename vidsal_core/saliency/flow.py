@@ -83,6 +83,21 @@ def farneback_flow(
         Gaussian of the polynomial expansion.
     flags : int, default 0
         OpenCV flags.
+
+    Examples
+    --------
+    A bright square moving one pixel to the right per frame:
+
+    >>> import torch
+    >>> from vidsal_core.saliency.flow import farneback_flow
+    >>> video = torch.zeros(3, 1, 32, 32)
+    >>> for t in range(3):
+    ...     video[t, :, 12:20, 10 + t:18 + t] = 1.0
+    >>> flow = farneback_flow(video)
+    >>> flow.shape  # (T - 1, H, W, (dx, dy))
+    torch.Size([2, 32, 32, 2])
+    >>> 0.5 < float(flow[:, 12:20, 10:18, 0].mean()) < 1.5  # dx on the square: about one pixel
+    True
     """
     import cv2
 
@@ -112,6 +127,19 @@ def flow_magnitude(flow: Any, normalise: str = "none") -> torch.Tensor:
     normalise : {"none", "frame_minmax"}, default "none"
         ``"frame_minmax"`` scales each frame to 0-255 as the seed did
         (``cv2.normalize(mag, None, 0, 255, NORM_MINMAX)``); a constant frame becomes 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.flow import flow_magnitude
+    >>> flow = torch.zeros(2, 3, 3, 2)
+    >>> flow[..., 0], flow[..., 1] = 3.0, 4.0  # (dx, dy) = (3, 4) everywhere
+    >>> speed = flow_magnitude(flow)
+    >>> speed.shape, speed.unique().tolist()
+    (torch.Size([2, 3, 3]), [5.0])
+    >>> flow[1, 0, 0] = 0.0
+    >>> flow_magnitude(flow, normalise="frame_minmax")[1, :2, :2].tolist()  # each frame to 0-255 (constant → 0)
+    [[0.0, 255.0], [255.0, 255.0]]
     """
     magnitude = torch.linalg.vector_norm(_check_flow(flow, "flow"), dim=-1)
     if normalise == "none":
@@ -125,7 +153,17 @@ def flow_magnitude(flow: Any, normalise: str = "none") -> torch.Tensor:
 
 
 def saliency_magnitude(saliency: torch.Tensor) -> torch.Tensor:
-    """``(T, H, W)`` per-pixel magnitude of a ``(T, C, H, W)`` map: ``Σ_c |s|``."""
+    """``(T, H, W)`` per-pixel magnitude of a ``(T, C, H, W)`` map: ``Σ_c |s|``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.flow import saliency_magnitude
+    >>> saliency = torch.full((4, 3, 8, 8), -0.5)  # signed, three channels
+    >>> magnitude = saliency_magnitude(saliency)
+    >>> magnitude.shape, magnitude.unique().tolist()
+    (torch.Size([4, 8, 8]), [1.5])
+    """
     check_video(saliency, "saliency")
     return saliency.detach().abs().sum(dim=1).double()
 
@@ -143,6 +181,19 @@ def per_frame_spearman(first: Any, second: Any, region: Any | None = None) -> to
         ``(T, H, W)`` maps, e.g. :func:`saliency_magnitude` and :func:`flow_magnitude`.
     region : array-like, optional
         ``(T, H, W)`` bool: compare only these pixels (e.g. ``parts > 0``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.flow import per_frame_spearman
+    >>> first = torch.arange(2 * 3 * 3, dtype=torch.float64).reshape(2, 3, 3)
+    >>> second = first ** 2  # the same order in every frame
+    >>> second[1] = 1.0  # frame 1 constant
+    >>> [round(rho, 4) for rho in per_frame_spearman(first, second).tolist()]
+    [1.0, nan]
+    >>> correlation = per_frame_spearman(first, -first, region=first > 3)  # pixels 4-8 of frame 0, all of frame 1
+    >>> [round(rho, 4) for rho in correlation.tolist()]
+    [-1.0, -1.0]
     """
     from scipy.stats import rankdata
 
@@ -179,6 +230,20 @@ def endpoint_error(estimated: Any, true: Any, region: Any | None = None) -> torc
     region : array-like, optional
         ``(T, H, W)`` bool: average only over these pixels (NaN for a frame
         with none), e.g. the figure, ``parts > 0``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.flow import endpoint_error
+    >>> true = torch.zeros(3, 4, 4, 2)
+    >>> true[..., 0], true[..., 1] = 3.0, 4.0
+    >>> estimated = torch.zeros(2, 4, 4, 2)  # T - 1 frames, as from farneback_flow
+    >>> endpoint_error(estimated, true).tolist()
+    [5.0, 5.0]
+    >>> region = torch.zeros(3, 4, 4, dtype=torch.bool)
+    >>> region[0, :2] = True  # frame 1 has no pixel in the region
+    >>> endpoint_error(estimated, true, region=region).tolist()
+    [5.0, nan]
     """
     estimate = _check_flow(estimated, "estimated")
     truth = _check_flow(true, "true")

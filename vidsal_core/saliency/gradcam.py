@@ -221,24 +221,119 @@ def class_activation_map(
     -------
     torch.Tensor
         ``(B, T, C, H, W)`` (``(T, C, H, W)`` for one video), non-negative.
+
+    Examples
+    --------
+    A 3-D CNN with one feature map ``A`` (the ReLU, module ``"2"``),
+    averaged into a linear head; ``Permute`` turns ``(B, T, C, H, W)`` into
+    Conv3d's ``(B, C, T, H, W)``. With a stride of 2 the map is coarser than
+    the clip, and is brought back to the clip's shape:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.ops import Permute
+    >>> from vidsal_core.saliency.gradcam import class_activation_map, coarse_class_activation_map
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(Permute([0, 2, 1, 3, 4]), nn.Conv3d(1, 1, 3, stride=2, padding=1), nn.ReLU(),
+    ...                       nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(1, 2)).eval()
+    >>> with torch.no_grad():
+    ...     _ = model[5].weight.copy_(torch.tensor([[2.0], [-1.0]]))  # A argues for class 0, against class 1
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> coarse_class_activation_map(model, videos, target=0, target_layer="2").shape  # (B, T', H', W')
+    torch.Size([2, 2, 2, 2])
+    >>> cam = class_activation_map(model, videos, target=0, method="grad_cam", target_layer="2")
+    >>> cam.shape, bool((cam >= 0).all()), bool(cam.max() > 0)
+    (torch.Size([2, 4, 1, 4, 4]), True, True)
+    >>> class_activation_map(model, videos, target=1, method="xgrad_cam", target_layer="2").abs().sum().item()
+    0.0
     """
     coarse = coarse_class_activation_map(model, videos, target, method, target_layer)
     return upsample_to_video(coarse, videos.shape)
 
 
 def grad_cam(model: nn.Module, videos: torch.Tensor, target: Target = None, target_layer: str | None = None) -> torch.Tensor:
-    """Grad-CAM (Selvaraju et al., 2017): :func:`class_activation_map` with ``method="grad_cam"``."""
+    """Grad-CAM (Selvaraju et al., 2017): :func:`class_activation_map` with ``method="grad_cam"``.
+
+    Examples
+    --------
+    A 3-D CNN with one feature map ``A`` (the ReLU, module ``"2"``),
+    averaged into a linear head; ``Permute`` turns ``(B, T, C, H, W)`` into
+    Conv3d's ``(B, C, T, H, W)``. The gradient at ``A`` is the head's weight
+    over its 64 positions, 2 / 64 for class 0, so Grad-CAM is ``A / 32``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.ops import Permute
+    >>> from vidsal_core.saliency.gradcam import grad_cam
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(Permute([0, 2, 1, 3, 4]), nn.Conv3d(1, 1, 3, padding=1), nn.ReLU(),
+    ...                       nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(1, 2)).eval()
+    >>> with torch.no_grad():
+    ...     _ = model[5].weight.copy_(torch.tensor([[2.0], [-1.0]]))  # A argues for class 0, against class 1
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> cam = grad_cam(model, videos, target=0, target_layer="2")
+    >>> cam.shape
+    torch.Size([2, 4, 1, 4, 4])
+    >>> feature_map = model[:3](videos)[:, 0]  # A: (B, T, H, W)
+    >>> bool(feature_map.max() > 0), torch.allclose(cam[:, :, 0], feature_map / 32)
+    (True, True)
+    """
     return class_activation_map(model, videos, target, "grad_cam", target_layer)
 
 
 def grad_cam_plus_plus(model: nn.Module, videos: torch.Tensor, target: Target = None,
                        target_layer: str | None = None) -> torch.Tensor:
-    """Grad-CAM++ (Chattopadhay et al., 2018): :func:`class_activation_map` with ``method="grad_cam_plus_plus"``."""
+    """Grad-CAM++ (Chattopadhay et al., 2018): :func:`class_activation_map` with ``method="grad_cam_plus_plus"``.
+
+    Examples
+    --------
+    A 3-D CNN with one feature map ``A`` (the ReLU, module ``"2"``),
+    averaged into a linear head; ``Permute`` turns ``(B, T, C, H, W)`` into
+    Conv3d's ``(B, C, T, H, W)``. With one feature map every CAM is a
+    multiple of ``A``: Grad-CAM++ and Grad-CAM differ only by their scale.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.ops import Permute
+    >>> from vidsal_core.saliency.gradcam import grad_cam, grad_cam_plus_plus
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(Permute([0, 2, 1, 3, 4]), nn.Conv3d(1, 1, 3, padding=1), nn.ReLU(),
+    ...                       nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(1, 2)).eval()
+    >>> with torch.no_grad():
+    ...     _ = model[5].weight.copy_(torch.tensor([[2.0], [-1.0]]))  # A argues for class 0, against class 1
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> plus_plus = grad_cam_plus_plus(model, videos[:1], target=0, target_layer="2")
+    >>> plain = grad_cam(model, videos[:1], target=0, target_layer="2")
+    >>> plus_plus.shape, torch.allclose(plus_plus / plus_plus.max(), plain / plain.max())
+    (torch.Size([1, 4, 1, 4, 4]), True)
+    """
     return class_activation_map(model, videos, target, "grad_cam_plus_plus", target_layer)
 
 
 def xgrad_cam(model: nn.Module, videos: torch.Tensor, target: Target = None, target_layer: str | None = None) -> torch.Tensor:
-    """XGradCAM (Fu et al., 2020): :func:`class_activation_map` with ``method="xgrad_cam"``."""
+    """XGradCAM (Fu et al., 2020): :func:`class_activation_map` with ``method="xgrad_cam"``.
+
+    Examples
+    --------
+    A 3-D CNN with one feature map ``A`` (the ReLU, module ``"2"``),
+    averaged into a linear head; ``Permute`` turns ``(B, T, C, H, W)`` into
+    Conv3d's ``(B, C, T, H, W)``. The gradient at ``A`` is the same at every
+    position, so XGradCAM's weights equal Grad-CAM's:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.ops import Permute
+    >>> from vidsal_core.saliency.gradcam import grad_cam, xgrad_cam
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(Permute([0, 2, 1, 3, 4]), nn.Conv3d(1, 1, 3, padding=1), nn.ReLU(),
+    ...                       nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(1, 2)).eval()
+    >>> with torch.no_grad():
+    ...     _ = model[5].weight.copy_(torch.tensor([[2.0], [-1.0]]))  # A argues for class 0, against class 1
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> cam = xgrad_cam(model, videos, target=0, target_layer="2")
+    >>> cam.shape, torch.allclose(cam, grad_cam(model, videos, target=0, target_layer="2"))
+    (torch.Size([2, 4, 1, 4, 4]), True)
+    """
     return class_activation_map(model, videos, target, "xgrad_cam", target_layer)
 
 

@@ -52,6 +52,19 @@ def predicted_target(model: nn.Module, videos: torch.Tensor) -> torch.Tensor:
         In eval mode; ``(B, T, C, H, W)`` → ``(B, classes)`` logits.
     videos : torch.Tensor
         ``(B, T, C, H, W)`` or one ``(T, C, H, W)`` video.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.gradients import predicted_target
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 3)).eval()
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> torch.equal(predicted_target(model, videos), model(videos).argmax(dim=1))
+    True
+    >>> predicted_target(model, videos[0]).shape  # one video: a scalar
+    torch.Size([])
     """
     batch, single = as_batch(videos)
     check_eval_mode(model)
@@ -103,6 +116,22 @@ def input_gradient(
     torch.Tensor
         The videos' shape. Unsigned (plot with a sequential map) when
         ``absolute``, signed (diverging map) otherwise.
+
+    Examples
+    --------
+    The signed gradient of a linear model is its weights:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.gradients import input_gradient
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 3)).eval()
+    >>> video = torch.rand(4, 1, 4, 4)
+    >>> saliency = input_gradient(model, video, target=2, absolute=False)
+    >>> saliency.shape
+    torch.Size([4, 1, 4, 4])
+    >>> torch.allclose(saliency.flatten(), model[1].weight[2])
+    True
     """
     from captum.attr import Saliency
 
@@ -172,6 +201,22 @@ def integrated_gradients(
     -------
     torch.Tensor
         Signed attributions with the videos' shape (plot with a diverging map).
+
+    Examples
+    --------
+    From a black video, Integrated Gradients of a linear model is input × weights:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.gradients import integrated_gradients
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 3)).eval()
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> attribution = integrated_gradients(model, videos, target=0, baseline="zero", n_steps=8)
+    >>> attribution.shape
+    torch.Size([2, 4, 1, 4, 4])
+    >>> torch.allclose(attribution.flatten(1), videos.flatten(1) * model[1].weight[0])
+    True
     """
     from captum.attr import IntegratedGradients
 
@@ -226,6 +271,22 @@ def smoothgrad(
     -------
     torch.Tensor
         The videos' shape.
+
+    Examples
+    --------
+    A linear model has the same gradient everywhere, so noise leaves it unchanged:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.gradients import smoothgrad
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 3)).eval()
+    >>> video = torch.rand(4, 1, 4, 4)
+    >>> saliency = smoothgrad(model, video, target=1, n_samples=10, noise_std=0.15, absolute=False, seed=0)
+    >>> torch.allclose(saliency.flatten(), model[1].weight[1])
+    True
+    >>> torch.equal(saliency, smoothgrad(model, video, target=1, n_samples=10, absolute=False, seed=0))  # seeded
+    True
     """
     from captum.attr import NoiseTunnel, Saliency
 

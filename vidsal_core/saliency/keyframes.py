@@ -212,6 +212,20 @@ def detect_keyframes(
         Degree of the polynomial baseline removed from the difference curve.
     blur_kernel : int, default 9
         Gaussian blur before differencing.
+
+    Examples
+    --------
+    A dark clip with one bright flash at frame 3:
+
+    >>> import torch
+    >>> from vidsal_core.saliency.keyframes import detect_keyframes
+    >>> video = torch.zeros(8, 1, 16, 16)
+    >>> video[3] = 1.0
+    >>> keyframes = detect_keyframes(video, threshold=0.3)
+    >>> keyframes.indices.tolist(), keyframes.differences.tolist()[2:5]  # all 256 pixels brighten at frame 3
+    ([3], [0.0, 256.0, 0.0])
+    >>> keyframes.mask().tolist()
+    [False, False, False, True, False, False, False, False]
     """
     differences = frame_differences(video, blur_kernel)
     baseline = polynomial_baseline(differences, baseline_degree)
@@ -226,6 +240,14 @@ def rank_correlation(first: Any, second: Any) -> float:
     ----------
     first, second : array-like
         ``(T,)`` each.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.keyframes import rank_correlation
+    >>> round(rank_correlation([0.1, 0.2, 0.3, 0.4], [10, 20, 40, 30]), 4)  # one pair of frames out of order
+    0.8
+    >>> rank_correlation([0.1, 0.2, 0.3, 0.4], [1, 1, 1, 1])  # a constant curve has no ranks
+    nan
     """
     from scipy.stats import spearmanr
 
@@ -249,6 +271,15 @@ def keyframe_auc(keyframes: Any, scores: Any) -> float:
         Keyframe indices, or a ``(T,)`` bool mask.
     scores : array-like
         ``(T,)`` e.g. time contribution.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.keyframes import keyframe_auc
+    >>> scores = [0.1, 0.2, 0.9, 0.3]
+    >>> keyframe_auc([2], scores)  # the keyframe outscores every other frame
+    1.0
+    >>> round(keyframe_auc([1], scores), 4), keyframe_auc([False, True, True, False], scores)
+    (0.3333, 0.75)
     """
     values = _to_numpy(scores, "scores")
     flags = np.asarray(keyframes.cpu() if isinstance(keyframes, torch.Tensor) else keyframes)
@@ -292,6 +323,17 @@ def temporal_agreement(
         ``spearman_contribution_difference``; with truth, Spearman correlations
         of time contribution (and frame difference) with visibility and limb
         motion, and the keyframe AUC of each true curve.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.keyframes import temporal_agreement
+    >>> contribution = [0.0, 0.1, 0.9, 0.2]
+    >>> temporal_agreement(contribution, [2])
+    {'keyframe_auc': 1.0}
+    >>> truth = {"visibility": [0.2, 0.4, 1.0, 0.6], "limb_motion": [0.0, 1.0, 3.0, 2.0]}
+    >>> agreement = temporal_agreement(contribution, [2], truth)
+    >>> agreement["spearman_contribution_visibility"], agreement["keyframe_auc_limb_motion"]
+    (1.0, 1.0)
     """
     contribution = _to_numpy(time_contribution, "time_contribution")
     indices = keyframes.indices if isinstance(keyframes, Keyframes) else keyframes

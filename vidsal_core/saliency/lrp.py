@@ -456,6 +456,26 @@ def relevance(
     ConfigError
         Bad ``videos``, ``target`` or ``method``; a model in training mode; a
         BatchNorm that cannot be merged.
+
+    Examples
+    --------
+    A small 3-D CNN without biases (``Permute`` turns ``(B, T, C, H, W)`` into
+    Conv3d's ``(B, C, T, H, W)``): each video's deep Taylor relevance sums to 1.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from torchvision.ops import Permute
+    >>> from vidsal_core.saliency.lrp import relevance
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(Permute([0, 2, 1, 3, 4]), nn.Conv3d(1, 4, 3, padding=1, bias=False), nn.ReLU(),
+    ...                       nn.MaxPool3d(2), nn.Flatten(), nn.Linear(4 * 2 * 2 * 2, 3, bias=False)).eval()
+    >>> videos = torch.rand(2, 4, 1, 4, 4)
+    >>> maps = relevance(model, videos, target=[0, 2], method="deep_taylor")
+    >>> maps.shape, [round(total, 4) for total in maps.sum(dim=(1, 2, 3, 4)).tolist()]
+    (torch.Size([2, 4, 1, 4, 4]), [1.0, 1.0])
+    >>> gradient = relevance(model, videos, target=1, method="gradient")
+    >>> torch.allclose(relevance(model, videos, target=1, method="sensitivity"), gradient ** 2)
+    True
     """
     if method not in METHODS:
         raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")

@@ -185,6 +185,15 @@ def frame_masks(n_frames: int, height: int, width: int) -> MaskSet:
     ----------
     n_frames, height, width : int
         The video's size.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.masking import frame_masks
+    >>> masks = frame_masks(4, 8, 8)
+    >>> len(masks), masks.kind, masks.single_frame
+    (4, 'frames', True)
+    >>> masks.starts.tolist(), masks.stops.tolist()
+    ([0, 1, 2, 3], [1, 2, 3, 4])
     """
     return window_masks(n_frames, height, width, window=1)
 
@@ -204,6 +213,17 @@ def window_masks(n_frames: int, height: int, width: int, window: int, stride: in
     stride : int, default 1
         Frames between the starts of consecutive windows. The last window is
         added if needed so that every frame is covered.
+
+    Examples
+    --------
+    Windows of two frames every two frames; a last window is added to cover frame 4:
+
+    >>> from vidsal_core.saliency.masking import window_masks
+    >>> masks = window_masks(5, 8, 8, window=2, stride=2)
+    >>> masks.starts.tolist(), masks.stops.tolist()
+    ([0, 2, 3], [2, 4, 5])
+    >>> masks.kind
+    'windows'
     """
     _check_size(n_frames, height, width)
     _positive_int(window, "window")
@@ -264,6 +284,17 @@ def block_masks(
         threshold); None = every frame.
 
     Masks are ordered frame by frame, blocks row-major within a frame.
+
+    Examples
+    --------
+    A 4 × 4 frame holds four 2 × 2 blocks; here only frame 1 is masked:
+
+    >>> from vidsal_core.saliency.masking import block_masks
+    >>> masks = block_masks(3, 4, 4, block_size=2, frames=[1])
+    >>> len(masks), masks.starts.tolist(), masks.regions.tolist()
+    (4, [1, 1, 1, 1], [0, 1, 2, 3])
+    >>> masks.spatial([3])[0].int().tolist()  # the bottom-right block
+    [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]
     """
     _check_size(n_frames, height, width)
     labels = block_labels(height, width, block_size)
@@ -285,6 +316,18 @@ def label_masks(labels: torch.Tensor, frames: Sequence[int] | torch.Tensor | Non
         Name of the mask set, for messages.
 
     Masks are ordered frame by frame, by label within a frame.
+
+    Examples
+    --------
+    Two regions of one's own (left and right halves) in each of two frames:
+
+    >>> import torch
+    >>> from vidsal_core.saliency.masking import label_masks
+    >>> labels = torch.zeros(2, 4, 4, dtype=torch.long)
+    >>> labels[:, :, 2:] = 1
+    >>> masks = label_masks(labels, kind="halves")
+    >>> len(masks), masks.starts.tolist(), masks.regions.tolist()
+    (4, [0, 0, 1, 1], [0, 1, 0, 1])
     """
     if not isinstance(labels, torch.Tensor) or labels.dim() != 3 or labels.is_floating_point():
         shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
@@ -325,6 +368,20 @@ def superpixel_labels(
         Gaussian smoothing (pixels) before segmenting.
     frames : sequence of int, optional
         Frames to segment; None = every frame.
+
+    Examples
+    --------
+    Superpixels follow the edge between a dark and a bright half:
+
+    >>> import torch
+    >>> from vidsal_core.saliency.masking import superpixel_labels
+    >>> video = torch.zeros(2, 1, 16, 16)
+    >>> video[:, :, :, 8:] = 1.0
+    >>> labels = superpixel_labels(video, n_segments=4)
+    >>> labels.shape, labels.dtype
+    (torch.Size([2, 16, 16]), torch.int64)
+    >>> set(labels[0, :, :8].unique().tolist()).isdisjoint(labels[0, :, 8:].unique().tolist())
+    True
     """
     from skimage.segmentation import slic
 
@@ -360,6 +417,18 @@ def superpixel_masks(
         Frames to mask; None = every frame.
 
     Masks are ordered frame by frame, superpixels by label within a frame.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.masking import superpixel_labels, superpixel_masks
+    >>> video = torch.zeros(2, 1, 16, 16)
+    >>> video[:, :, :, 8:] = 1.0
+    >>> masks = superpixel_masks(video, n_segments=4, frames=[1])
+    >>> masks.kind, masks.starts.unique().tolist()
+    ('superpixels', [1])
+    >>> len(masks) == int(superpixel_labels(video, n_segments=4)[1].max()) + 1  # one mask per superpixel
+    True
     """
     check_video(video)
     frame_list = _frame_indices(frames, video.shape[0])
@@ -395,6 +464,18 @@ def dataset_mean_frame(dataset, max_videos: int | None = None) -> torch.Tensor:
         Items with ``.video`` ``(T, C, H, W)``, all of one frame size.
     max_videos : int, optional
         Average over the first ``max_videos`` only.
+
+    Examples
+    --------
+    Any items with a ``.video`` will do, here a black and a white video:
+
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> from vidsal_core.saliency.masking import dataset_mean_frame
+    >>> dataset = [SimpleNamespace(video=torch.zeros(3, 1, 2, 2)), SimpleNamespace(video=torch.ones(3, 1, 2, 2))]
+    >>> mean = dataset_mean_frame(dataset)
+    >>> mean.shape, mean.unique().tolist()
+    (torch.Size([1, 2, 2]), [0.5])
     """
     count = len(dataset) if max_videos is None else min(len(dataset), max_videos)
     if count == 0:
@@ -433,6 +514,18 @@ def baseline_video(
         The dataset mean, for ``baseline="mean"``.
     blur_sigma : float, optional
         Blur in pixels, for ``baseline="blur"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vidsal_core.saliency.masking import baseline_video
+    >>> video = torch.full((4, 3, 8, 8), 0.25)
+    >>> baseline_video(video).abs().sum().item()  # "zero": a black video
+    0.0
+    >>> baseline_video(video, "mean", mean=torch.tensor([0.5, 0.25, 0.0]))[0, :, 0, 0].tolist()
+    [0.5, 0.25, 0.0]
+    >>> torch.allclose(baseline_video(video, "blur", blur_sigma=1.0), video)  # a constant video blurs to itself
+    True
     """
     check_video(video)
     if isinstance(baseline, str):
@@ -482,6 +575,19 @@ def apply_masks(video: torch.Tensor, masks: MaskSet, baseline: torch.Tensor,
         ``(T, C, H, W)`` replacement values (see :func:`baseline_video`).
     indices : sequence of int, optional
         Which masks; None = all.
+
+    Examples
+    --------
+    One copy per frame mask, with that frame set to the baseline's zeros:
+
+    >>> import torch
+    >>> from vidsal_core.saliency.masking import apply_masks, baseline_video, frame_masks
+    >>> video = torch.ones(3, 1, 2, 2)
+    >>> masked = apply_masks(video, frame_masks(3, 2, 2), baseline_video(video, "zero"))
+    >>> masked.shape
+    torch.Size([3, 3, 1, 2, 2])
+    >>> masked[:, :, 0, 0, 0].tolist()  # copy m, frame t
+    [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
     """
     covered = masks.dense(indices, device=video.device)
     return torch.where(covered, baseline.to(video)[None], video[None])
@@ -564,6 +670,20 @@ def masked_logits(
         Memory bound of one batch (see :func:`masks_per_batch`).
     batch_size : int, optional
         Masks per batch, overriding the memory bound.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.masking import apply_masks, baseline_video, frame_masks, masked_logits
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 3)).eval()
+    >>> video, masks = torch.rand(4, 1, 4, 4), frame_masks(4, 4, 4)
+    >>> logits = masked_logits(model, video, masks, baseline_video(video), batch_size=2)
+    >>> logits.shape
+    torch.Size([4, 3])
+    >>> torch.allclose(logits, model(apply_masks(video, masks, baseline_video(video))))
+    True
     """
     masks.check_video(video)
     size = _positive_int(batch_size, "batch_size") if batch_size is not None else masks_per_batch(

@@ -72,6 +72,26 @@ def temporal_saliency_rescaling_reference(
 
     See :func:`vidsal_core.saliency.tsr.temporal_saliency_rescaling` for the
     parameters. ``TSRResult.engine`` is ``"reference"``.
+
+    Examples
+    --------
+    The example of :func:`~vidsal_core.saliency.tsr.temporal_saliency_rescaling`,
+    by the naive loop (one Captum call per mask), gives the same map:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from vidsal_core.saliency.tsr_reference import temporal_saliency_rescaling_reference
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 1 * 4 * 4, 2)).eval()
+    >>> with torch.no_grad():
+    ...     _ = model[1].weight.zero_()
+    ...     _ = model[1].weight[0, 32:48].fill_(1.0)  # class 0 reads only frame 2
+    ...     _ = model[1].bias.copy_(torch.tensor([0.0, 1.0]))
+    >>> result = temporal_saliency_rescaling_reference(model, torch.ones(4, 1, 4, 4), method="integrated_gradients",
+    ...                                                n_steps=4, block_size=2)
+    >>> result.engine, result.selected.tolist(), result.attribution_calls
+    ('reference', [False, False, True, False], 9)
+    >>> torch.allclose(result.saliency[2], torch.full((1, 4, 4), 64.0))
+    True
     """
     started = time.perf_counter()
     check_video(video)
