@@ -12,6 +12,7 @@ MODULES = [
     "vidsal_core.results",
     "vidsal_core.analysis.statistics",
     "vidsal_core.data.sequences",
+    "vidsal_core.models.diagnosis",
     # every public function of vidsal_core.saliency (see its _EXPORTS)
     "vidsal_core.saliency.gradients",
     "vidsal_core.saliency.masking",

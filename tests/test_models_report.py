@@ -33,6 +33,14 @@ def test_target_status_reads_the_interval(estimate, low, high, status):
     assert target_status(estimate, low, high, 0.95) == status
 
 
+def test_target_status_with_a_floor_for_the_lower_end():
+    assert target_status(0.98, 0.94, 1.0, 0.97, floor=0.93) == "met"
+    assert target_status(0.98, 0.92, 1.0, 0.97, floor=0.93) == "met by the estimate only"
+    assert target_status(0.96, 0.94, 0.99, 0.97, floor=0.93) == "not met, within the interval"
+    with pytest.raises(ConfigError, match="floor"):
+        target_status(0.98, 0.94, 1.0, 0.97, floor=0.99)
+
+
 def test_target_status_refuses_an_estimate_outside_its_interval():
     with pytest.raises(ConfigError, match="low <= estimate <= high"):
         target_status(0.5, 0.6, 0.9, 0.8)

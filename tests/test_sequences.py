@@ -44,3 +44,64 @@ def test_a_corpus_listing_round_trips_through_the_kth_parser(tmp_path):
             assert all(start >= title for start, _ in expected), "no range starts on the title card"
     text = (tmp_path / corpus.config_hash / "00sequences.txt").read_text()
     assert text.startswith(f"SynthKTH corpus {corpus.config_hash}") and "\t\tframes\t" in text
+
+
+def test_acting_offsets_by_hand():
+    from vidsal_core.data.sequences import acting_offset, acting_offsets
+
+    # a range long enough: every clip wholly inside it, and only those
+    assert acting_offsets([(2, 9)], n_frames=12, span=4).tolist() == [2, 3, 4, 5]
+    # two ranges: the clips inside either
+    assert acting_offsets([(0, 4), (6, 12)], n_frames=12, span=4).tolist() == [0, 6, 7, 8]
+    # shorter than the clip (a runner crossing the frame): the clips that hold all of it
+    assert acting_offsets([(4, 6)], n_frames=10, span=4).tolist() == [2, 3, 4]
+    # never in view: anywhere
+    assert acting_offsets([], n_frames=6, span=4).tolist() == [0, 1, 2]
+    assert acting_offset([(0, 3), (10, 30)], n_frames=48, span=10) == 15
+    assert acting_offset([(40, 48)], n_frames=48, span=30) == 18
+    assert acting_offset([], n_frames=48, span=30) == 9
+    with pytest.raises(ConfigError, match="acting range"):
+        acting_offsets([(5, 3)], n_frames=10, span=2)
+    with pytest.raises(ConfigError, match="does not fit"):
+        acting_offset([(0, 4)], n_frames=4, span=5)
+
+
+def test_training_and_evaluation_clips_lie_inside_the_acting_ranges(tmp_path):
+    import numpy as np
+
+    from vidsal_core.data.clips import clip_span
+    from vidsal_core.models.train import RandomClips
+
+    config = CorpusConfig(persons=(2, 11), actions=("walking", "running"), scenarios=("d1",), n_frames=40,
+                          height=32, width=40)
+    corpus = build_corpus(config, root=tmp_path, progress=False)
+    videos = corpus.dataset(split=None)
+    length, span = 12, clip_span(12, 1)
+    acting = RandomClips(videos, length, clips_per_video=3, seed=1, region="acting")
+    anywhere = RandomClips(videos, length, clips_per_video=3, seed=1, region="anywhere")
+    moved = 0
+    for epoch in range(3):
+        acting.set_epoch(epoch), anywhere.set_epoch(epoch)
+        for index in range(len(acting)):
+            item = acting[index]
+            ranges = [tuple(r) for r in item.meta["acting_ranges"]]
+            start = item.meta["clip_offset"]
+            fits = [r for r in ranges if r[1] - r[0] >= span]
+            if fits:
+                assert any(a <= start and start + span <= b for a, b in fits), (item.meta["key"], start, ranges)
+            else:  # the clip holds all of the longest range
+                a, b = max(ranges, key=lambda r: r[1] - r[0])
+                assert start <= a and b <= start + span
+            moved += start != anywhere[index].meta["clip_offset"]
+    assert moved > 0, "acting and anywhere draw different clips"
+    # evaluation: centred on the longest range
+    clips = corpus.dataset(split=None, clip_length=length, offset="acting")
+    for index in range(len(clips)):
+        item = clips[index]
+        a, b = max((tuple(r) for r in item.meta["acting_ranges"]), key=lambda r: r[1] - r[0])
+        first = item.meta["frames"][0]
+        centre_gap = abs((first + span / 2) - (a + b) / 2)
+        assert centre_gap <= 1 or first in (0, config.n_frames - span)
+    with pytest.raises(ConfigError, match="region"):
+        RandomClips(videos, length, region="inside")
+    assert np.all(np.diff(clips[0].meta["frames"]) == 1)

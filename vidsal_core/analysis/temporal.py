@@ -431,7 +431,9 @@ SETTING_KEYS = ("pairs", "methods", "ig_steps", "videos_per_person_action", "fra
                 "window_variant", "batch_size")
 #: Optional keys and their defaults: ``ig_batch_size`` bounds Integrated Gradients' memory
 #: ((video, path point) pairs per forward pass; None = a whole chunk's).
-OPTIONAL_SETTINGS: dict[str, Any] = {"ig_batch_size": None}
+#: ``clip_offset`` cuts the test clips: ``"center"`` (the video's centre, empty frames and all: the
+#: chapter's own experiment), ``"acting"`` (as the models are evaluated) or a frame.
+OPTIONAL_SETTINGS: dict[str, Any] = {"ig_batch_size": None, "clip_offset": "center"}
 
 
 def chapter_settings(profile: Any, section_name: str = "vanishing_chapter") -> dict[str, Any]:
@@ -524,11 +526,16 @@ def source_model(source: dict[str, Any]) -> nn.Module:
     return _CHAPTER_MODELS[key]
 
 
-def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: int) -> list[dict[str, Any]]:
-    """The run's test clips of ``entries`` in chunks of ``size`` videos, each JSON-able (a sweep item's video)."""
+def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: int,
+                offset: str | int | None = "center") -> list[dict[str, Any]]:
+    """The run's test clips of ``entries`` in chunks of ``size`` videos, each JSON-able (a sweep item's video).
+
+    ``offset`` cuts the clips (``"center"``, the chapter's default; ``"acting"``; a frame; None: the run's
+    ``data.evaluation_offset``).
+    """
     _check_batch_size(size)
     clip = {"classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
-            "offset": run.data["evaluation_offset"], "size": list(run.data["size"])}
+            "offset": run.data["evaluation_offset"] if offset is None else offset, "size": list(run.data["size"])}
     entries = [dict(entry) for entry in entries]
     return [{"corpus": corpus.config_hash, "entries": entries[start:start + size], "clip": clip}
             for start in range(0, len(entries), size)]

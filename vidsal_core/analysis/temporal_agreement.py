@@ -232,6 +232,11 @@ class StudySettings:
         Least visibility of an in-view frame.
     resamples : int
         Bootstrap resamples of every interval.
+    clip_offset : {"center", "acting"} or int
+        Where each test clip is cut: ``"center"`` (the video's centre, empty
+        frames and all: this chapter's own experiment, which found the models
+        using frames without the person), ``"acting"`` (centred on the
+        person's longest run in view, as the models are evaluated), or a frame.
     """
 
     runs: tuple[str, ...] = ("frame_lstm_binary", "ica_lstm_binary")
@@ -243,6 +248,7 @@ class StudySettings:
     keyframe_threshold: float = DEFAULT_THRESHOLD
     in_view_threshold: float = DEFAULT_IN_VIEW
     resamples: int = 2000
+    clip_offset: str | int = "center"
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -293,8 +299,13 @@ def trained_model(profile: str | Path, run_name: str, progress: bool = False) ->
     return load_trained(profile, run_name)
 
 
-def evaluation_clips(profile: str | Path, run_name: str):
-    """The run's corpus and its test clips, cut as the run evaluates them, with SynthKTH's truth attached."""
+def evaluation_clips(profile: str | Path, run_name: str, offset: str | int | None = "center"):
+    """The run's corpus and its test clips, with SynthKTH's truth attached.
+
+    ``offset`` cuts each clip (``"center"``: the video's centre clip, empty
+    frames and all, the default of this chapter's experiment; ``"acting"``;
+    a frame; None: as the run evaluates them, ``data.evaluation_offset``).
+    """
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
     from vidsal_core.models.runs import build_run
 
@@ -302,7 +313,7 @@ def evaluation_clips(profile: str | Path, run_name: str):
     data = run.data
     corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
     dataset = corpus.dataset(split="test", actions=list(run.spec.classes), clip_length=data["clip_length"],
-                             step=data["step"], offset=data["evaluation_offset"],
+                             step=data["step"], offset=data["evaluation_offset"] if offset is None else offset,
                              size=None if data["size"] is None else tuple(data["size"]),
                              title_frames=data["title_frames"], with_truth=True)
     if tuple(dataset.classes) != tuple(run.spec.classes):
@@ -418,7 +429,7 @@ def run_study(profile: str | Path, settings: StudySettings | None = None, progre
     started = time.perf_counter()
     for run_name in settings.runs:
         model = trained_model(profile, run_name, progress)
-        corpus, dataset = evaluation_clips(profile, run_name)
+        corpus, dataset = evaluation_clips(profile, run_name, settings.clip_offset)
         mean = mean_frame(profile, run_name, settings.mean_videos) if (
             "mean" in settings.baselines or settings.baseline == "mean") else None
         count = len(dataset) if settings.max_videos is None else min(len(dataset), settings.max_videos)

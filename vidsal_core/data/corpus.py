@@ -33,7 +33,7 @@ from vidsal_core.data.dataset import (
     VideoItem,
     split_of_person,
 )
-from vidsal_core.data.sequences import LISTING_NAME, write_sequence_listings
+from vidsal_core.data.sequences import LISTING_NAME, acting_ranges, write_sequence_listings
 from vidsal_core.errors import ConfigError, DatasetError
 
 #: Where corpora live unless told otherwise.
@@ -371,7 +371,11 @@ class Corpus:
             A subset of actions (labels are re-numbered in KTH order).
         clip_length, step, offset : optional
             Cut a clip of ``clip_length`` frames, every ``step``-th frame, from
-            frame ``offset`` (``"center"`` centres the clip). None = whole video.
+            frame ``offset`` (``"center"`` centres the clip in the video,
+            ``"acting"`` on the longest run of frames with the person in view:
+            :func:`vidsal_core.data.sequences.acting_offset`). None = whole
+            video. Every item's ``meta["acting_ranges"]`` lists the video's
+            acting ranges (0-based, half-open, in video frames).
         size : (H, W), optional
             Resize frames (bilinear) and part maps (nearest).
         with_truth : bool
@@ -427,8 +431,8 @@ class SynthKTHDataset(VideoDataset):
         self.offset = offset
         self.size = tuple(size) if size is not None else None
         self.with_truth = with_truth
-        if isinstance(offset, str) and offset != "center":
-            raise ConfigError(f"offset={offset!r}: give a frame number or 'center'")
+        if isinstance(offset, str) and offset not in ("center", "acting"):
+            raise ConfigError(f"offset={offset!r}: give a frame number, 'center' or 'acting'")
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -436,8 +440,9 @@ class SynthKTHDataset(VideoDataset):
     def labels(self) -> list[int]:
         return [self.classes.index(entry["action"]) for entry in self.entries]
 
-    def _clip_frames(self, n_frames: int) -> np.ndarray:
-        from vidsal_core.data.clips import clip_indices
+    def _clip_frames(self, n_frames: int, ranges: Sequence[tuple[int, int]] = ()) -> np.ndarray:
+        from vidsal_core.data.clips import clip_indices, clip_span
+        from vidsal_core.data.sequences import acting_offset
 
         if self.clip_length is None:
             return np.arange(n_frames)
@@ -445,6 +450,12 @@ class SynthKTHDataset(VideoDataset):
         if offset == "center":
             span = (self.clip_length - 1) * self.step + 1
             offset = max((n_frames - span) // 2, 0)
+        elif offset == "acting":
+            span = clip_span(self.clip_length, self.step)
+            if span > n_frames:  # let clip_indices name the misfit
+                offset = 0
+            else:
+                offset = acting_offset(ranges, n_frames, span)
         return clip_indices(n_frames, self.clip_length, step=self.step, offset=offset)
 
     def __getitem__(self, index: int) -> VideoItem:
@@ -452,7 +463,8 @@ class SynthKTHDataset(VideoDataset):
             raise IndexError(f"index {index} out of range for {len(self)} videos")
         entry = self.entries[index]
         arrays = self.corpus.load(entry["key"])
-        frames = self._clip_frames(arrays["frames"].shape[0])
+        ranges = acting_ranges(arrays["visibility"], int(entry.get("title_frames", 0)))
+        frames = self._clip_frames(arrays["frames"].shape[0], ranges)
         video = torch.from_numpy(arrays["frames"][frames]).float().div_(255.0).unsqueeze(1)
         if self.size is not None:
             video = torch.nn.functional.interpolate(video, size=self.size, mode="bilinear",
@@ -467,5 +479,6 @@ class SynthKTHDataset(VideoDataset):
                                visibility=torch.from_numpy(arrays["visibility"][frames]),
                                limb_motion=torch.from_numpy(arrays["limb_motion"][frames]),
                                frames=frames)
-        meta = dict(entry, frames=frames.tolist(), source="synthkth", corpus=self.corpus.config_hash)
+        meta = dict(entry, frames=frames.tolist(), source="synthkth", corpus=self.corpus.config_hash,
+                    acting_ranges=[list(item) for item in ranges])
         return VideoItem(video=video, label=self.classes.index(entry["action"]), meta=meta, truth=truth)

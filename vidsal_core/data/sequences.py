@@ -109,3 +109,83 @@ def write_sequence_listings(corpus: Any, in_view: float = DEFAULT_IN_VIEW, min_f
         os.replace(temporary, path)
         written.append(path)
     return written
+
+
+#: Where training clips are drawn: inside the acting ranges (KTH's practice) or anywhere in the video.
+CLIP_REGIONS = ("acting", "anywhere")
+
+
+def _check_ranges(ranges: Sequence[tuple[int, int]], n_frames: int, span: int) -> list[tuple[int, int]]:
+    if isinstance(span, bool) or not isinstance(span, (int, np.integer)) or span < 1:
+        raise ConfigError(f"span={span!r}: expected a positive number of frames")
+    if span > n_frames:
+        raise ConfigError(f"a clip spanning {span} frames does not fit a video of n_frames={n_frames}")
+    checked = []
+    for item in ranges:
+        start, stop = (int(value) for value in item)
+        if not 0 <= start < stop <= n_frames:
+            raise ConfigError(f"acting range {tuple(item)}: expected 0 <= start < stop <= n_frames={n_frames}")
+        checked.append((start, stop))
+    return checked
+
+
+def acting_offsets(ranges: Sequence[tuple[int, int]], n_frames: int, span: int) -> np.ndarray:
+    """Offsets of the clips of ``span`` frames drawn inside a video's acting ranges.
+
+    A clip is inside when all of its span lies in one range (KTH's practice:
+    clips are cut inside ``00sequences.txt``'s subsequences). Where no range
+    is as long as the clip (a runner crosses a SynthKTH frame in about 20
+    frames; a 30-frame clip cannot avoid empty frames), the clips that hold
+    the most acting frames are kept instead, so the clip covers the whole
+    action and as few empty frames as it must. A video with no acting range
+    (the person is never in view) gives every offset.
+
+    Parameters
+    ----------
+    ranges : sequence of (start, stop)
+        0-based half-open acting ranges (:func:`acting_ranges`).
+    n_frames : int
+        Frames in the video.
+    span : int
+        Frames a clip covers, first to last (:func:`vidsal_core.data.clips.clip_span`).
+
+    Examples
+    --------
+    >>> acting_offsets([(2, 9)], n_frames=12, span=4).tolist()
+    [2, 3, 4, 5]
+    >>> acting_offsets([(4, 6)], n_frames=10, span=4).tolist()   # shorter than the clip: the clips holding it
+    [2, 3, 4]
+    """
+    checked = _check_ranges(ranges, n_frames, span)
+    offsets = np.arange(n_frames - span + 1)
+    if not checked:
+        return offsets
+    inside = np.zeros(len(offsets), dtype=bool)
+    covered = np.zeros(len(offsets), dtype=np.int64)
+    for start, stop in checked:
+        inside |= (offsets >= start) & (offsets + span <= stop)
+        covered += np.clip(np.minimum(offsets + span, stop) - np.maximum(offsets, start), 0, None)
+    if inside.any():
+        return offsets[inside]
+    return offsets[covered == covered.max()]
+
+
+def acting_offset(ranges: Sequence[tuple[int, int]], n_frames: int, span: int) -> int:
+    """Offset of the evaluation clip: centred on the video's longest acting range (the first of equals).
+
+    The clip is clamped to the video; a video with no acting range gets its
+    centre clip, as ``offset="center"`` would.
+
+    Examples
+    --------
+    >>> acting_offset([(0, 3), (10, 30)], n_frames=48, span=10)
+    15
+    >>> acting_offset([(40, 48)], n_frames=48, span=30)   # clamped to the video's end
+    18
+    """
+    checked = _check_ranges(ranges, n_frames, span)
+    if not checked:
+        return (n_frames - span) // 2
+    start, stop = max(checked, key=lambda item: item[1] - item[0])
+    offset = start + ((stop - start) - span) // 2
+    return int(min(max(offset, 0), n_frames - span))

@@ -35,7 +35,7 @@ def _check_interval(estimate: float, low: float, high: float, where: str) -> Non
         raise ConfigError(f"{where}: need finite low <= estimate <= high, got {low!r} <= {estimate!r} <= {high!r}")
 
 
-def target_status(estimate: float, low: float, high: float, target: float) -> str:
+def target_status(estimate: float, low: float, high: float, target: float, floor: float | None = None) -> str:
     """Whether an accuracy meets ``target``, taking its 95% interval into account.
 
     Parameters
@@ -44,6 +44,10 @@ def target_status(estimate: float, low: float, high: float, target: float) -> st
         The accuracy and its interval.
     target : float
         The accuracy asked for.
+    floor : float, optional
+        Where a target names its interval's lower end too (walking vs
+        running: 0.97 with the lower end at least 0.93), ``"met"`` asks for
+        ``estimate >= target`` and ``low >= floor``; without it, ``low >= target``.
 
     Returns
     -------
@@ -54,7 +58,9 @@ def target_status(estimate: float, low: float, high: float, target: float) -> st
         ``"not met"`` (the whole interval below it).
     """
     _check_interval(estimate, low, high, "target_status")
-    if low >= target:
+    if floor is not None and not (isinstance(floor, (int, float)) and not isinstance(floor, bool) and floor <= target):
+        raise ConfigError(f"target_status: floor={floor!r}: expected a number at most the target {target}")
+    if low >= (target if floor is None else floor) and estimate >= target:
         return TARGET_STATUSES[0]
     if estimate >= target:
         return TARGET_STATUSES[1]

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from vidsal_core.data.dataset import KTH_ACTIONS, VideoDataset, VideoItem
+from vidsal_core.data.sequences import CLIP_REGIONS
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.models.checkpoints import (
     CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
@@ -47,6 +48,8 @@ DATA_DEFAULTS: dict[str, Any] = {
     "train_clips_per_video": 1,
     "evaluation_offset": "center",
     "title_frames": None,
+    "clip_region": "anywhere",
+    "train_persons": None,
 }
 #: Keys of a run.
 RUN_KEYS = ("model", "config", "data", "training")
@@ -241,7 +244,7 @@ def _check_clips_fit(run: Run, n_frames: int) -> None:
     data = run.data
     span = (data["clip_length"] - 1) * data["step"] + 1
     offset = data["evaluation_offset"]
-    last = span if offset == "center" else (offset + span if isinstance(offset, int) and offset >= 0 else None)
+    last = span if offset in ("center", "acting") else (offset + span if isinstance(offset, int) and offset >= 0 else None)
     if last is None or last > n_frames:
         raise ConfigError(
             f"run {run.name}: clips of clip_length={data['clip_length']}, step={data['step']} "
@@ -253,8 +256,10 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
     """The clips of ``split`` for ``run`` from a built corpus, labelled in the task's classes.
 
     Training clips are cut at fresh seeded random offsets every epoch,
-    ``train_clips_per_video`` of them per video (:class:`RandomClips`);
-    validation and test clips once per video at ``evaluation_offset``.
+    ``train_clips_per_video`` of them per video (:class:`RandomClips`),
+    inside the video's acting ranges when ``clip_region`` is ``"acting"``
+    (KTH's practice) or anywhere; validation and test clips once per video at
+    ``evaluation_offset`` (``"acting"``: centred on the longest acting range).
 
     Parameters
     ----------
@@ -268,6 +273,8 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
         Keep videos in memory after their first reading (for training).
     """
     data = run.data
+    if data["clip_region"] not in CLIP_REGIONS:
+        raise ConfigError(f"run {run.name}: data.clip_region={data['clip_region']!r}: expected one of {list(CLIP_REGIONS)}")
     _check_clips_fit(run, corpus.config.n_frames)
     size = None if data["size"] is None else tuple(data["size"])
     whole = split == "train"
@@ -276,13 +283,21 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
         clip_length=None if whole else data["clip_length"], step=1 if whole else data["step"],
         offset=0 if whole else data["evaluation_offset"],
     )
+    if whole and data["train_persons"] is not None:  # a learning curve over persons (vidsal_core.models.diagnosis)
+        chosen = {int(person) for person in data["train_persons"]}
+        available = {int(entry["person"]) for entry in dataset.entries}
+        if not chosen <= available:
+            raise ConfigError(f"run {run.name}: data.train_persons {sorted(chosen - available)} are not training "
+                              f"persons of corpus {corpus.config_hash} (those are {sorted(available)})")
+        dataset.entries = [entry for entry in dataset.entries if int(entry["person"]) in chosen]
     if len(dataset) == 0:
         raise ConfigError(f"run {run.name}: the {split} split of corpus {corpus.config_hash} has no videos of {list(run.spec.classes)}")
     dataset = TaskDataset(dataset, run.spec.classes)
     if cache:
         dataset = CachedVideoDataset(dataset)
     if whole:
-        dataset = RandomClips(dataset, data["clip_length"], data["step"], data["train_clips_per_video"], run.training.seed)
+        dataset = RandomClips(dataset, data["clip_length"], data["step"], data["train_clips_per_video"], run.training.seed,
+                              region=data["clip_region"])
     return dataset
 
 

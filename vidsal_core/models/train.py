@@ -194,12 +194,23 @@ class RandomClips(VideoDataset):
         Clips of each video per epoch.
     seed : int, default 0
         Seeds the offsets.
+    region : {"anywhere", "acting"}, default "anywhere"
+        ``"acting"`` draws each clip inside the video's acting ranges
+        (``item.meta["acting_ranges"]``: SynthKTH's ground truth, or KTH's
+        ``00sequences.txt``), KTH's practice, with
+        :func:`vidsal_core.data.sequences.acting_offsets`; a video whose
+        items carry no ranges is acting throughout. ``"anywhere"`` draws
+        from every offset that fits.
     """
 
-    def __init__(self, videos: VideoDataset, clip_length: int, step: int = 1, clips_per_video: int = 1, seed: int = 0) -> None:
+    def __init__(self, videos: VideoDataset, clip_length: int, step: int = 1, clips_per_video: int = 1, seed: int = 0,
+                 region: str = "anywhere") -> None:
         from vidsal_core.data.clips import clip_span
+        from vidsal_core.data.sequences import CLIP_REGIONS
 
-        self.videos, self.clip_length, self.step = videos, clip_length, step
+        if region not in CLIP_REGIONS:
+            raise ConfigError(f"region={region!r}: expected one of {list(CLIP_REGIONS)}")
+        self.videos, self.clip_length, self.step, self.region = videos, clip_length, step, region
         self.clips_per_video, self.seed, self.epoch = clips_per_video, seed, 0
         self.classes = tuple(videos.classes)
         self.span = clip_span(clip_length, step)
@@ -213,21 +224,26 @@ class RandomClips(VideoDataset):
     def __len__(self) -> int:
         return len(self.videos) * self.clips_per_video
 
-    def offset(self, index: int, n_frames: int) -> int:
-        """Seeded offset of clip ``index`` in a video of ``n_frames`` frames."""
+    def offset(self, index: int, n_frames: int, ranges: Sequence[Sequence[int]] | None = None) -> int:
+        """Seeded offset of clip ``index`` in a video of ``n_frames`` frames (inside ``ranges`` when acting)."""
         if n_frames < self.span:
             raise ConfigError(
                 f"RandomClips: video {index // self.clips_per_video} has {n_frames} frames, "
                 f"fewer than a clip of {self.clip_length} frames at step {self.step} spans ({self.span})"
             )
         generator = np.random.default_rng([self.seed, self.epoch, index])
+        if self.region == "acting" and ranges is not None:
+            from vidsal_core.data.sequences import acting_offsets
+
+            allowed = acting_offsets([tuple(item) for item in ranges], n_frames, self.span)
+            return int(allowed[generator.integers(0, len(allowed))])
         return int(generator.integers(0, n_frames - self.span + 1))
 
     def __getitem__(self, index: int) -> VideoItem:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} clips")
         item = self.videos[index // self.clips_per_video]
-        start = self.offset(index, item.video.shape[0])
+        start = self.offset(index, item.video.shape[0], item.meta.get("acting_ranges"))
         frames = list(range(start, start + self.span, self.step)) if self.step else [start] * self.clip_length
         meta = dict(item.meta, clip_offset=start, clip_step=self.step)
         return dataclasses.replace(item, video=item.video[frames], meta=meta, truth=None)
