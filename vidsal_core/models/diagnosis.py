@@ -135,7 +135,8 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
     Returns
     -------
     pandas.DataFrame
-        One row per group: ``clips, persons, accuracy, low, high``.
+        One row per group: ``clips, persons, accuracy, low, high`` (the
+        interval clipped to ``[0, 1]``).
 
     Examples
     --------
@@ -156,14 +157,14 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
     for value, part in frame.groupby(groups.to_numpy(), sort=True):
         hits = part["correct"].astype(float).to_numpy()
         persons = part["person"].astype(str).to_numpy()
-        if len(set(persons)) >= 2:
+        if len(set(persons)) >= 2:  # clipped to [0, 1], the range of an accuracy
             estimate = mean_interval(hits, persons, confidence)
-            low, high = float(estimate.low), float(estimate.high)
+            low, high = max(float(estimate.low), 0.0), min(float(estimate.high), 1.0)
         else:
             low = high = float("nan")
         rows[value] = {"clips": len(part), "persons": len(set(persons)), "accuracy": float(hits.mean()),
                        "low": low, "high": high}
-    table = pd.DataFrame.from_dict(rows, orient="index")
+    table = pd.DataFrame.from_dict(rows, orient="index").astype({"clips": int, "persons": int})
     table.index.name = name
     return table
 
