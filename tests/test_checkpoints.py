@@ -167,3 +167,52 @@ def test_a_checkpoint_of_other_training_code_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="code: checkpoint has"):
         load_checkpoint(tmp_path / "toy.pt", edited, tmp_path)
     assert read_manifest(tmp_path)["toy.pt"]["threads"] == torch.get_num_threads()
+
+
+def _save_many(directory: str, prefix: str, count: int, start_at: float) -> None:
+    import time
+
+    run = toy_run()
+    model = build_model("frame_lstm", run.spec.model_config)
+    time.sleep(max(0.0, start_at - time.time()))  # every process starts saving at the same moment
+    for index in range(count):
+        save_checkpoint(model, run.spec, f"{directory}/{prefix}-{index}.pt", directory)
+
+
+def test_processes_saving_side_by_side_keep_every_manifest_entry(tmp_path):
+    # the manifest is read, changed and written by each save: without its lock, entries of one process get lost
+    import concurrent.futures
+    import multiprocessing
+    import time
+
+    start_at = time.time() + 8.0  # after the spawned processes have imported torch
+    with concurrent.futures.ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_save_many, [str(tmp_path)] * 3, ["a", "b", "c"], [30] * 3, [start_at] * 3))
+    assert set(read_manifest(tmp_path)) == {f"{prefix}-{index}.pt" for prefix in "abc" for index in range(30)}
+
+
+def test_train_runs_refuses_a_run_without_its_corpus(tmp_path):
+    with pytest.raises(ConfigError, match="no corpus given for section"):
+        runs_module.train_runs([toy_run()], {}, directory=tmp_path)
+    with pytest.raises(ConfigError, match="workers=0"):
+        runs_module.train_runs([toy_run()], {"corpus": None}, workers=0, directory=tmp_path)
+
+
+@pytest.mark.slow
+def test_train_runs_side_by_side_gives_the_checkpoints_of_one_at_a_time(tmp_path):
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+
+    runs = runs_module.profile_runs("quick", ["frame_lstm_binary", "ica_lstm_binary"])
+    corpora = {run.corpus_section: build_corpus(CorpusConfig.from_profile("quick", run.corpus_section), progress=False)
+               for run in runs}
+    serial = runs_module.train_runs(runs, corpora, workers=1, directory=tmp_path / "serial")
+    parallel = runs_module.train_runs(runs, corpora, workers=2, directory=tmp_path / "parallel")
+    entries = read_manifest(tmp_path / "parallel")
+    for run in runs:
+        assert not serial[run.name].reused and not parallel[run.name].reused
+        assert entries[f"quick/{run.name}.pt"]["threads"] == runs_module.TRAINING_THREADS == 1
+        assert f"quick/{run.name}-untrained.pt" in entries
+        for key, tensor in serial[run.name].model.state_dict().items():
+            assert torch.equal(tensor, parallel[run.name].model.state_dict()[key]), (run.name, key)
+    again = runs_module.train_runs(runs, corpora, workers=2, directory=tmp_path / "parallel")
+    assert all(result.reused for result in again.values())

@@ -12,15 +12,17 @@ with a :class:`~vidsal_core.errors.CheckpointError` that lists it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -159,6 +161,24 @@ def _write_manifest(entries: Mapping[str, Any], directory: Path) -> None:
     os.replace(handle.name, manifest_path(directory))
 
 
+@contextlib.contextmanager
+def manifest_lock(directory: Path | str = CHECKPOINT_DIR) -> Iterator[None]:
+    """Hold an exclusive lock on the manifest of ``directory`` (``manifest.json.lock``, ``fcntl.flock``).
+
+    Every read-modify-write of the manifest takes it, so that processes training
+    runs side by side (:func:`vidsal_core.models.runs.train_runs`) never drop
+    each other's entries.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"{MANIFEST_NAME}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def relative_key(path: Path, directory: Path) -> str:
     """Manifest key of ``path``: its POSIX path relative to ``directory``."""
     try:
@@ -207,9 +227,10 @@ def save_checkpoint(
         "threads": torch.get_num_threads(),
         **plain(dict(extra or {})),
     }
-    entries = read_manifest(directory)
-    entries[key] = entry
-    _write_manifest(entries, directory)
+    with manifest_lock(directory):
+        entries = read_manifest(directory)
+        entries[key] = entry
+        _write_manifest(entries, directory)
     return entry
 
 
@@ -220,12 +241,13 @@ def manifest_entry(path: Path | str, directory: Path | str = CHECKPOINT_DIR) -> 
 
 def annotate_checkpoint(path: Path | str, values: Mapping[str, Any], directory: Path | str = CHECKPOINT_DIR) -> None:
     """Add ``values`` (e.g. test accuracy) to a checkpoint's manifest entry."""
-    entries = read_manifest(directory)
     key = relative_key(Path(path), Path(directory))
-    if key not in entries:
-        raise CheckpointError(f"checkpoint {path}: not in the manifest {manifest_path(directory)}")
-    entries[key].update(plain(dict(values)))
-    _write_manifest(entries, Path(directory))
+    with manifest_lock(directory):
+        entries = read_manifest(directory)
+        if key not in entries:
+            raise CheckpointError(f"checkpoint {path}: not in the manifest {manifest_path(directory)}")
+        entries[key].update(plain(dict(values)))
+        _write_manifest(entries, Path(directory))
 
 
 def verify_checkpoint(

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from vidsal_core.errors import VidsalError
 from vidsal_core.models.checkpoints import CHECKPOINT_DIR, annotate_checkpoint, manifest_entry
 from vidsal_core.models.evaluation import evaluate_accuracy
-from vidsal_core.models.runs import Run, checkpoint_paths, profile_runs, run_dataset, run_summary, train_or_load
+from vidsal_core.models.runs import Run, checkpoint_paths, profile_runs, run_dataset, run_summary, train_runs
 
 #: Columns of the accuracy table: (header, row key, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -87,12 +87,13 @@ def train_command(arguments: argparse.Namespace) -> int:
     """``train``: train or reuse every run, evaluate, print the table."""
     start, rows, corpora = time.perf_counter(), [], {}
     directory = Path(arguments.checkpoints)
-    for run in profile_runs(arguments.profile, arguments.runs):
-        corpus = _corpus_of(run, arguments.profile, corpora, arguments.workers, arguments.progress)
-        trained = train_or_load(
-            run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
-            directory, on_mismatch="retrain", progress=arguments.progress, force=arguments.retrain,
-        )
+    runs = profile_runs(arguments.profile, arguments.runs)
+    for run in runs:
+        _corpus_of(run, arguments.profile, corpora, arguments.workers, arguments.progress)
+    trained_runs = train_runs(runs, corpora, workers=arguments.jobs, directory=directory, on_mismatch="retrain",
+                              progress=arguments.progress, force=arguments.retrain)
+    for run in runs:
+        corpus, trained = corpora[run.corpus_section], trained_runs[run.name]
         path = checkpoint_paths(run, directory).trained
         if not trained.reused or "test" not in trained.entry:
             report = evaluate_accuracy(trained.model, run_dataset(run, corpus, "test"))
@@ -136,6 +137,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "train":
             command.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
             command.add_argument("--workers", type=int, default=1, help="processes rendering the corpus")
+            command.add_argument("--jobs", type=int, default=1,
+                                 help="runs trained side by side, a process each (the checkpoints do not depend on it)")
             command.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     return main_parser
 

@@ -34,7 +34,9 @@ from vidsal_core.models.checkpoints import (
     CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
 )
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.train import RandomClips, TaskDataset, TrainConfig, TrainResult, train_model
+from vidsal_core.models.train import (
+    TRAINING_THREADS, RandomClips, TaskDataset, TrainConfig, TrainResult, torch_threads, train_model,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ DATA_DEFAULTS: dict[str, Any] = {
 }
 #: Keys of a run.
 RUN_KEYS = ("model", "config", "data", "training")
+
+
 
 
 def models_section(profile: str | Path) -> dict[str, Any]:
@@ -345,6 +349,7 @@ def train_or_load(
     on_mismatch: str = "raise",
     progress: bool = True,
     force: bool = False,
+    threads: int | None = TRAINING_THREADS,
 ) -> TrainedRun:
     """Reuse a matching checkpoint of ``run``; otherwise train and save it with its untrained control.
 
@@ -362,6 +367,9 @@ def train_or_load(
         Show progress bars.
     force : bool, default False
         Train even when a matching checkpoint exists.
+    threads : int or None, default :data:`TRAINING_THREADS` (1)
+        Torch threads while training (restored after), so that a checkpoint
+        does not depend on the machine's cores. None keeps torch's setting.
     """
     if on_mismatch not in ("raise", "retrain"):
         raise ConfigError(f"on_mismatch={on_mismatch!r}: expected 'raise' or 'retrain'")
@@ -378,7 +386,8 @@ def train_or_load(
         raise CheckpointError(f"run {run.name}: no matching checkpoint at {paths.trained} and no data given to train it")
     model = build_model(run.spec.model, run.spec.model_config, seed=run.training.seed)
     save_checkpoint(model, run.spec, paths.untrained, directory, {"role": "untrained", "run": run.name})
-    result: TrainResult = train_model(model, train, validation, run.training, progress)
+    with torch_threads(threads):
+        result: TrainResult = train_model(model, train, validation, run.training, progress)
     entry = save_checkpoint(model, run.spec, paths.trained, directory,
                             {"role": "trained", "run": run.name, "training": result.to_dict()})
     return TrainedRun(run, model, False, entry)
@@ -409,3 +418,112 @@ def run_summary(run: Run) -> dict[str, Any]:
         "run": run.name, "model": run.spec.model, "task": task,
         "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}",
     }
+
+
+
+def training_cost(run: Run, corpus: Any) -> float:
+    """A rough relative cost of training ``run`` (epochs x clips x frames x pixels, x8 for 3-D convolutions).
+
+    Only orders the runs of :func:`train_runs` (longest first, so that the
+    workers finish together); it changes no result.
+    """
+    training, data = run.training, run.data
+    videos = len(corpus.select(split="train", actions=list(run.spec.classes)))
+    height, width = data["size"]
+    factor = 8.0 if run.spec.model == "c3d" else 1.0
+    return factor * training.max_epochs * videos * data["train_clips_per_video"] * data["clip_length"] * height * width
+
+
+def _train_in_worker(run: Run, corpus_directory: str, directory: str, on_mismatch: str, force: bool) -> float:
+    """Train one run in a worker process (:func:`train_runs`); returns its training seconds."""
+    from vidsal_core.data.corpus import Corpus
+
+    corpus = Corpus(corpus_directory)
+    trained = train_or_load(run, run_dataset(run, corpus, "train", cache=True),
+                            run_dataset(run, corpus, "validation", cache=True), directory,
+                            on_mismatch=on_mismatch, progress=False, force=force)
+    return float(trained.entry.get("training", {}).get("seconds", 0.0))
+
+
+def needs_training(run: Run, directory: Path | str = CHECKPOINT_DIR) -> bool:
+    """Whether ``run`` has no checkpoint that matches its spec (so :func:`train_or_load` would train it)."""
+    paths = checkpoint_paths(run, directory)
+    if manifest_entry(paths.trained, directory) is None:
+        return True
+    try:
+        load_checkpoint(paths.trained, run.spec, directory)
+    except CheckpointError:
+        return True
+    return False
+
+
+def train_runs(
+    runs: Sequence[Run],
+    corpora: Mapping[str, Any],
+    workers: int = 1,
+    directory: Path | str = CHECKPOINT_DIR,
+    on_mismatch: str = "retrain",
+    progress: bool = False,
+    force: bool = False,
+) -> dict[str, TrainedRun]:
+    """Train the runs that have no matching checkpoint, ``workers`` at a time, and load them all.
+
+    Every training runs at :data:`TRAINING_THREADS` torch threads (as every
+    :func:`train_or_load` does), in this process (``workers=1``) or in a worker process of its own (spawned, one run
+    per process at a time, longest first by :func:`training_cost`). A run's
+    checkpoint therefore does not depend on ``workers``: on a CPU training is
+    deterministic for a given thread count, and the thread count is fixed.
+    The manifest is written under a lock
+    (:func:`~vidsal_core.models.checkpoints.manifest_lock`).
+
+    Parameters
+    ----------
+    runs : sequence of Run
+        The runs, e.g. :func:`profile_runs`.
+    corpora : mapping
+        ``corpus_section -> Corpus`` for every run's corpus (built already, so
+        that no two workers build one at once).
+    workers : int, default 1
+        Runs trained side by side; on a CPU at most one per core pays.
+    directory, on_mismatch, progress, force
+        As for :func:`train_or_load` (``progress`` only for ``workers=1``;
+        ``force`` trains every run again).
+
+    Returns
+    -------
+    dict of str to TrainedRun
+        Keyed by run name, in the order of ``runs``; ``reused`` says whether a
+        run was trained by this call.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r}: expected a positive integer")
+    missing = [run.corpus_section for run in runs if run.corpus_section not in corpora]
+    if missing:
+        raise ConfigError(f"train_runs: no corpus given for section(s) {sorted(set(missing))}")
+    pending = [run for run in runs if force or needs_training(run, directory)]
+    if workers > 1 and len(pending) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        order = sorted(pending, key=lambda run: -training_cost(run, corpora[run.corpus_section]))
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(order)),
+                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {run.name: pool.submit(_train_in_worker, run, str(corpora[run.corpus_section].directory),
+                                             str(directory), on_mismatch, force) for run in order}
+            for name, future in futures.items():
+                try:
+                    future.result()
+                except Exception as error:
+                    raise CheckpointError(f"run {name}: training in a worker process failed: {error}") from error
+    else:
+        for run in pending:
+            corpus = corpora[run.corpus_section]
+            train_or_load(run, run_dataset(run, corpus, "train", cache=True),
+                          run_dataset(run, corpus, "validation", cache=True), directory,
+                          on_mismatch=on_mismatch, progress=progress, force=force)
+    trained_now = {run.name for run in pending}
+    result = {}
+    for run in runs:
+        loaded = train_or_load(run, None, None, directory, on_mismatch="raise", progress=False)
+        result[run.name] = TrainedRun(run, loaded.model, run.name not in trained_now, loaded.entry)
+    return result

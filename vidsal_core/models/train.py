@@ -41,6 +41,28 @@ from vidsal_core.errors import ConfigError
 LOGGER = logging.getLogger(__name__)
 
 
+#: Torch threads of every training of a run (:func:`vidsal_core.models.runs.train_or_load`, in its process or in a
+#: worker of :func:`~vidsal_core.models.runs.train_runs`). One, so that a checkpoint does not depend on the machine's
+#: cores or on how many runs train side by side. This file is in the checkpoints' code fingerprint, so changing it
+#: retrains them.
+TRAINING_THREADS = 1
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Torch's intra-op threads set to ``threads`` within the block and restored after (None: leave them)."""
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads={threads!r}: expected a positive integer or None")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How a model is trained.
