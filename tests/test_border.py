@@ -118,6 +118,16 @@ def test_a_few_videos_are_spread_over_persons_and_actions():
     assert len(border._spread(videos, 100)) == 18
 
 
+def test_the_i3d_synthkth_videos_are_nine_persons_and_every_action():
+    # the default border chapter: 2 videos of each of the 9 test persons (per_person), 9 of them for I3D
+    actions = ["walking", "jogging", "running", "boxing", "handwaving", "handclapping"]
+    videos = [{"person": person, "action": action, "key": f"{person}-{action}"}
+              for person in (2, 3, 5, 6, 7, 8, 9, 10, 22) for action in actions]
+    chosen = border._spread(border.per_person(videos, 2), 9)
+    assert [video["person"] for video in chosen] == [2, 3, 5, 6, 7, 8, 9, 10, 22]
+    assert {video["action"] for video in chosen} == set(actions)
+
+
 @pytest.mark.slow
 def test_the_command_prints_table_one_at_the_quick_profile(capsys):
     """Trains the quick C3D if needed and runs (or reads back) every quick sweep."""

@@ -47,6 +47,19 @@ def test_interrupted_build_resumes_with_only_the_missing_video(corpus):
     assert untouched.stat().st_mtime_ns == untouched_mtime
 
 
+def test_rendering_in_worker_processes_gives_the_same_files(corpus, tmp_path):
+    serial = build_corpus(TINY, root=tmp_path / "one", workers=1, progress=False)
+    parallel = build_corpus(TINY, root=tmp_path / "two", workers=2, progress=False)
+    assert (serial.build_report.workers, parallel.build_report.workers) == (1, 2)
+    assert parallel.build_report.rendered == serial.build_report.rendered == len(corpus)
+    for entry in corpus.videos:
+        name = f"{entry['key']}.npz"
+        assert (parallel.directory / "videos" / name).read_bytes() == (serial.directory / "videos" / name).read_bytes()
+    assert build_corpus(TINY, root=tmp_path / "two", progress=False).build_report.workers == 1  # nothing missing
+    with pytest.raises(ConfigError, match="workers=0"):
+        build_corpus(TINY, root=tmp_path, workers=0, progress=False)
+
+
 def test_hash_changes_with_every_field():
     hashes = {TINY.config_hash()}
     for change in ({"n_frames": 13}, {"persons": (11, 19)}, {"seeds": (1,)},

@@ -191,6 +191,20 @@ def test_chapter_settings_and_window_variant_of_the_quick_profile():
         window_variant("quick", "ica_lstm_binary", 5, "frame_lstm_binary")
 
 
+def test_chapter_window_variant_is_the_run_the_vanishing_chapter_trains():
+    from vidsal_core.analysis.temporal import chapter_settings, chapter_window_variant
+
+    settings = chapter_settings("default")
+    run = chapter_window_variant("default")
+    variant = settings["window_variant"]
+    assert run.name == f"{variant['base_run']}_window{variant['window']}" == "ica_lstm_binary_window10"
+    assert run.spec.model_config["window"] == 10
+    assert chapter_window_variant("default", {**settings, "window_variant": None}) is None
+    changed = chapter_window_variant("default", {**settings, "window_variant": {"base_run": "ica_lstm_binary",
+                                                                                "window": 4}})
+    assert changed.name == "ica_lstm_binary_window4" and changed.spec.model_config["window"] == 4
+
+
 def test_edge_share_ratio_is_one_for_uniform_shares_and_known_otherwise():
     from vidsal_core.analysis.temporal import edge_share_ratio
 

@@ -36,7 +36,7 @@ NeurIPS.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -376,6 +376,21 @@ def window_variant(profile: Any, base_run: str, window: int | str, name: str) ->
     base["config"] = {**dict(base.get("config") or {}), "window": check_window(window)}
     variant_section = {"training": section.get("training"), "runs": {name: base}}
     return build_run(profile, name, variant_section)
+
+
+def chapter_window_variant(profile: Any, settings: Mapping[str, Any] | None = None) -> Any:
+    """The fixed-window ICA-LSTM the vanishing chapter trains (its ``window_variant``), or None when it has none.
+
+    ``settings`` are the chapter's settings (:func:`chapter_settings`, after
+    its parameters); by default the profile's. The run is named
+    ``<base_run>_window<window>``. The models chapter trains it beside the
+    profile's runs, so that the vanishing chapter finds it trained.
+    """
+    variant = (chapter_settings(profile) if settings is None else settings)["window_variant"]
+    if variant is None:
+        return None
+    return window_variant(profile, variant["base_run"], variant["window"],
+                          f"{variant['base_run']}_window{variant['window']}")
 
 
 def trained_variant(profile: Any, run: Any, progress: bool = False) -> tuple[nn.Module, nn.Module]:

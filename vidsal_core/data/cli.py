@@ -51,7 +51,7 @@ def command_build(arguments: argparse.Namespace) -> None:
     print(f"on disk  {report.bytes_on_disk / 2**20:.1f} MiB")
     if report.rendered:
         print(f"time     {report.seconds:.1f} s, {report.frames_per_second:.0f} frames/s "
-              f"with {arguments.workers} worker(s)")
+              f"with {report.workers} worker(s)")
     else:
         print("time     0 s (everything was cached)")
 
@@ -138,7 +138,8 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--profile", default="default", help="quick, default, full or a .yaml path (default: default)")
         sub.add_argument("--long", action="store_true", help="the profile's long_corpus instead of its corpus")
         sub.add_argument("--root", default=None, help="parent folder of corpora (default: data/synthkth)")
-        sub.add_argument("--workers", type=int, default=1, help="rendering processes (default: 1)")
+        sub.add_argument("--workers", type=int, default=None,
+                         help="rendering processes (default: one per core, at most one per 8 videos to render)")
         sub.add_argument("--no-progress", action="store_true", help="no progress bar")
         if name == "contact-sheet":
             sub.add_argument("--output", default="contact_sheet.png", help="PNG to write")

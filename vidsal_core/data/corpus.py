@@ -203,6 +203,7 @@ class BuildReport:
     frames_rendered: int
     seconds: float
     bytes_on_disk: int
+    workers: int = 1
 
     @property
     def frames_per_second(self) -> float:
@@ -212,7 +213,7 @@ class BuildReport:
 def build_corpus(
     config: CorpusConfig,
     root: str | Path | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress: bool = True,
 ) -> "Corpus":
     """Render what is missing of a corpus and return it.
@@ -223,8 +224,10 @@ def build_corpus(
         What to render.
     root : path, optional
         Parent folder of corpora (default ``data/synthkth``).
-    workers : int
-        Processes that render in parallel (default 1).
+    workers : int, optional
+        Processes that render in parallel. By default one per core, at most one
+        per 8 missing videos (so a small build stays in this process). A video
+        is rendered from its own seed, so the files do not depend on it.
     progress : bool
         Show a progress bar.
 
@@ -235,12 +238,14 @@ def build_corpus(
     """
     from tqdm.auto import tqdm
 
-    if workers < 1:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"workers={workers}: must be at least 1")
     directory = Path(root or DATA_DIR / "synthkth") / config.config_hash()
     (directory / "videos").mkdir(parents=True, exist_ok=True)
     specs = config.specs()
     missing = [spec for spec in specs if not _video_file(directory, spec).exists()]
+    if workers is None:
+        workers = max(1, min(os.cpu_count() or 1, len(missing) // 8))
     start = time.perf_counter()
     frames_rendered = 0
     bar = tqdm(total=len(specs), initial=len(specs) - len(missing), unit="video",
@@ -278,7 +283,7 @@ def build_corpus(
     corpus = Corpus(directory)
     if missing or not (directory / LISTING_NAME).is_file():
         write_sequence_listings(corpus)  # KTH's 00sequences.txt, from the ground truth (vidsal_core.data.sequences)
-    corpus.build_report = BuildReport(len(specs), len(missing), frames_rendered, seconds, size)
+    corpus.build_report = BuildReport(len(specs), len(missing), frames_rendered, seconds, size, workers)
     return corpus
 
 

@@ -82,7 +82,9 @@ def prediction_table(model: nn.Module, dataset: Any, batch_size: int = 16, in_vi
     rows = []
     for start in range(0, len(dataset), batch_size):
         items = [dataset[index] for index in range(start, min(start + batch_size, len(dataset)))]
-        predicted = model(torch.stack([item.video for item in items]).to(device)).argmax(dim=1).cpu().tolist()
+        with torch.no_grad():
+            logits = model(torch.stack([item.video for item in items]).to(device))
+        predicted = logits.argmax(dim=1).cpu().tolist()
         for offset, (item, guess) in enumerate(zip(items, predicted)):
             truth = getattr(item, "truth", None)
             share = (float((truth.visibility.float() >= in_view).float().mean())
