@@ -972,7 +972,7 @@ def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str
     return chosen
 
 
-# --- examples, differences and figures (shared by the two chapters) ------------------------------------------
+# --- examples and differences (shared by the two chapters; their figures: vidsal_core.plot) ---------------
 
 #: Colour of each explanation in every figure of the chapters.
 EXPLANATION_COLOURS: dict[str, str] = {"DTD": "C0", "SA": "C1", "DTD-u": "C2", "Grad-CAM": "C3", "DTD-wta": "C4",
@@ -1032,75 +1032,6 @@ def sign_text(low: float, high: float) -> str:
 
     return {"above": "positive", "below": "negative", "holds": "not distinguishable from zero"}[
         interval_side(low, high)]
-
-
-def glue_text(name: str, text: str) -> None:
-    """Glue a piece of text for a chapter's ``{glue:md}`` role (shown without quotes)."""
-    from IPython.display import Markdown
-    from myst_nb import glue
-
-    glue(name, Markdown(text), display=False)
-
-
-def glue_estimate(name: str, estimate: Any, scale: float = TABLE_SCALE) -> None:
-    """Glue ``name`` (``mean [low, high]`` ×``scale``) and ``name_verdict`` (its sign) for a chapter."""
-    glue_text(name, interval_text(estimate.mean, estimate.low, estimate.high, scale))
-    glue_text(f"{name}_verdict", sign_text(estimate.low, estimate.high))
-
-
-def plot_share_distribution(axis: Any, frame: pd.DataFrame, explanation: str, title: str | None = None) -> None:
-    """Seed 002's Fig. 2 for one explanation: the spread of share vectors, their mean with its CI, both fits.
-
-    The spread is drawn as bands between the 5th–95th and 25th–75th
-    percentiles over clips (red); the mean share per frame with its 95%
-    interval (blue); the fitted quadratic (border, green) and linear
-    (lookahead, cyan) models of the mean; the dotted line is a uniform share.
-    """
-    from vidsal_core.analysis.relevance import linear_curve, quadratic_curve, share_summary
-    from vidsal_core.plot import line_with_band
-
-    part = frame[frame["explanation"] == explanation]
-    shares = np.stack(part["share"].to_numpy())
-    keep = np.isfinite(shares).all(axis=1)
-    summary = share_summary(shares[keep], part["group"].to_numpy()[keep])
-    estimates = effect_estimates(shares[keep], part["group"].to_numpy()[keep])
-    n_frames = shares.shape[1]
-    t = np.arange(n_frames)
-    axis.fill_between(t, summary.quantiles[0.05], summary.quantiles[0.95], color="tab:red", alpha=0.15, linewidth=0,
-                      label="5–95 % of clips")
-    axis.fill_between(t, summary.quantiles[0.25], summary.quantiles[0.75], color="tab:red", alpha=0.3, linewidth=0,
-                      label="25–75 % of clips")
-    line_with_band(axis, t, summary.mean, summary.low, summary.high, label="mean (95 % CI)", colour="tab:blue")
-    axis.plot(t, quadratic_curve(estimates.quadratic, n_frames), color="tab:green", label="quadratic fit (border)")
-    axis.plot(t, linear_curve(estimates.linear, n_frames), color="c", linestyle="--", label="linear fit (lookahead)")
-    axis.axhline(1.0 / n_frames, color="0.5", linestyle=":", linewidth=0.8)
-    axis.set_xlabel("frame in the snippet")
-    axis.set_title(title or explanation, fontsize=9)
-
-
-def step_axis(axis: Any, steps: Sequence[int]) -> None:
-    """A step-size x axis: linear up to 1, logarithmic beyond, one labelled tick per step of the sweep."""
-    axis.set_xscale("symlog", linthresh=1, linscale=0.5)
-    axis.set_xticks(list(steps))
-    axis.set_xticklabels([str(step) for step in steps])
-    axis.minorticks_off()
-    axis.set_xlabel("step")
-
-
-def plot_effect_sweep(axis: Any, effects: pd.DataFrame, x: str, coefficient: str,
-                      explanations: Sequence[str] = tuple(EXPLANATIONS), scale: float = TABLE_SCALE) -> None:
-    """A coefficient (``"border"`` or ``"lookahead"``) against a sweep variable, one line and 95% band per explanation."""
-    from vidsal_core.plot import line_with_band
-
-    for name in explanations:
-        part = effects[effects["explanation"] == name].sort_values(x)
-        if part.empty or coefficient not in part:
-            continue
-        line_with_band(axis, part[x], part[coefficient] * scale, part[f"{coefficient}_low"] * scale,
-                       part[f"{coefficient}_high"] * scale, label=name, colour=EXPLANATION_COLOURS.get(name), marker="o")
-    axis.axhline(0.0, color="0.5", linewidth=0.8)
-    axis.set_xlabel(x)
-    axis.set_ylabel(f"{coefficient} coefficient (×{scale:g})")
 
 
 # --- the command ----------------------------------------------------------------------------------------
