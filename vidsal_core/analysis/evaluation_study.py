@@ -89,9 +89,9 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
     """A run's descriptor (checkpoint sha256, clips, classes), training the run first when it is missing.
 
     Training goes through :func:`vidsal_core.models.runs.train_or_load`, as the
-    border chapter's :func:`~vidsal_core.analysis.border.c3d_descriptor` does.
+    border chapter's :func:`~vidsal_core.analysis.border.models.c3d_descriptor` does.
     """
-    from vidsal_core.analysis.border import _train_run
+    from vidsal_core.analysis.border.models import train_run
     from vidsal_core.errors import CheckpointError
     from vidsal_core.models.checkpoints import manifest_entry
     from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained
@@ -102,7 +102,7 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
     except CheckpointError:
         if not train_if_missing:
             raise
-        _train_run(profile, run, progress)
+        train_run(profile, run, progress)
     return {
         "profile": str(profile), "run": run_name, "model": run.spec.model,
         "sha256": manifest_entry(checkpoint_paths(run).trained)["sha256"],
