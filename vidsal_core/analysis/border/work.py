@@ -27,27 +27,24 @@ from vidsal_core.errors import ConfigError
 def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: str) -> torch.Tensor:
     """One explanation of one ``(T, C, H, W)`` clip: ``(T, C, H, W)`` relevance of class ``target``.
 
-    ``method``: ``deep_taylor`` (proportional max pooling, the seed's), ``deep_taylor_winner_take_all``, a method of :func:`vidsal_core.saliency.lrp.relevance` (``sensitivity``, ...)
-    or a class activation map of :mod:`vidsal_core.saliency.gradcam` (``grad_cam``, ``grad_cam_plus_plus``,
-    ``xgrad_cam``: at the model's default layer, upsampled trilinearly to the clip), or ``grad_cam_block4``
-    (Grad-CAM at the layer of :data:`CAM_BLOCK4_LAYERS`).
+    ``method``: ``deep_taylor`` (proportional max pooling, the seed's), ``deep_taylor_winner_take_all``,
+    ``grad_cam_block4`` (Grad-CAM at the layer of :data:`CAM_BLOCK4_LAYERS`), or any other method of the
+    saliency registry with its default options (:func:`vidsal_core.saliency.registry.explain`: ``sensitivity``,
+    ``epsilon_plus_flat``, or a class activation map of :mod:`vidsal_core.saliency.gradcam`, ``grad_cam``,
+    ``grad_cam_plus_plus``, ``xgrad_cam``, at the model's default layer, upsampled trilinearly to the clip).
     """
-    from vidsal_core.saliency.gradcam import CAM_METHODS, class_activation_map
-    from vidsal_core.saliency.lrp import relevance
-    from vidsal_core.saliency.lrp_fast import deep_taylor
+    from vidsal_core.saliency.registry import explain
 
-    if method in CAM_METHODS:
-        return class_activation_map(model, clip, target, method)
     if method == "grad_cam_block4":
         kind = getattr(model, "model_name", None)
         if kind not in CAM_BLOCK4_LAYERS:
             raise ConfigError(f"explanation Grad-CAM-4: no layer for model {kind!r}; known {CAM_BLOCK4_LAYERS}")
-        return class_activation_map(model, clip, target, "grad_cam", CAM_BLOCK4_LAYERS[kind])
+        return explain("grad_cam", model, clip, target, layer=CAM_BLOCK4_LAYERS[kind])
     if method == "deep_taylor":
-        return deep_taylor(model, clip[None], target, max_pool="proportional")[0]
+        return explain("deep_taylor", model, clip, target, max_pool="proportional")
     if method == "deep_taylor_winner_take_all":
-        return deep_taylor(model, clip[None], target, max_pool="winner_take_all")[0]
-    return relevance(model, clip[None], target, method)[0]
+        return explain("deep_taylor", model, clip, target, max_pool="winner_take_all")
+    return explain(method, model, clip, target)
 
 
 _LAST_CLIP: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
