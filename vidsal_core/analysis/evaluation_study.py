@@ -33,7 +33,9 @@ name                              map
 
 Every map is computed by the saliency registry
 (:func:`vidsal_core.saliency.registry.explain`, through :func:`explain`), the
-same calls the border and TSR chapters make. Both TSR methods take the options of the TSR chapter's variant
+same calls the border and TSR chapters make.
+
+Both TSR methods take the options of the TSR chapter's variant
 (``tsr_chapter.variant`` of the profile, :func:`vidsal_core.analysis.tsr_study.tsr_options`;
 by default ``reference_code``, Ismail et al.'s code: masks take the value of
 the video's first element, Δ min-max scaled, 0.1 below α), so the book uses
