@@ -59,7 +59,7 @@ def _tiny_models(monkeypatch):
         generator = torch.Generator().manual_seed(video["seed"] * 100 + setting["offset"])
         return torch.rand(16, 1, 16, 16, generator=generator)
 
-    monkeypatch.setattr(border, "load_clip", clip_of)
+    monkeypatch.setattr(border.clips, "load_clip", clip_of)  # where the sweeps' work reads clips
     return trained, untrained, clip_of
 
 

@@ -24,6 +24,7 @@ MODULES = [
     "vidsal_core.saliency.lrp",
     "vidsal_core.saliency.lrp_fast",
     "vidsal_core.saliency.gradcam",
+    "vidsal_core.saliency.registry",
 ]
 
 

@@ -18,6 +18,10 @@ Command line::
     python -m vidsal_core.book --profile full --dask tcp://scheduler:8786
 
 Each executed chapter records how it was made (:mod:`vidsal_core.provenance`).
+
+A chapter glues numbers into its prose with :func:`glue_text` and
+:func:`glue_estimate` (MyST-NB's ``glue``, imported only when they are called,
+so the library does not need MyST-NB).
 """
 
 from __future__ import annotations
@@ -110,6 +114,30 @@ def check_parameters(history: Iterable[str]) -> list[str]:
     if unknown:
         raise ConfigError(f"unknown chapter parameter(s) {unknown}; this chapter takes {declared}")
     return declared
+
+
+def glue_text(name: str, text: str) -> None:
+    """Glue a piece of text for a chapter's ``{glue:md}`` role (shown without quotes)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(text), display=False)
+
+
+def glue_estimate(name: str, estimate: Any, scale: float | None = None) -> None:
+    """Glue ``name`` (``mean [low, high]`` ×``scale``) and ``name_verdict`` (its sign) for a chapter.
+
+    ``estimate`` has ``mean``, ``low`` and ``high`` (e.g. an
+    :class:`~vidsal_core.analysis.statistics.Estimate`); ``scale`` defaults to
+    :data:`vidsal_core.analysis.border.TABLE_SCALE` (percentage points). The
+    text is :func:`~vidsal_core.analysis.border.interval_text`, the verdict
+    :func:`~vidsal_core.analysis.border.sign_text`.
+    """
+    from vidsal_core.analysis.border import TABLE_SCALE, interval_text, sign_text
+
+    scale = TABLE_SCALE if scale is None else scale
+    glue_text(name, interval_text(estimate.mean, estimate.low, estimate.high, scale))
+    glue_text(f"{name}_verdict", sign_text(estimate.low, estimate.high))
 
 
 def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,

@@ -8,12 +8,18 @@ Conventions (see STYLE.md):
   (:data:`UNSIGNED_CMAP`) from zero;
 - both are clipped at a percentile so that a few extreme values don't wash out
   the map, as captum's ``visualize_image_attr(..., outlier_perc=2)`` does;
-- frame strips label each frame with its index; time series use the frame axis.
+- frame strips label each frame with its index; time series use the frame axis;
+- every chapter calls :func:`setup` once, after importing pyplot, for the
+  house figure resolution and font size (:data:`STYLE`).
+
+The border chapters' figures live here too (:func:`share_distribution`,
+:func:`step_axis`, :func:`effect_sweep`): they draw what
+:mod:`vidsal_core.analysis.border` computes, which draws nothing itself.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -24,6 +30,28 @@ SIGNED_CMAP = "bwr"
 UNSIGNED_CMAP = "inferno"
 #: Percent of the largest |values| clipped before scaling (captum's default is 2).
 OUTLIER_PERC = 2.0
+#: Matplotlib settings of every chapter's figures (:func:`setup`): 100 dpi on screen and on disk, 9 pt text.
+STYLE: dict[str, Any] = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9}
+
+
+def setup(overrides: Mapping[str, Any] | None = None) -> None:
+    """Apply the house figure style (:data:`STYLE`) to matplotlib's settings, once per chapter.
+
+    Every chapter calls this right after importing ``matplotlib.pyplot``, in
+    place of repeating the same ``plt.rcParams.update`` line: figures are
+    drawn at 100 dots per inch on screen and when saved, with 9-point text.
+    ``overrides`` (matplotlib rc keys) are applied after :data:`STYLE`, for a
+    chapter that needs something else; the settings stay in force for the
+    rest of the process, as ``rcParams.update`` does.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        Further rc settings, e.g. ``{"font.size": 8}``.
+    """
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({**STYLE, **dict(overrides or {})})
 
 
 def as_numpy(array) -> np.ndarray:
@@ -206,3 +234,93 @@ def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=No
     """
     line, = axis.plot(as_numpy(x), as_numpy(mean), label=label, color=colour, marker=marker, markersize=3)
     axis.fill_between(as_numpy(x), as_numpy(low), as_numpy(high), color=line.get_color(), alpha=alpha, linewidth=0)
+
+
+# --- the border chapters' figures (what vidsal_core.analysis.border computes) ----------------------------------
+
+
+def share_distribution(axis: Any, frame: Any, explanation: str, title: str | None = None) -> None:
+    """Seed 002's Fig. 2 for one explanation: the spread of share vectors, their mean with its CI, both fits.
+
+    The spread is drawn as bands between the 5th–95th and 25th–75th
+    percentiles over clips (red); the mean share per frame with its 95%
+    interval (blue); the fitted quadratic (border, green) and linear
+    (lookahead, cyan) models of the mean; the dotted line is a uniform share.
+
+    Parameters
+    ----------
+    axis : matplotlib axes
+        Where to draw.
+    frame : pandas.DataFrame
+        :func:`vidsal_core.analysis.border.results_frame` of a sweep (its
+        ``explanation``, ``share`` and ``group`` columns).
+    explanation : str
+        The rows drawn (a key of :data:`vidsal_core.analysis.border.EXPLANATIONS`).
+    title : str, optional
+        The axes' title (default ``explanation``).
+    """
+    from vidsal_core.analysis.relevance import effect_estimates, linear_curve, quadratic_curve, share_summary
+
+    part = frame[frame["explanation"] == explanation]
+    shares = np.stack(part["share"].to_numpy())
+    keep = np.isfinite(shares).all(axis=1)
+    summary = share_summary(shares[keep], part["group"].to_numpy()[keep])
+    estimates = effect_estimates(shares[keep], part["group"].to_numpy()[keep])
+    n_frames = shares.shape[1]
+    t = np.arange(n_frames)
+    axis.fill_between(t, summary.quantiles[0.05], summary.quantiles[0.95], color="tab:red", alpha=0.15, linewidth=0,
+                      label="5–95 % of clips")
+    axis.fill_between(t, summary.quantiles[0.25], summary.quantiles[0.75], color="tab:red", alpha=0.3, linewidth=0,
+                      label="25–75 % of clips")
+    line_with_band(axis, t, summary.mean, summary.low, summary.high, label="mean (95 % CI)", colour="tab:blue")
+    axis.plot(t, quadratic_curve(estimates.quadratic, n_frames), color="tab:green", label="quadratic fit (border)")
+    axis.plot(t, linear_curve(estimates.linear, n_frames), color="c", linestyle="--", label="linear fit (lookahead)")
+    axis.axhline(1.0 / n_frames, color="0.5", linestyle=":", linewidth=0.8)
+    axis.set_xlabel("frame in the snippet")
+    axis.set_title(title or explanation, fontsize=9)
+
+
+def step_axis(axis: Any, steps: Sequence[int]) -> None:
+    """A step-size x axis: linear up to 1, logarithmic beyond, one labelled tick per step of the sweep."""
+    axis.set_xscale("symlog", linthresh=1, linscale=0.5)
+    axis.set_xticks(list(steps))
+    axis.set_xticklabels([str(step) for step in steps])
+    axis.minorticks_off()
+    axis.set_xlabel("step")
+
+
+def effect_sweep(axis: Any, effects: Any, x: str, coefficient: str, explanations: Sequence[str] | None = None,
+                 scale: float | None = None) -> None:
+    """A coefficient (``"border"`` or ``"lookahead"``) against a sweep variable, one line and 95% band per explanation.
+
+    Parameters
+    ----------
+    axis : matplotlib axes
+        Where to draw.
+    effects : pandas.DataFrame
+        :func:`vidsal_core.analysis.border.effects_by` over ``x`` and ``"explanation"``.
+    x : str
+        The sweep variable (``"step"``, ``"offset"``).
+    coefficient : {"border", "lookahead"}
+        The coefficient drawn.
+    explanations : sequence of str, optional
+        The lines, in order (default every key of
+        :data:`~vidsal_core.analysis.border.EXPLANATIONS`), each in its colour of
+        :data:`~vidsal_core.analysis.border.EXPLANATION_COLOURS`.
+    scale : float, optional
+        Factor of the coefficients (default
+        :data:`~vidsal_core.analysis.border.TABLE_SCALE`, percentage points).
+    """
+    from vidsal_core.analysis.border import EXPLANATION_COLOURS, EXPLANATIONS, TABLE_SCALE
+
+    explanations = tuple(EXPLANATIONS) if explanations is None else explanations
+    scale = TABLE_SCALE if scale is None else scale
+    for name in explanations:
+        part = effects[effects["explanation"] == name].sort_values(x)
+        if part.empty or coefficient not in part:
+            continue
+        line_with_band(axis, part[x], part[coefficient] * scale, part[f"{coefficient}_low"] * scale,
+                       part[f"{coefficient}_high"] * scale, label=name, colour=EXPLANATION_COLOURS.get(name), marker="o")
+    axis.axhline(0.0, color="0.5", linewidth=0.8)
+    axis.set_xlabel(x)
+    axis.set_ylabel(f"{coefficient} coefficient (×{scale:g})")

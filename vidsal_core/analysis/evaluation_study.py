@@ -31,6 +31,10 @@ name                              map
 ``random``                        seeded uniform noise: chance level of every metric
 ================================  ======================================================================
 
+Every map is computed by the saliency registry
+(:func:`vidsal_core.saliency.registry.explain`, through :func:`explain`), the
+same calls the border and TSR chapters make.
+
 Both TSR methods take the options of the TSR chapter's variant
 (``tsr_chapter.variant`` of the profile, :func:`vidsal_core.analysis.tsr_study.tsr_options`;
 by default ``reference_code``, Ismail et al.'s code: masks take the value of
@@ -89,9 +93,9 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
     """A run's descriptor (checkpoint sha256, clips, classes), training the run first when it is missing.
 
     Training goes through :func:`vidsal_core.models.runs.train_or_load`, as the
-    border chapter's :func:`~vidsal_core.analysis.border.c3d_descriptor` does.
+    border chapter's :func:`~vidsal_core.analysis.border.models.c3d_descriptor` does.
     """
-    from vidsal_core.analysis.border import _train_run
+    from vidsal_core.analysis.border.models import train_run
     from vidsal_core.errors import CheckpointError
     from vidsal_core.models.checkpoints import manifest_entry
     from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained
@@ -102,7 +106,7 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
     except CheckpointError:
         if not train_if_missing:
             raise
-        _train_run(profile, run, progress)
+        train_run(profile, run, progress)
     return {
         "profile": str(profile), "run": run_name, "model": run.spec.model,
         "sha256": manifest_entry(checkpoint_paths(run).trained)["sha256"],
@@ -193,59 +197,38 @@ def load_clip(video: Mapping[str, Any], model: Mapping[str, Any]):
     return dataset[0]
 
 
-def _time_contribution(model: nn.Module, clip: torch.Tensor, target: int, options: Mapping[str, Any]) -> torch.Tensor:
-    from vidsal_core.saliency.time_contribution import time_contribution
+def registry_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of :func:`vidsal_core.saliency.registry.explain` that the sweep's ``options`` give ``method``.
 
-    return time_contribution(model, clip, target=target, baseline=options["occlusion_baseline"]).probability_drop
+    ``ig_steps`` (Integrated Gradients' path points, also its batch),
+    ``smoothgrad_samples``, ``occlusion_baseline`` (frame occlusion and
+    one-step), ``tsr_block``, ``superpixels`` and ``tsr_variant`` (both TSR
+    methods) and ``seed`` (random); the other methods take none.
+    """
+    if method == "integrated_gradients":
+        return {"n_steps": options["ig_steps"], "internal_batch_size": options["ig_steps"]}
+    if method == "smoothgrad":
+        return {"n_samples": options["smoothgrad_samples"]}
+    if method in ("frame_occlusion", "one_step"):
+        return {"baseline": options["occlusion_baseline"]}
+    if method in ("tsr", "superpixel_tsr"):
+        return {"block_size": options["tsr_block"], "n_segments": options["superpixels"], **tsr_variant_options(options)}
+    if method == "random":
+        return {"seed": int(options.get("seed", 0))}
+    return {}
 
 
 def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, options: Mapping[str, Any]) -> torch.Tensor:
-    """The ``(T, C, H, W)`` map of ``method`` for one clip and class (see the module's table)."""
-    from vidsal_core.saliency import gradients
+    """The ``(T, C, H, W)`` map of ``method`` for one clip and class (see the module's table).
 
-    if method == "input_gradient":
-        return gradients.input_gradient(model, clip, target)
-    if method == "integrated_gradients":
-        return gradients.integrated_gradients(model, clip, target, n_steps=options["ig_steps"],
-                                              internal_batch_size=options["ig_steps"])
-    if method == "smoothgrad":
-        return gradients.smoothgrad(model, clip, target, n_samples=options["smoothgrad_samples"])
-    if method in ("sensitivity", "epsilon_plus_flat"):
-        from vidsal_core.saliency.lrp import relevance
+    The map is :func:`vidsal_core.saliency.registry.explain`'s, with the
+    sweep's ``options`` turned into the method's own (:func:`registry_options`).
+    """
+    from vidsal_core.saliency.registry import explain as explain_by_name
 
-        return relevance(model, clip[None], target, method)[0]
-    if method == "deep_taylor":
-        from vidsal_core.saliency.lrp_fast import deep_taylor
-
-        return deep_taylor(model, clip[None], target)[0]
-    if method in CAM_METHODS:
-        from vidsal_core.saliency.gradcam import class_activation_map
-
-        return class_activation_map(model, clip, target, method)
-    if method == "frame_occlusion":
-        drop = _time_contribution(model, clip, target, options).clamp_min(0).to(clip)
-        return drop[:, None, None, None].expand_as(clip).clone()
-    if method == "one_step":
-        from vidsal_core.saliency.tsr import one_step_rescaling
-
-        return one_step_rescaling(gradients.input_gradient(model, clip, target),
-                                  _time_contribution(model, clip, target, options))
-    if method in ("tsr", "superpixel_tsr"):
-        from vidsal_core.saliency.tsr import temporal_saliency_rescaling
-
-        features = "blocks" if method == "tsr" else "superpixels"
-        return temporal_saliency_rescaling(model, clip, target, features=features, block_size=options["tsr_block"],
-                                           n_segments=options["superpixels"], **tsr_variant_options(options)).saliency
-    if method == "flow":
-        from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
-
-        speed = flow_magnitude(farneback_flow(clip)).float()  # (T - 1, H, W): flow to the next frame
-        speed = torch.cat([speed, speed[-1:]])  # the last frame keeps the motion into it
-        return speed[:, None].expand_as(clip).clone()
-    if method == "random":
-        generator = torch.Generator().manual_seed(int(options.get("seed", 0)))
-        return torch.rand(clip.shape, generator=generator)
-    raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
+    if method not in METHODS:
+        raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
+    return explain_by_name(method, model, clip, target, **registry_options(method, options))
 
 
 def tsr_variant_options(options: Mapping[str, Any]) -> dict[str, Any]:

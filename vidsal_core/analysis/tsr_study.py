@@ -35,6 +35,7 @@ from torch import nn
 from vidsal_core.analysis.maps import frame_mass_share, map_magnitude, motion_magnitude, naive_pass_count, \
     spatial_rank_correlation
 from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_core.saliency.registry import TSR_VARIANTS
 
 #: Maps compared, in the order tables and figures show them.
 METHODS: tuple[str, ...] = ("gradient", "one_step", "tsr_blocks", "tsr_superpixels", "farneback")
@@ -43,8 +44,8 @@ METHOD_LABELS: dict[str, str] = {
     "gradient": "|gradient|", "one_step": "one-step", "tsr_blocks": "TSR, blocks",
     "tsr_superpixels": "TSR, superpixels", "farneback": "Farnebäck |flow|",
 }
-#: TSR variants: Ismail et al.'s public code, or Algorithm 1 read literally.
-VARIANTS: tuple[str, ...] = ("reference_code", "algorithm_1")
+#: TSR variants: Ismail et al.'s public code, or Algorithm 1 read literally (the saliency registry's).
+VARIANTS: tuple[str, ...] = TSR_VARIANTS
 #: Visibility below which a frame counts as empty (no person in view).
 EMPTY_VISIBILITY = 0.05
 #: Visibility from which a frame counts as showing the person (for the person and leg shares).
@@ -122,14 +123,13 @@ class StudySettings:
 
 
 def tsr_options(variant: str) -> dict[str, Any]:
-    """TSR options of a variant: the reference code's (:data:`~vidsal_core.saliency.tsr.REFERENCE_CODE_OPTIONS`) or Algorithm 1's defaults."""
-    from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS
+    """TSR options of a variant: the reference code's (:data:`~vidsal_core.saliency.tsr.REFERENCE_CODE_OPTIONS`) or Algorithm 1's defaults.
 
-    if variant == "reference_code":
-        return dict(REFERENCE_CODE_OPTIONS)
-    if variant == "algorithm_1":
-        return {}
-    raise ConfigError(f"variant={variant!r}: choose one of {list(VARIANTS)}")
+    The saliency registry's :func:`~vidsal_core.saliency.registry.tsr_variant_options`.
+    """
+    from vidsal_core.saliency.registry import tsr_variant_options
+
+    return tsr_variant_options(variant)
 
 
 # --- models and clips ------------------------------------------------------------------------------
@@ -249,6 +249,11 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
             variant: str = "reference_code", engine: str = "auto") -> dict[str, Any]:
     """Every map of :data:`METHODS` for one clip, and what they were made from.
 
+    The gradient, both TSR maps and Farnebäck's come from the saliency
+    registry (:func:`vidsal_core.saliency.registry.explain`: ``input_gradient``,
+    ``tsr``, ``superpixel_tsr``, ``flow``); the one-step map rescales that
+    gradient by the clip's time contribution, computed once for both.
+
     Parameters
     ----------
     model : nn.Module
@@ -272,10 +277,10 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
         ``time_contribution`` (:class:`~vidsal_core.saliency.time_contribution.TimeContribution`),
         ``target``, ``probability`` of the target, ``prediction``, ``seconds`` per method.
     """
-    from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
-    from vidsal_core.saliency.gradients import input_gradient
+    from vidsal_core.saliency.registry import explain as explain_by_name
+    from vidsal_core.saliency.registry import explain_result
     from vidsal_core.saliency.time_contribution import time_contribution
-    from vidsal_core.saliency.tsr import one_step_rescaling, temporal_saliency_rescaling
+    from vidsal_core.saliency.tsr import one_step_rescaling
 
     options = tsr_options(variant)
     seconds: dict[str, float] = {}
@@ -284,17 +289,17 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
     target = contribution.target
     seconds["time_contribution"] = time.perf_counter() - started
     started = time.perf_counter()
-    gradient = input_gradient(model, video, target=target)
+    gradient = explain_by_name("input_gradient", model, video, target)
     seconds["gradient"] = time.perf_counter() - started
-    one_step = one_step_rescaling(gradient, contribution.probability_drop)
+    one_step = one_step_rescaling(gradient, contribution.probability_drop)  # the gradient above, rescaled
     tsr = {
-        "tsr_blocks": temporal_saliency_rescaling(model, video, target, block_size=block_size, engine=engine, **options),
-        "tsr_superpixels": temporal_saliency_rescaling(model, video, target, features="superpixels",
-                                                       n_segments=superpixels, engine=engine, **options),
+        "tsr_blocks": explain_result("tsr", model, video, target, block_size=block_size, engine=engine, **options),
+        "tsr_superpixels": explain_result("superpixel_tsr", model, video, target, n_segments=superpixels,
+                                          engine=engine, **options),
     }
     seconds.update({name: result.seconds for name, result in tsr.items()})
     started = time.perf_counter()
-    farneback = flow_magnitude(farneback_flow(video))
+    farneback = explain_by_name("flow", model, video, target, as_clip=False)
     seconds["farneback"] = time.perf_counter() - started
     maps = {"gradient": gradient, "one_step": one_step, "tsr_blocks": tsr["tsr_blocks"].saliency,
             "tsr_superpixels": tsr["tsr_superpixels"].saliency, "farneback": farneback}

@@ -24,6 +24,7 @@ module                                          holds
 ``lrp``                                         LRP and deep Taylor (Zennit), sensitivity analysis
 ``lrp_fast``                                    deep Taylor in one modified pass (Zennit's result)
 ``gradcam``                                     Grad-CAM, Grad-CAM++, XGradCAM (pytorch-grad-cam), 3-D CNNs
+``registry``                                    ``explain``: every method above by its name
 ==============================================  =============================================
 """
 
@@ -77,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "grad_cam": "gradcam",
     "grad_cam_plus_plus": "gradcam",
     "xgrad_cam": "gradcam",
+    "explain": "registry",
 }
 
 __all__ = sorted(_EXPORTS)

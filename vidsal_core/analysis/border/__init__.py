@@ -1,0 +1,128 @@
+"""Border and lookahead effects (seed 002) on C3D and I3D: the sweeps, their tables, and a command.
+
+Anders et al. (seed 002) explain a C3D trained on 16-frame snippets with deep
+Taylor decomposition (DTD), sensitivity analysis (SA, the squared gradient)
+and DTD on the untrained network (DTD-u), and summarise the share of
+relevance per frame by a border coefficient and a lookahead coefficient
+(:mod:`vidsal_core.analysis.relevance`). This package runs the same measurements
+as resumable sweeps (:mod:`vidsal_core.analysis.sweeps`) over
+
+* the profile's C3D (``models.runs.<c3d_run>``, trained on SynthKTH snippets)
+  and its seeded, untrained control, on SynthKTH test videos;
+* the Kinetics-400 I3D and a seeded He-initialised I3D, on real footage
+  (:mod:`vidsal_core.data.footage`) and on SynthKTH test videos;
+
+and four kinds of sweep: clip **offset** at the model's step (Table 1 pools
+these), clip **step** size at fixed offsets, top-k **accuracy** against the step
+size without retraining (classification only, at many offsets), and the
+**title-card** test (offsets over videos with and without an opening title card).
+
+One sweep item is one clip of one video explained one way: the plain
+function :func:`explain_clip` maps a ``(video, setting)`` pair to the clip's
+frame-wise relevance and the trained model's top classes. Every explanation
+explains the class the *trained* model predicts for that clip (seed 002,
+Fig. 1), so DTD, SA and DTD-u explain the same class.
+
+Sizes come from the profile's ``border_chapter`` section. Command line::
+
+    python -m vidsal_core.analysis.border --profile quick
+
+The package, by responsibility (every public name is importable from the
+package itself, ``from vidsal_core.analysis import border; border.run_study``):
+
+================  =====================================================================================
+module            holds
+================  =====================================================================================
+``settings``      :data:`EXPLANATIONS` and the other constants, :class:`BorderSettings`, :class:`I3DSettings`,
+                  the chapters' corpus configurations
+``clips``         video descriptors (SynthKTH, real footage), :func:`load_clip` and its caches
+``models``        model descriptors (C3D run, I3D), :func:`model_for` and its cache, :func:`train_run`
+``work``          :func:`explanation_map`, :func:`explain_clip` (the sweeps' work), :func:`sweep_items`,
+                  :func:`results_frame`, :func:`run_items`
+``stats``         coefficients, bias shares, accuracy and step gains with intervals, :func:`interval_text`
+``tables``        :func:`table_one`, :func:`markdown_table`, :func:`report`
+``study``         :class:`BorderStudy`, :func:`run_study`, :func:`explain_example`
+``cli``           :func:`main`, the command above
+================  =====================================================================================
+
+The chapters' figures are drawn by :mod:`vidsal_core.plot` (``share_distribution``,
+``step_axis``, ``effect_sweep``) and their numbers glued by :mod:`vidsal_core.book`.
+"""
+
+from __future__ import annotations
+
+from vidsal_core.analysis.border.settings import (
+    CAM_BLOCK4_LAYERS,
+    EXPLANATION_COLOURS,
+    EXPLANATIONS,
+    LOGITS_ONLY,
+    TOP_K,
+    UNTRAINED_SEED,
+    WORK_VERSION,
+    BorderSettings,
+    I3DSettings,
+    _names,
+    _offsets,
+    evaluation_corpus_config,
+    validation_corpus_config,
+)
+from vidsal_core.analysis.border.clips import (
+    FOOTAGE_CHUNK,
+    _corpus,
+    _prepared_footage,
+    _prepared_footage_chunk,
+    clip_fits,
+    footage_videos,
+    load_clip,
+    per_person,
+    synthkth_videos,
+)
+from vidsal_core.analysis.border.models import (
+    _MODELS,
+    _train_run,
+    _weights_sha256,
+    c3d_descriptor,
+    i3d_descriptor,
+    model_for,
+    train_run,
+    training_title_frames,
+    untrained_i3d,
+)
+from vidsal_core.analysis.border.work import (
+    _LAST_CLIP,
+    _clip_and_logits,
+    explain_clip,
+    explanation_map,
+    results_frame,
+    run_items,
+    sweep_items,
+)
+from vidsal_core.analysis.border.stats import (
+    CONSERVING_EXPLANATIONS,
+    accuracy_by,
+    best_step,
+    bias_share,
+    bias_share_table,
+    effects_by,
+    frame_effects,
+    interval_text,
+    paired_difference,
+    shared_offsets,
+    sign_text,
+    step_gain,
+)
+from vidsal_core.analysis.border.tables import TABLE_SCALE, markdown_table, report, table_one
+from vidsal_core.analysis.border.study import BorderStudy, _run_study, _spread, explain_example, run_study
+from vidsal_core.analysis.border.cli import main
+from vidsal_core.analysis.sweeps import SweepItem, canonical_json
+
+__all__ = [
+    "BorderSettings", "BorderStudy", "CAM_BLOCK4_LAYERS", "CONSERVING_EXPLANATIONS", "EXPLANATIONS",
+    "EXPLANATION_COLOURS", "FOOTAGE_CHUNK", "I3DSettings", "LOGITS_ONLY", "TABLE_SCALE", "TOP_K", "UNTRAINED_SEED",
+    "WORK_VERSION", "accuracy_by", "best_step", "bias_share", "bias_share_table", "c3d_descriptor", "clip_fits",
+    "effects_by", "evaluation_corpus_config", "explain_clip", "explain_example", "explanation_map", "footage_videos",
+    "frame_effects", "i3d_descriptor", "interval_text", "load_clip", "main", "markdown_table", "model_for",
+    "paired_difference", "per_person", "report", "results_frame", "run_items", "run_study", "shared_offsets",
+    "sign_text", "step_gain", "sweep_items", "synthkth_videos", "table_one", "train_run", "training_title_frames",
+    "untrained_i3d", "validation_corpus_config",
+]

@@ -1,0 +1,214 @@
+"""The border chapters' whole study: every sweep of a profile, run or resumed, and one example clip explained."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from vidsal_core.analysis.border import clips, models
+from vidsal_core.analysis.border.clips import footage_videos, per_person, synthkth_videos
+from vidsal_core.analysis.border.models import c3d_descriptor, i3d_descriptor, training_title_frames
+from vidsal_core.analysis.border.settings import (
+    EXPLANATIONS, LOGITS_ONLY, BorderSettings, evaluation_corpus_config, validation_corpus_config,
+)
+from vidsal_core.analysis.border.stats import bias_share_table
+from vidsal_core.analysis.border.tables import table_one
+from vidsal_core.analysis.border.work import explanation_map, results_frame, run_items, sweep_items
+from vidsal_core.errors import ConfigError
+
+
+@dataclass
+class BorderStudy:
+    """Every sweep of the chapter, as :func:`results_frame` tables.
+
+    Attributes
+    ----------
+    settings : BorderSettings
+        The profile's sizes.
+    c3d : dict
+        The C3D descriptor (run, step, classes, checkpoint hashes).
+    i3d : dict or None
+        The I3D descriptor (None when I3D was skipped).
+    frames : dict of str to DataFrame
+        ``c3d_offsets``, ``c3d_steps``, ``c3d_title``, ``c3d_accuracy`` (classification
+        only), ``c3d_validation_accuracy`` (the same on validation persons, when
+        ``validation_persons`` is set), ``i3d_footage_offsets``,
+        ``i3d_footage_steps``, ``i3d_synthkth_offsets``, ``i3d_synthkth_steps``,
+        ``i3d_native_footage_offsets`` (I3D at its native clip length and size, when set).
+    seconds : dict of str to float
+        Wall-clock seconds per sweep (0 when everything came from disk).
+    corpus : Corpus
+        The chapter's test videos.
+    training_title_frames : list of int
+        Title-card lengths among C3D's training videos (``[0]``: it never saw a card).
+    """
+
+    settings: BorderSettings
+    c3d: dict[str, Any]
+    i3d: dict[str, Any] | None
+    frames: dict[str, pd.DataFrame]
+    seconds: dict[str, float]
+    corpus: Any
+    training_title_frames: list[int] = field(default_factory=lambda: [0])
+
+    def offset_frames(self) -> dict[str, pd.DataFrame]:
+        """Row label → offset sweep (C3D at its training step; I3D at its step): Table 1's rows."""
+        return {
+            f"C3D · SynthKTH, step {self.c3d['step']}": self.frames["c3d_offsets"],
+            f"I3D · real footage, step {self.settings.i3d.step}": self.frames.get("i3d_footage_offsets", pd.DataFrame()),
+            f"I3D · SynthKTH, step {self.settings.i3d.step}": self.frames.get("i3d_synthkth_offsets", pd.DataFrame()),
+            **({f"I3D · real footage, native {self.settings.i3d_native.clip_length} frames × "
+                f"{self.settings.i3d_native.crop_size} px": self.frames.get("i3d_native_footage_offsets", pd.DataFrame())}
+               if self.settings.i3d_native is not None else {}),
+        }
+
+    def table_one(self) -> pd.DataFrame:
+        """Table 1 from the offset sweeps; DTD (proportional max pooling, the seed's) beside DTD-wta."""
+        return table_one(self.offset_frames())
+
+    def bias_shares(self) -> pd.DataFrame:
+        """:func:`bias_share_table` of Table 1's clips: the relevance the biases absorb, per model and rule."""
+        return bias_share_table(self.offset_frames())
+
+
+def run_study(profile: str | Path, progress: bool = True, with_i3d: bool = True, executor: Any = None,
+              train_if_missing: bool = True, threads: int | None = 1) -> BorderStudy:
+    """Run (or resume) every sweep of the border chapter at ``profile``.
+
+    Parameters
+    ----------
+    profile : str or Path
+        The profile (its ``border_chapter``, ``long_corpus`` and ``models`` sections).
+    progress : bool, default True
+        Progress bars.
+    with_i3d : bool, default True
+        Also run the I3D sweeps (needs the Kinetics weights, ``make data-assets``).
+    executor : concurrent.futures.Executor, optional
+        Map the items through it (see :func:`vidsal_core.analysis.sweeps.run_sweep`).
+    train_if_missing : bool, default True
+        Train the C3D run when it has no matching checkpoint.
+    threads : int or None, default 1
+        Torch threads while the sweeps run in this process (restored after);
+        None keeps torch's setting. Items are single clips, and on a busy
+        machine one thread per clip is many times faster than two that wait
+        for each other; use ``executor`` (one process per core) for parallelism.
+    """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run_study(profile, progress, with_i3d, executor, train_if_missing)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: Any,
+               train_if_missing: bool) -> BorderStudy:
+    """:func:`run_study` without the thread setting."""
+    from vidsal_core.data.corpus import build_corpus
+
+    settings = BorderSettings.from_profile(profile)
+    c3d = c3d_descriptor(profile, settings.c3d_run, train_if_missing, progress)
+    corpus = build_corpus(evaluation_corpus_config(profile, settings), progress=progress)
+    classes = c3d["classes"]
+    plain = per_person(synthkth_videos(corpus, classes, 0), settings.videos_per_person)
+    titled = (per_person(synthkth_videos(corpus, classes, settings.title_frames), settings.videos_per_person)
+              if settings.title_frames else [])
+    if settings.title_frames and not titled:
+        raise ConfigError(f"profile {profile} border_chapter: title_frames={settings.title_frames} is not among "
+                          f"corpus.title_frames {list(corpus.config.title_frames)}")
+    length, step = c3d["clip_length"], c3d["step"]
+    plans = {
+        "c3d_offsets": sweep_items(plain, c3d, length, [step], settings.offsets,
+                                   settings.offset_explanations(settings.explanations)),
+        "c3d_steps": sweep_items(plain, c3d, length, settings.steps, settings.step_offsets, settings.explanations),
+        "c3d_title": (sweep_items(plain, c3d, length, [step], settings.title_offsets, settings.title_explanations)
+                      + sweep_items(titled, c3d, length, [step], settings.title_offsets, settings.title_explanations)),
+        "c3d_accuracy": sweep_items(plain, c3d, length, settings.steps, settings.accuracy_offsets, [LOGITS_ONLY]),
+    }
+    if settings.validation_persons:
+        validation = build_corpus(validation_corpus_config(profile, settings), progress=progress)
+        plans["c3d_validation_accuracy"] = sweep_items(synthkth_videos(validation, classes, 0, split="validation"),
+                                                       c3d, length, settings.steps, settings.accuracy_offsets,
+                                                       [LOGITS_ONLY])
+    i3d = None
+    if with_i3d:
+        i3d_settings = settings.i3d
+        i3d = i3d_descriptor(i3d_settings)
+        footage = footage_videos(i3d_settings.footage)
+        synthetic = _spread(plain, i3d_settings.synthkth_videos)
+        length, step, names = i3d_settings.clip_length, i3d_settings.step, i3d_settings.explanations
+        plans.update({
+            "i3d_footage_offsets": sweep_items(footage, i3d, length, [step], i3d_settings.footage_offsets,
+                                               settings.offset_explanations(names)),
+            "i3d_footage_steps": sweep_items(footage, i3d, length, i3d_settings.footage_steps,
+                                             i3d_settings.footage_step_offsets, names),
+            "i3d_synthkth_offsets": sweep_items(synthetic, i3d, length, [step], i3d_settings.synthkth_offsets, names),
+            "i3d_synthkth_steps": sweep_items(synthetic, i3d, length, i3d_settings.synthkth_steps,
+                                              i3d_settings.synthkth_step_offsets, names),
+        })
+        native = settings.i3d_native
+        if native is not None and native.footage_offsets:
+            plans["i3d_native_footage_offsets"] = sweep_items(
+                footage_videos(native.footage), i3d_descriptor(native), native.clip_length, [native.step],
+                native.footage_offsets, native.explanations)
+    frames, seconds = {}, {}
+    for name, items in plans.items():
+        start = time.perf_counter()
+        frames[name] = run_items(f"border-{name.split('_')[0]}", items, progress, executor) if items else results_frame([], [])
+        seconds[name] = time.perf_counter() - start
+    return BorderStudy(settings=settings, c3d=c3d, i3d=i3d, frames=frames, seconds=seconds, corpus=corpus,
+                       training_title_frames=training_title_frames(profile, settings.c3d_run))
+
+
+def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:
+    """``count`` videos spread over persons and actions: action ``k`` of round ``r`` from person ``k + r`` (cyclic).
+
+    With as many videos as actions, every action appears once and the persons
+    take turns, so a bootstrap over persons has more than one person to resample.
+    """
+    persons = sorted({video["person"] for video in videos})
+    actions = list(dict.fromkeys(video["action"] for video in videos))
+    by_key = {(video["person"], video["action"]): video for video in videos}
+    chosen: list[Mapping[str, Any]] = []
+    for round_index in range(len(persons)):
+        for position, action in enumerate(actions):
+            video = by_key.get((persons[(position + round_index) % len(persons)], action))
+            if video is not None and len(chosen) < count:
+                chosen.append(video)
+    return chosen
+
+
+# --- one example clip, every explanation (for heatmap figures) ----------------------------------------------
+
+
+def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_length: int, step: int, offset: int,
+                    explanations: Sequence[str] = tuple(EXPLANATIONS)) -> dict[str, Any]:
+    """One clip and its explanations with the video's shape, for heatmap figures.
+
+    Returns
+    -------
+    dict
+        ``clip`` ``(T, C, H, W)``, ``frames`` (the video's frame indices),
+        ``target`` (the class explained), ``maps`` (explanation → ``(T, C, H, W)``).
+    """
+    from vidsal_core.data.clips import clip_indices
+
+    setting = {"model": model, "clip_length": clip_length, "step": step, "offset": offset}
+    clip = clips.load_clip(video, setting)
+    trained = models.model_for(model, "trained")
+    with torch.no_grad():
+        target = int(trained(clip[None])[0].argmax())
+    maps = {}
+    for name in explanations:
+        weights, method = EXPLANATIONS[name]
+        with torch.enable_grad():
+            maps[name] = explanation_map(models.model_for(model, weights), clip, target, method)
+    frames = clip_indices(int(video["n_frames"]), clip_length, step, offset)
+    return {"clip": clip, "frames": frames, "target": target, "maps": maps}
+
