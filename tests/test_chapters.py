@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 
 import nbformat
 import papermill
@@ -37,6 +38,34 @@ def test_template_is_clean_and_its_parameters_are_documented(template):
     # the parameters are checked right after they are set
     following = code[code.index(cell) + 1]
     assert "check_parameters(In)" in following.source
+
+
+EXERCISE = re.compile(r"^(\d+)\. ")
+SOLUTION = re.compile(r"^`{3,}\{dropdown\} Solution")
+
+
+def exercise_section(notebook):
+    """The markdown of a chapter's Exercises section, ``## Exercises`` to the next heading of its level."""
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert text.count("## Exercises") == 1, "one Exercises section"
+    section = text.split("## Exercises", 1)[1]
+    return re.split(r"^## ", section, maxsplit=1, flags=re.MULTILINE)[0]
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_every_exercise_has_a_solution(template):
+    # each numbered exercise is followed by its dropdown solution before the next exercise begins
+    notebook = nbformat.read(template, as_version=4)
+    events = []
+    for line in exercise_section(notebook).splitlines():
+        if EXERCISE.match(line):
+            events.append(("exercise", int(EXERCISE.match(line).group(1))))
+        elif SOLUTION.match(line):
+            events.append(("solution", None))
+    exercises = [number for kind, number in events if kind == "exercise"]
+    assert exercises, "no exercise"
+    assert exercises == list(range(1, len(exercises) + 1)), f"exercises numbered {exercises}"
+    assert [kind for kind, _ in events] == ["exercise", "solution"] * len(exercises), events
 
 
 def test_check_parameters_names_the_unknown_one():
