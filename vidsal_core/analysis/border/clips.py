@@ -73,6 +73,19 @@ def _corpus(config_hash: str):
     return Corpus(DATA_DIR / "synthkth" / config_hash)
 
 
+@lru_cache(maxsize=4)
+def _synthkth_frames(config_hash: str, key: str) -> np.ndarray:
+    """Every frame of one SynthKTH video, ``(N, H, W)`` uint8, decoded once per process for its many clips.
+
+    A sweep cuts many clips (offsets, steps, explanations) from each video in a
+    row; decoding a 512-frame video costs more than explaining a C3D snippet.
+    Read-only: :func:`load_clip` indexes a copy out of it.
+    """
+    frames = _corpus(config_hash).load(key)["frames"]
+    frames.setflags(write=False)
+    return frames
+
+
 #: Frames of real footage decoded and prepared together (and cached) by :func:`load_clip`.
 FOOTAGE_CHUNK = 32
 
@@ -108,8 +121,7 @@ def load_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> torch.Ten
         return frames.float().div_(255.0)
     if video["source"] != "synthkth":
         raise ConfigError(f"video source {video['source']!r}: expected 'synthkth' or 'footage'")
-    corpus = _corpus(video["corpus"])
-    frames = torch.from_numpy(corpus.load(video["key"])["frames"][indices]).float().div_(255.0).unsqueeze(1)
+    frames = torch.from_numpy(_synthkth_frames(video["corpus"], video["key"])[indices]).float().div_(255.0).unsqueeze(1)
     if model["kind"] == "c3d":
         size = tuple(model["size"])
         if tuple(frames.shape[-2:]) != size:  # as SynthKTHDataset resizes for training

@@ -167,19 +167,25 @@ def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: An
 
 
 def _spread(videos: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:
-    """``count`` videos spread over persons and actions: action ``k`` of round ``r`` from person ``k + r`` (cyclic).
+    """``count`` videos, one per person while persons last, each person's least-used action first.
 
-    With as many videos as actions, every action appears once and the persons
-    take turns, so a bootstrap over persons has more than one person to resample.
+    Persons are visited in order, round after round; each gives the video of
+    its own (not yet chosen) whose action has been chosen least so far (ties:
+    the first in ``videos``' order). With 9 persons and ``count = 9`` every
+    person is one independent unit, and the actions are as even as the videos allow.
     """
     persons = sorted({video["person"] for video in videos})
-    actions = list(dict.fromkeys(video["action"] for video in videos))
-    by_key = {(video["person"], video["action"]): video for video in videos}
+    by_person = {person: [video for video in videos if video["person"] == person] for person in persons}
     chosen: list[Mapping[str, Any]] = []
-    for round_index in range(len(persons)):
-        for position, action in enumerate(actions):
-            video = by_key.get((persons[(position + round_index) % len(persons)], action))
-            if video is not None and len(chosen) < count:
+    used: dict[Any, int] = {}
+    for _ in range(max((len(mine) for mine in by_person.values()), default=0)):
+        for person in persons:
+            remaining = [video for video in by_person[person] if all(video is not other for other in chosen)]
+            if len(chosen) >= count:
+                return chosen
+            if remaining:
+                video = min(remaining, key=lambda candidate: used.get(candidate["action"], 0))
+                used[video["action"]] = used.get(video["action"], 0) + 1
                 chosen.append(video)
     return chosen
 
