@@ -26,6 +26,7 @@ Usage::
     .venv/bin/python bench/bench_dask_sweep.py                     # quick profile, 60 border items, local:2
     .venv/bin/python bench/bench_dask_sweep.py --sweep tsr --videos 4
     .venv/bin/python bench/bench_dask_sweep.py --workers 8 --items 400 --profile default
+    .venv/bin/python bench/bench_dask_sweep.py --profile default --items 600 --chunk-sizes 1 14   # items per task
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def main() -> None:
     parser.add_argument("--sweep", choices=("border", "tsr"), default="border",
                         help="border: part of the C3D offset sweep (small items); tsr: the TSR chapter's sweep")
     parser.add_argument("--videos", type=int, default=4, help="tsr: test videos per action")
+    parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[None],
+                        help="border: items per Dask task, one Dask run per value (default: run_sweep's own choice)")
     arguments = parser.parse_args()
     if arguments.sweep == "tsr":
         return tsr_sweep(arguments.profile, arguments.videos, arguments.workers)
@@ -120,13 +123,17 @@ def main() -> None:
             start = time.perf_counter()
             run_sweep(border.explain_clip, warm_up, Path(scratch) / "dask-warm-up", progress=False, executor=executor)
             warm_up_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            on_dask = run_sweep(border.explain_clip, items, Path(scratch) / "dask", progress=False, executor=executor)
-            dask_seconds = time.perf_counter() - start
+            timings = {}
+            for size in arguments.chunk_sizes:
+                start = time.perf_counter()
+                on_dask = run_sweep(border.explain_clip, items, Path(scratch) / f"dask-{size}", progress=False,
+                                    executor=executor, chunk_size=size)
+                timings[size] = (time.perf_counter() - start, on_dask == serial)
 
-    report(f"profile {arguments.profile}: {len(items)} items of the C3D offset sweep "
-           f"({c3d['clip_length']} frames, DTD/SA/DTD-untrained)", len(items), serial_seconds, dask_seconds,
-           startup_seconds, warm_up_seconds, arguments.workers, on_dask == serial)
+    for size, (dask_seconds, identical) in timings.items():
+        report(f"profile {arguments.profile}: {len(items)} items of the C3D offset sweep "
+               f"({c3d['clip_length']} frames, DTD/SA/DTD-untrained), chunk_size {size or 'default'}", len(items),
+               serial_seconds, dask_seconds, startup_seconds, warm_up_seconds, arguments.workers, identical)
 
 if __name__ == "__main__":
     main()

@@ -89,6 +89,22 @@ def test_serial_process_pool_and_dask_give_identical_results(tmp_path, call_log)
     assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "serial").iterdir())
 
 
+def test_items_sent_in_chunks_give_the_same_results_each_computed_once(tmp_path, call_log):
+    from vidsal_core.analysis.sweeps import MAX_CHUNK, default_chunk_size
+
+    items = _items(videos=5)
+    serial = run_sweep(_work, items, tmp_path / "serial", progress=False)
+    for path in call_log.iterdir():
+        path.unlink()
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        chunked = run_sweep(_work, items, tmp_path / "chunked", progress=False, executor=pool, chunk_size=4)
+        with pytest.raises(ConfigError, match="chunk_size=0"):
+            run_sweep(_work, items, tmp_path / "bad", progress=False, executor=pool, chunk_size=0)
+    assert chunked == serial
+    assert _calls(call_log) == sorted(item.key for item in items), "every item once, none twice"
+    assert [default_chunk_size(n) for n in (1, 255, 256, 1000, 3768, 10**6)] == [1, 1, 1, 3, 14, MAX_CHUNK]
+
+
 class _Stop(Exception):
     """Raised from ``on_result``: the sweep is interrupted there."""
 

@@ -194,6 +194,7 @@ def run_sweep(
     executor: concurrent.futures.Executor | None = None,
     on_result: Callable[[SweepItem, Mapping[str, Any]], None] | None = None,
     threads: int | None = 1,
+    chunk_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Compute every item's result that is not saved yet, saving each as it finishes.
 
@@ -226,6 +227,13 @@ def run_sweep(
         was computed: torch's float32 reductions can round differently with
         another thread count (measured: the ICA-LSTM's saliency shares differ
         in the 8th digit between one and two threads). None keeps torch's setting.
+    chunk_size : int, optional
+        Items sent to an executor together, in their order (one task computes
+        them one after the other and returns their results, each then saved).
+        Tiny items (a C3D snippet explained in tens of milliseconds) otherwise
+        cost more in the executor's round trip than in their work, and
+        consecutive items often share a video that a worker decodes once. By
+        default :func:`default_chunk_size`; results do not depend on it.
 
     Returns
     -------
@@ -251,10 +259,16 @@ def run_sweep(
                 for item in pending:
                     _finish(directory, item, work(item.video, item.setting), bar, on_result)
         else:
-            futures = {executor.submit(work, item.video, item.setting): item for item in pending}
+            size = default_chunk_size(len(pending)) if chunk_size is None else chunk_size
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ConfigError(f"chunk_size={chunk_size!r}: expected a positive integer or None")
+            chunks = [pending[start:start + size] for start in range(0, len(pending), size)]
+            futures = {executor.submit(_work_chunk, work, [(item.video, item.setting) for item in chunk]): chunk
+                       for chunk in chunks}
             try:
                 for future in concurrent.futures.as_completed(futures):
-                    _finish(directory, futures[future], future.result(), bar, on_result)
+                    for item, result in zip(futures[future], future.result()):
+                        _finish(directory, item, result, bar, on_result)
             finally:
                 for future in futures:
                     future.cancel()
@@ -278,6 +292,25 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+#: Most items :func:`default_chunk_size` puts in one task.
+MAX_CHUNK = 16
+
+
+def default_chunk_size(pending: int) -> int:
+    """Items per executor task for a sweep of ``pending`` items: one per 256 items, 1 to :data:`MAX_CHUNK`.
+
+    Sweeps of a few hundred items (each a second or more of work) keep one item
+    per task, so that the workers stay balanced; sweeps of thousands of tiny
+    items send them 8 to 16 at a time.
+    """
+    return max(1, min(MAX_CHUNK, pending // 256))
+
+
+def _work_chunk(work: Work, pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """``work`` on each ``(video, setting)`` in order, in the executor's process (:func:`run_sweep`'s tasks)."""
+    return [work(video, setting) for video, setting in pairs]
 
 
 def _finish(directory: Path, item: SweepItem, result: Mapping[str, Any], bar: Any,
