@@ -216,3 +216,23 @@ def test_train_runs_side_by_side_gives_the_checkpoints_of_one_at_a_time(tmp_path
             assert torch.equal(tensor, parallel[run.name].model.state_dict()[key]), (run.name, key)
     again = runs_module.train_runs(runs, corpora, workers=2, directory=tmp_path / "parallel")
     assert all(result.reused for result in again.values())
+
+
+def test_training_runs_and_is_recorded_at_the_fixed_thread_count(tmp_path, monkeypatch):
+    seen = []
+    original = runs_module.train_model
+
+    def recording(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "train_model", recording)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trained = train_or_load(toy_run(), *toy_data(), tmp_path, progress=False)
+        assert torch.get_num_threads() == 2, "the caller's thread count is restored"
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [runs_module.TRAINING_THREADS] == [1]
+    assert trained.entry["threads"] == 1 and read_manifest(tmp_path)["tests/toy.pt"]["threads"] == 1

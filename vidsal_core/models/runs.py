@@ -386,10 +386,10 @@ def train_or_load(
         raise CheckpointError(f"run {run.name}: no matching checkpoint at {paths.trained} and no data given to train it")
     model = build_model(run.spec.model, run.spec.model_config, seed=run.training.seed)
     save_checkpoint(model, run.spec, paths.untrained, directory, {"role": "untrained", "run": run.name})
-    with torch_threads(threads):
+    with torch_threads(threads):  # saved inside, so that the manifest records the thread count it trained at
         result: TrainResult = train_model(model, train, validation, run.training, progress)
-    entry = save_checkpoint(model, run.spec, paths.trained, directory,
-                            {"role": "trained", "run": run.name, "training": result.to_dict()})
+        entry = save_checkpoint(model, run.spec, paths.trained, directory,
+                                {"role": "trained", "run": run.name, "training": result.to_dict()})
     return TrainedRun(run, model, False, entry)
 
 
