@@ -39,6 +39,16 @@ def test_template_is_clean_and_its_parameters_are_documented(template):
     assert "check_parameters(In)" in following.source
 
 
+def test_check_parameters_names_the_unknown_one():
+    history = ["import x", f"{PARAMETERS_HEADER}\nprofile = 'default'\nvideo = None\n",
+               "# Parameters\nprofile = \"quick\"\nvidoe = \"clip.avi\"\n"]
+    with pytest.raises(ConfigError, match=r"\['vidoe'\].*\['profile', 'video'\]"):
+        check_parameters(history)
+    assert check_parameters(history[:2] + ["# Parameters\nvideo = 'a.avi'\n"]) == ["profile", "video"]
+    with pytest.raises(ConfigError, match="parameters cell"):
+        check_parameters(["import x"])
+
+
 #: The public functions each chapter teaches in its visible cells ("The method on one clip"), called by name.
 TAUGHT_METHODS = {
     "data": ("farneback_flow(", "flow_magnitude("),
@@ -77,16 +87,6 @@ def test_a_visible_cell_calls_the_chapters_method_and_visible_cells_are_short(te
     notebook = nbformat.read(template, as_version=4)
     headings = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
     assert any(source.startswith("## The method on one") for source in headings)
-
-
-def test_check_parameters_names_the_unknown_one():
-    history = ["import x", f"{PARAMETERS_HEADER}\nprofile = 'default'\nvideo = None\n",
-               "# Parameters\nprofile = \"quick\"\nvidoe = \"clip.avi\"\n"]
-    with pytest.raises(ConfigError, match=r"\['vidoe'\].*\['profile', 'video'\]"):
-        check_parameters(history)
-    assert check_parameters(history[:2] + ["# Parameters\nvideo = 'a.avi'\n"]) == ["profile", "video"]
-    with pytest.raises(ConfigError, match="parameters cell"):
-        check_parameters(["import x"])
 
 
 @pytest.mark.slow
