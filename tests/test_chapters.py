@@ -78,6 +78,46 @@ def test_check_parameters_names_the_unknown_one():
         check_parameters(["import x"])
 
 
+#: The public functions each chapter teaches in its visible cells ("The method on one clip"), called by name.
+TAUGHT_METHODS = {
+    "data": ("farneback_flow(", "flow_magnitude("),
+    "models": ("load_trained(", "softmax("),
+    "vanishing_saliency": ("input_gradient(", "integrated_gradients(", "vanishing_index("),
+    "time_contribution": ("time_contribution(", "detect_keyframes("),
+    "tsr": ("temporal_saliency_rescaling(",),
+    "border_lookahead": ("deep_taylor(", "relevance_share(", "border_coefficient(", "lookahead_coefficient("),
+    "step_size_offset": ("clip_indices(", "deep_taylor(", "border_coefficient("),
+    "evaluation": ("explain(", "localisation_metrics(", "faithfulness("),
+    "summary": ("read_claims(", "verdict("),
+}
+#: Most lines of a visible code cell: short cells a reader can follow.
+VISIBLE_CELL_LINES = 12
+
+
+def visible_code(template):
+    """The template's code cells whose input the book shows (no hide-* or remove-* tag)."""
+    notebook = nbformat.read(template, as_version=4)
+    return [cell for cell in notebook.cells if cell.cell_type == "code"
+            and not any(tag.startswith(("hide-", "remove-")) for tag in cell.metadata.get("tags", []))]
+
+
+def test_every_chapter_names_the_method_it_teaches():
+    assert sorted(TAUGHT_METHODS) == sorted(path.stem for path in TEMPLATES)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_a_visible_cell_calls_the_chapters_method_and_visible_cells_are_short(template):
+    cells = visible_code(template)
+    for name in TAUGHT_METHODS[template.stem]:
+        assert any(name in cell.source for cell in cells), f"no visible cell calls {name}...)"
+    long = [len(cell.source.splitlines()) for cell in cells if len(cell.source.splitlines()) > VISIBLE_CELL_LINES]
+    assert not long, f"visible code cells of {long} lines (at most {VISIBLE_CELL_LINES})"
+    # the teaching section comes before the study's sweeps: a heading of its own
+    notebook = nbformat.read(template, as_version=4)
+    headings = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert any(source.startswith("## The method on one") for source in headings)
+
+
 @pytest.mark.slow
 def test_a_mistyped_parameter_stops_the_chapter(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown chapter parameter"):
