@@ -118,6 +118,18 @@ def test_a_visible_cell_calls_the_chapters_method_and_visible_cells_are_short(te
     assert any(source.startswith("## The method on one") for source in headings)
 
 
+#: Longest code cell a chapter may hold (issue 15: sizes a reader can hold).
+CODE_CELL_LINES = 40
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_no_code_cell_is_longer_than_forty_lines(template):
+    notebook = nbformat.read(template, as_version=4)
+    long = [(index, len(cell.source.splitlines())) for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and len(cell.source.splitlines()) > CODE_CELL_LINES]
+    assert not long, f"{template.name}: (cell, lines) over {CODE_CELL_LINES}: {long}"
+
+
 @pytest.mark.slow
 def test_a_mistyped_parameter_stops_the_chapter(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown chapter parameter"):
