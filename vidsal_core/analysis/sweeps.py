@@ -279,19 +279,18 @@ def run_sweep(
 
 @contextlib.contextmanager
 def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Torch's intra-op threads set to ``threads`` within the block (nothing to do without torch)."""
-    torch = sys.modules.get("torch")
-    if threads is None or torch is None:
+    """Torch's intra-op threads set to ``threads`` within the block (nothing to do without torch).
+
+    With torch imported, :func:`vidsal_core.models.train.torch_threads` (the
+    trainer's own setting) does it.
+    """
+    if threads is None or "torch" not in sys.modules:
         yield
         return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads={threads!r}: expected a positive integer or None")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    from vidsal_core.models.train import torch_threads
+
+    with torch_threads(threads):
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 #: Most items :func:`default_chunk_size` puts in one task.
