@@ -57,8 +57,6 @@ DATA_DEFAULTS: dict[str, Any] = {
 RUN_KEYS = ("model", "config", "data", "training")
 
 
-
-
 def models_section(profile: str | Path) -> dict[str, Any]:
     """The ``models:`` section of a profile (``params/<profile>.yaml``), checked.
 
@@ -418,7 +416,6 @@ def run_summary(run: Run) -> dict[str, Any]:
         "run": run.name, "model": run.spec.model, "task": task,
         "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}",
     }
-
 
 
 def training_cost(run: Run, corpus: Any) -> float:
