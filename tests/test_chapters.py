@@ -89,6 +89,7 @@ TAUGHT_METHODS = {
     "step_size_offset": ("clip_indices(", "deep_taylor(", "border_coefficient("),
     "evaluation": ("explain(", "localisation_metrics(", "faithfulness("),
     "summary": ("read_claims(", "verdict("),
+    "teaching": ("read_times(", "times_path(", "exercises("),
 }
 #: Most lines of a visible code cell: short cells a reader can follow.
 VISIBLE_CELL_LINES = 12

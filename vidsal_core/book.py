@@ -34,6 +34,7 @@ import argparse
 import ast
 import datetime
 import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,9 +49,18 @@ NOTEBOOKS = ROOT / "notebooks"
 CHAPTERS = ROOT / "book" / "chapters"
 
 
-def chapters_in_toc(toc: Path = ROOT / "_toc.yml") -> list[str]:
-    """Names of the executed chapters the table of contents lists, in order."""
+def chapters_in_toc(toc: Path = ROOT / "_toc.yml", part: str | None = None) -> list[str]:
+    """Names of the executed chapters the table of contents lists, in order.
+
+    ``part`` keeps those of the part with that caption ("The study": the
+    chapters that save claim rows; "Using the study": the teaching page).
+    """
     content = yaml.safe_load(toc.read_text())
+    if part is not None:
+        parts = [entry for entry in content.get("parts", []) if entry.get("caption") == part]
+        if not parts:
+            raise ConfigError(f"{toc}: no part with the caption {part!r}")
+        content = parts
     names: list[str] = []
 
     def visit(node: Any) -> None:
@@ -179,8 +189,9 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
     return output
 
 
-#: Where :func:`run_chapter` records how long each chapter took, one JSON file per profile.
-TIMES_DIR = ROOT / "data" / "chapter_times"
+#: Where :func:`run_chapter` records how long each chapter took, one JSON file per profile
+#: (``VIDSAL_CHAPTER_TIMES`` moves it, e.g. for a test).
+TIMES_DIR = Path(os.environ.get("VIDSAL_CHAPTER_TIMES", ROOT / "data" / "chapter_times"))
 
 
 def times_path(profile: str | Path, directory: Path | None = None) -> Path:
@@ -212,7 +223,6 @@ def record_time(name: str, record: Mapping[str, Any], path: Path | None = None) 
     """
     import fcntl
     import json
-    import os
 
     path = times_path(record["profile"]) if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,8 +239,55 @@ def record_time(name: str, record: Mapping[str, Any], path: Path | None = None) 
     return path
 
 
+def exercises(name: str) -> list[str]:
+    """The exercises of chapter ``name``: each numbered item of its ``## Exercises`` section, as one line.
+
+    An item runs from its ``N. `` to its dropdown solution (or the next item);
+    the text is joined into one line, without the solution.
+    """
+    import json
+    import re
+
+    template = NOTEBOOKS / f"{name}.ipynb"
+    if not template.is_file():
+        raise ConfigError(f"chapter {name!r}: no template {template}")
+    text = "\n".join("".join(cell["source"]) for cell in json.loads(template.read_text())["cells"]
+                     if cell["cell_type"] == "markdown")
+    if "## Exercises" not in text:
+        return []
+    section = re.split(r"^## ", text.split("## Exercises", 1)[1], maxsplit=1, flags=re.MULTILINE)[0]
+    items: list[list[str]] = []
+    inside = False
+    for line in section.splitlines():
+        if re.match(r"^\d+\. ", line):
+            items.append([re.sub(r"^\d+\. ", "", line).strip()])
+            inside = True
+        elif re.match(r"^`{3,}", line) or re.match(r"^:{3,}", line):
+            inside = False
+        elif inside and line.strip():
+            items[-1].append(line.strip())
+        elif inside and not line.strip() and items and len(items[-1]) > 0:
+            continue
+    return [" ".join(item) for item in items]
+
+
 #: Chapters that read other chapters' saved results (vidsal_core.results): they run again when those change.
 RESULT_READERS = frozenset({"summary"})
+#: Chapters that read the chapter times and the other templates (the teaching page): they run again when those change.
+TIME_READERS = frozenset({"teaching"})
+#: Where the repository keeps chapter times the runner recorded (``book/chapter_times_<profile>.json``).
+RECORDS_DIR = ROOT / "book"
+
+
+def record_path(profile: str | Path) -> Path:
+    """``book/chapter_times_<profile>.json``: the runner's times kept in the repository, for a machine
+    that has not run the profile yet (the teaching page reads the quick one, the runner orders chapters by them)."""
+    return RECORDS_DIR / f"chapter_times_{Path(str(profile)).stem}.json"
+
+
+def known_times(profile: str | Path) -> dict[str, dict[str, Any]]:
+    """Each chapter's last run time on ``profile``: this machine's (:func:`times_path`), else the repository's record."""
+    return {**read_times(record_path(profile)), **read_times(times_path(profile))}
 
 
 def chapter_fingerprint(name: str, profile: str | Path) -> str:
@@ -243,6 +300,16 @@ def chapter_fingerprint(name: str, profile: str | Path) -> str:
     for source in sorted((ROOT / "vidsal_core").rglob("*.py")):
         digest.update(source.relative_to(ROOT).as_posix().encode())
         digest.update(source.read_bytes())
+    if name in TIME_READERS:
+        for template in sorted(NOTEBOOKS.glob("*.ipynb")):
+            digest.update(template.read_bytes())
+        import json
+
+        for saved in [*sorted(TIMES_DIR.glob("*.json")), *sorted(RECORDS_DIR.glob("chapter_times_*.json"))]:
+            others = {chapter: entry for chapter, entry in read_times(saved).items() if chapter not in TIME_READERS}
+            if others:  # its own time is not its input
+                digest.update(saved.name.encode())
+                digest.update(json.dumps(others, sort_keys=True).encode())
     if name in RESULT_READERS:
         from vidsal_core.results import RESULTS_DIR
 
@@ -304,8 +371,6 @@ def chapter_needs(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
 def _run_in_process(name: str, profile: str, parameters: Mapping[str, Any], output_dir: Path,
                     jobs: int) -> tuple[str, float, str | None]:
     """Run one chapter in a worker process of :func:`run_chapters`; return (name, seconds, error line or None)."""
-    import os
-
     os.environ[SIDE_BY_SIDE_VARIABLE] = str(jobs)
     start = time.perf_counter()
     try:
@@ -337,7 +402,7 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         order :func:`chapter_needs` allows (1: one after another, in the order
         given). A chapter's numbers do not depend on it: its sweeps and its
         training compute at fixed thread counts. Of the chapters that may start,
-        the one that took longest on its last run (:func:`times_path`) starts
+        the one that took longest on its last run (:func:`known_times`) starts
         first. A chapter's fingerprint is taken when it starts, after what it
         needs has run.
     """
@@ -349,7 +414,7 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         raise ConfigError(f"jobs={jobs!r}: the number of chapters run side by side must be an integer >= 1")
     names = list(dict.fromkeys(names))
     needs = chapter_needs(names)
-    last = read_times(times_path(profile))
+    last = known_times(profile)
     ran: list[str] = []
     failed: list[str] = []
     finished: set[str] = set()
