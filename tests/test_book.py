@@ -257,3 +257,15 @@ def test_the_introduction_says_how_to_cite_the_release_and_the_seeds(book):
     assert f"version = {{{release_version()}}}" in page
     assert "Interpretability of Video Classifiers" in page
     assert "Understanding Patch-Based Learning by Explaining Predictions" in page
+
+
+def test_the_teaching_page_glues_every_chapters_recorded_quick_time(book):
+    """The times on the teaching page are the runner's: the quick chapters above recorded them as they ran."""
+    from vidsal_core.book import known_times
+
+    page = (book / "book" / "chapters" / "teaching.html").read_text()
+    times = known_times("quick")
+    for name in chapters_in_toc(ROOT / "_toc.yml", part="The study"):
+        assert f"{times[name]['seconds']:.0f} s" in page, f"{name}: its recorded time is not on the teaching page"
+    assert "not measured yet" not in page
+    assert "A course in three sessions" in page

@@ -11,6 +11,7 @@ import pytest
 MODULES = [
     "vidsal_core.results",
     "vidsal_core.analysis.statistics",
+    "vidsal_core.book",
     "vidsal_core.data.sequences",
     "vidsal_core.models.diagnosis",
     # every public function of vidsal_core.saliency (see its _EXPORTS)

@@ -74,18 +74,32 @@ def test_border_figures_draw_what_the_analysis_computes():
     plt.close(figure)
 
 
-def test_glue_helpers_live_in_the_book_and_import_myst_nb_only_when_called(monkeypatch):
+def test_one_glue_helper_lives_in_the_book_and_imports_myst_nb_only_when_called(monkeypatch):
     import sys
     import types
 
+    import pytest
+
     from vidsal_core import book
     from vidsal_core.analysis.statistics import Estimate
+    from vidsal_core.errors import ConfigError
 
     glued = {}
     fake = types.ModuleType("myst_nb")
-    fake.glue = lambda name, value, display=True: glued.update({name: (value.data, display)})
+    fake.glue = lambda name, value, display=True: glued.update({name: (value, display)})
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
-    book.glue_estimate("gain", Estimate(mean=0.012, low=0.004, high=0.02, count=3, units=3))
-    assert glued == {"gain": ("+1.2 [+0.4, +2]", False), "gain_verdict": ("positive", False)}
-    book.glue_text("word", "held")
-    assert glued["word"] == ("held", False)
+    gain = Estimate(mean=0.012, low=0.004, high=0.02, count=3, units=3)
+    book.glue("gain", gain, spec="+.3g", scale=100, verdict=True)
+    assert {name: (repr(value), display) for name, (value, display) in glued.items()} == {
+        "gain": ("+1.2 [+0.4, +2]", False), "gain_verdict": ("positive", False)}
+    assert glued["gain"][0]._repr_markdown_() == "+1.2 [+0.4, +2]"  # the same text for {glue:md} and {glue:text}
+    book.glue("plain", gain)
+    assert repr(glued["plain"][0]) == str(gain) == "0.012 [0.004, 0.02]"
+    book.glue("none", Estimate(mean=float("nan"), low=float("nan"), high=float("nan"), count=0))
+    assert repr(glued["none"][0]) == "—"
+    book.glue("word", "held")
+    assert glued["word"][0]._repr_markdown_() == "held" and repr(glued["word"][0]) == "held"
+    book.glue("count", 7)
+    assert glued["count"] == (7, False)  # numbers stay numbers, for {glue:text}`count:.0f`
+    with pytest.raises(ConfigError, match="apply to an estimate"):
+        book.glue("word", "held", scale=100)

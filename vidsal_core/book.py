@@ -23,9 +23,9 @@ Each run's wall time is kept in ``data/chapter_times/<profile>.json``
 
 Each executed chapter records how it was made (:mod:`vidsal_core.provenance`).
 
-A chapter glues numbers into its prose with :func:`glue_text` and
-:func:`glue_estimate` (MyST-NB's ``glue``, imported only when they are called,
-so the library does not need MyST-NB).
+A chapter glues numbers, texts and intervals into its prose with one helper,
+:func:`glue` (MyST-NB's ``glue``, imported only when it is called, so the
+library does not need MyST-NB).
 """
 
 from __future__ import annotations
@@ -130,28 +130,62 @@ def check_parameters(history: Iterable[str]) -> list[str]:
     return declared
 
 
-def glue_text(name: str, text: str) -> None:
-    """Glue a piece of text for a chapter's ``{glue:md}`` role (shown without quotes)."""
-    from IPython.display import Markdown
-    from myst_nb import glue
+class GluedText:
+    """A text glued for the prose: Markdown for ``{glue:md}``, the same text (no quotes) for ``{glue:text}``."""
 
-    glue(name, Markdown(text), display=False)
+    def __init__(self, text: str) -> None:
+        self.text = str(text)
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
-def glue_estimate(name: str, estimate: Any, scale: float | None = None) -> None:
-    """Glue ``name`` (``mean [low, high]`` ×``scale``) and ``name_verdict`` (its sign) for a chapter.
+def glue(name: str, value: Any, *, spec: str = ".3g", scale: float = 1.0, verdict: bool = False,
+         display: bool = False) -> Any:
+    """Glue one value for a chapter's prose: the study's one glue helper (MyST-NB's ``glue``).
 
-    ``estimate`` has ``mean``, ``low`` and ``high`` (e.g. an
-    :class:`~vidsal_core.analysis.statistics.Estimate`); ``scale`` defaults to
-    :data:`vidsal_core.analysis.border.TABLE_SCALE` (percentage points). The
-    text is :func:`~vidsal_core.analysis.border.interval_text`, the verdict
-    :func:`~vidsal_core.analysis.border.sign_text`.
+    - A text (``str``) is glued as :class:`GluedText`, for ``{glue:md}`` and ``{glue:text}``.
+    - An estimate (anything with ``mean``, ``low`` and ``high``, such as
+      :class:`~vidsal_core.analysis.statistics.Estimate`) is glued as its
+      interval, ``mean [low, high]`` (:func:`~vidsal_core.analysis.statistics.interval_text`
+      with ``spec`` and ``scale``; ``—`` when nothing was measured). With
+      ``verdict=True``, ``<name>_verdict`` gets its side of zero in words
+      (:func:`~vidsal_core.analysis.border.sign_text`).
+    - Anything else (a number, a figure, a table, IPython ``Markdown``) is
+      glued as it is: a number keeps its ``{glue:text}`name:.3f``` formats.
+
+    MyST-NB is imported only when this is called, so the library does not
+    need it. Returns what was glued.
+
+    Examples
+    --------
+    >>> from vidsal_core.analysis.statistics import interval_text
+    >>> interval_text(0.012, 0.004, 0.02, spec="+.3g", scale=100)  # what glue(name, estimate, spec="+.3g", scale=100) glues
+    '+1.2 [+0.4, +2]'
     """
-    from vidsal_core.analysis.border import TABLE_SCALE, interval_text, sign_text
+    from myst_nb import glue as myst_glue
 
-    scale = TABLE_SCALE if scale is None else scale
-    glue_text(name, interval_text(estimate.mean, estimate.low, estimate.high, scale))
-    glue_text(f"{name}_verdict", sign_text(estimate.low, estimate.high))
+    if scale != 1.0 or spec != ".3g" or verdict:
+        if not all(hasattr(value, part) for part in ("mean", "low", "high")):
+            raise ConfigError(f"glue({name!r}): spec, scale and verdict apply to an estimate (mean, low, high), "
+                              f"not to a {type(value).__name__}")
+    if all(hasattr(value, part) for part in ("mean", "low", "high")):
+        from vidsal_core.analysis.statistics import interval_text
+
+        glued: Any = GluedText(interval_text(value.mean, value.low, value.high, spec=spec, scale=scale))
+        if verdict:
+            from vidsal_core.analysis.border import sign_text
+
+            myst_glue(f"{name}_verdict", GluedText(sign_text(value.low, value.high)), display=False)
+    elif isinstance(value, str):
+        glued = GluedText(value)
+    else:
+        glued = value
+    myst_glue(name, glued, display=display)
+    return glued
 
 
 def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,

@@ -51,7 +51,45 @@ class Estimate:
     units: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
+        return interval_text(self.mean, self.low, self.high, missing=None)
+
+    def text(self, spec: str = ".3g", scale: float = 1.0, missing: str | None = "—") -> str:
+        """``mean [low, high]``: :func:`interval_text` of this estimate."""
+        return interval_text(self.mean, self.low, self.high, spec=spec, scale=scale, missing=missing)
+
+
+def interval_text(mean: float, low: float, high: float, spec: str = ".3g", scale: float = 1.0,
+                  missing: str | None = "—") -> str:
+    """An estimate and its interval as the book writes them: ``mean [low, high]``, each times ``scale``.
+
+    The one interval format of the study: every chapter and table writes an
+    interval through it (with :meth:`Estimate.text` or
+    :func:`vidsal_core.book.glue`).
+
+    Parameters
+    ----------
+    spec : str
+        A format spec for each number (``".3g"``, ``"+.2f"`` for a signed
+        difference, ...).
+    missing : str or None
+        The text for an estimate whose mean is not finite (nothing could be
+        measured); None formats the numbers anyway (``nan [nan, nan]``).
+
+    Examples
+    --------
+    >>> interval_text(0.01234, 0.004, 0.02)
+    '0.0123 [0.004, 0.02]'
+    >>> interval_text(0.012, 0.004, 0.02, spec="+.3g", scale=100)
+    '+1.2 [+0.4, +2]'
+    >>> interval_text(float("nan"), float("nan"), float("nan"))
+    '—'
+    """
+    if missing is not None and not math.isfinite(mean):
+        return missing
+    try:
+        return f"{scale * mean:{spec}} [{scale * low:{spec}}, {scale * high:{spec}}]"
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"interval_text: cannot format {mean!r} [{low!r}, {high!r}] with spec={spec!r}: {error}") from error
 
 
 def cluster_t_interval(values: Sequence[float], groups: Sequence[Any], confidence: float = 0.95) -> tuple[float, float]:

@@ -141,10 +141,15 @@ def step_gain(frame: pd.DataFrame, step: int, reference_step: int, k: int = 1, r
 
 
 def interval_text(mean: float, low: float, high: float, scale: float = 1.0) -> str:
-    """``mean [low, high]`` with three significant digits, after multiplying by ``scale``."""
-    if not np.isfinite(mean):
-        return "—"
-    return f"{mean * scale:+.3g} [{low * scale:+.3g}, {high * scale:+.3g}]"
+    """``mean [low, high]`` signed, with three significant digits, after multiplying by ``scale``
+    (:func:`vidsal_core.analysis.statistics.interval_text` with ``spec="+.3g"``)."""
+    from vidsal_core.analysis.statistics import interval_text as format_interval
+
+    return format_interval(mean, low, high, spec=BORDER_SPEC, scale=scale)
+
+
+#: The number format of the border tables' intervals: signed, three significant digits.
+BORDER_SPEC = "+.3g"
 
 
 def paired_difference(frame: pd.DataFrame, column: str, key: str, first: Any, second: Any,
