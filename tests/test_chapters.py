@@ -169,3 +169,17 @@ def test_a_readers_model_explains_a_readers_clip(tmp_path, monkeypatch):
                            {"profile": "quick", "video": str(clip), "model": "my_classifier:build",
                             "model_classes": "still, moving"})
     assert "your model my_classifier:build: predicts moving" in text
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_every_code_cell_parses_on_this_python(template):
+    # a chapter's syntax error shows only when the chapter runs; this finds it in a second
+    import ast
+
+    notebook = nbformat.read(template, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")):
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as error:
+                pytest.fail(f"{template.name}, cell {index}: {error}")
