@@ -144,7 +144,7 @@ class GluedText:
 
 
 def glue(name: str, value: Any, *, spec: str = ".3g", scale: float = 1.0, verdict: bool = False,
-         display: bool = False) -> Any:
+         display: bool = False) -> None:
     """Glue one value for a chapter's prose: the study's one glue helper (MyST-NB's ``glue``).
 
     - A text (``str``) is glued as :class:`GluedText`, for ``{glue:md}`` and ``{glue:text}``.
@@ -158,7 +158,8 @@ def glue(name: str, value: Any, *, spec: str = ".3g", scale: float = 1.0, verdic
       glued as it is: a number keeps its ``{glue:text}`name:.3f``` formats.
 
     MyST-NB is imported only when this is called, so the library does not
-    need it. Returns what was glued.
+    need it. Like MyST-NB's ``glue`` it returns nothing, so that a cell ending
+    with it shows no output.
 
     Examples
     --------
@@ -185,7 +186,6 @@ def glue(name: str, value: Any, *, spec: str = ".3g", scale: float = 1.0, verdic
     else:
         glued = value
     myst_glue(name, glued, display=display)
-    return glued
 
 
 def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,
