@@ -300,8 +300,6 @@ def exercises(name: str) -> list[str]:
             inside = False
         elif inside and line.strip():
             items[-1].append(line.strip())
-        elif inside and not line.strip() and items and len(items[-1]) > 0:
-            continue
     return [" ".join(item) for item in items]
 
 
