@@ -143,8 +143,8 @@ class GluedText:
         return self.text
 
 
-def glue(name: str, value: Any, *, spec: str = ".3g", scale: float = 1.0, verdict: bool = False,
-         display: bool = False) -> None:
+def glue(name: str, value: Any, *,
+         spec: str = ".3g", scale: float = 1.0, verdict: bool = False, display: bool = False) -> None:
     """Glue one value for a chapter's prose: the study's one glue helper (MyST-NB's ``glue``).
 
     - A text (``str``) is glued as :class:`GluedText`, for ``{glue:md}`` and ``{glue:text}``.
