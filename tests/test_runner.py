@@ -88,3 +88,44 @@ def test_the_toc_parts_separate_the_study_from_the_teaching_page():
     assert chapters_in_toc() == study + ["teaching"]
     with pytest.raises(ConfigError, match="no part"):
         chapters_in_toc(part="Appendix")
+
+
+def test_a_local_dask_spec_starts_one_cluster_for_every_chapter_and_the_record_says_local(tmp_path, monkeypatch):
+    from vidsal_core.analysis import sweeps
+
+    started, calls = [], []
+
+    def start_cluster(workers, host="127.0.0.1"):
+        cluster = real_start(workers, host)
+        started.append(cluster)
+        return cluster
+
+    def fake_run(name, profile, parameters, output_dir, jobs, recorded=None):
+        calls.append((name, dict(parameters), dict(recorded or {})))
+        return name, 0.0, None
+
+    real_start = sweeps.start_local_cluster
+    monkeypatch.setattr(sweeps, "start_local_cluster", start_cluster)
+    monkeypatch.setattr(book, "_run_in_process", fake_run)
+    assert run_chapters(["tsr", "time_contribution", "evaluation"], "quick", output_dir=tmp_path,
+                        dask="local:1") == ["tsr", "time_contribution", "evaluation"]
+    assert len(started) == 1  # one cluster, started for the first chapter that takes `dask`
+    address = started[0].scheduler_address
+    assert address.startswith("tcp://127.0.0.1:")
+    by_name = {name: (parameters, recorded) for name, parameters, recorded in calls}
+    assert by_name["tsr"] == ({"dask": address}, {"dask": "local:1"})
+    assert by_name["evaluation"] == ({"dask": address}, {"dask": "local:1"})
+    assert by_name["time_contribution"] == ({}, {})  # a chapter without a `dask` parameter gets none
+    assert started[0].status.name == "closed"  # closed when the runner is done
+
+
+def test_a_scheduler_address_is_passed_to_the_chapters_as_it_is(tmp_path, monkeypatch):
+    from vidsal_core.analysis import sweeps
+
+    calls = []
+    monkeypatch.setattr(sweeps, "start_local_cluster", lambda *arguments: pytest.fail("no cluster for an address"))
+    monkeypatch.setattr(book, "_run_in_process",
+                        lambda name, profile, parameters, output_dir, jobs, recorded=None:
+                        calls.append((dict(parameters), dict(recorded or {}))) or (name, 0.0, None))
+    run_chapters(["tsr"], "quick", output_dir=tmp_path, dask="tcp://127.0.0.1:8786")
+    assert calls == [({"dask": "tcp://127.0.0.1:8786"}, {"dask": "tcp://127.0.0.1:8786"})]

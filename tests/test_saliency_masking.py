@@ -146,3 +146,26 @@ def test_bad_masks_are_refused():
     nan_video[0, 0, 0, 0] = float("nan")
     with pytest.raises(ConfigError, match="video: holds 1 NaN"):
         baseline_video(nan_video)
+
+
+def test_bytes_per_video_are_measured_once_per_model_and_shape_and_equal_a_fresh_measurement():
+    from vidsal_core.saliency.masking import measure_bytes_per_video, model_bytes_per_video
+
+    class Counting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+            self.layer = torch.nn.Linear(2 * 4 * 4, 3)
+
+        def forward(self, videos):
+            self.calls += 1
+            return self.layer(videos.flatten(1))
+
+    model, video = Counting(), torch.rand(2, 1, 4, 4)
+    first = model_bytes_per_video(model, video)
+    assert model_bytes_per_video(model, video) == first == measure_bytes_per_video(model, video)
+    assert model.calls == 2  # the cached call and the fresh measurement; the second cached call ran nothing
+    assert first == video.numel() * 4 + 3 * 4  # input plus the linear layer's output, float32
+    longer = torch.rand(2, 1, 4, 4, dtype=torch.float64)
+    assert model_bytes_per_video(model.double(), longer) == longer.numel() * 8 + 3 * 8
+    assert model_bytes_per_video(Counting(), video) == first  # another model is measured for itself

@@ -189,12 +189,16 @@ def glue(name: str, value: Any, *,
 
 
 def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, Any] | None = None,
-                output_dir: Path = CHAPTERS, kernel_name: str = "python3") -> Path:
+                output_dir: Path = CHAPTERS, kernel_name: str = "python3",
+                recorded_parameters: Mapping[str, Any] | None = None) -> Path:
     """Execute ``notebooks/<name>.ipynb`` with a profile into ``output_dir/<name>.ipynb``.
 
     The executed notebook keeps how it was made (:mod:`vidsal_core.provenance`)
     in its metadata and shows it in a box under its title, also when a cell
     fails (the record then says failed, and the error is raised again).
+    ``recorded_parameters`` is what the record says was given, when it differs
+    from what papermill passes (the runner's own Dask cluster: ``local:2``, not
+    its address); by default ``parameters``.
     """
     import papermill
 
@@ -205,6 +209,7 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
         raise ConfigError(f"chapter {name!r}: no template {template}")
     output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / f"{name}.ipynb"
+    recorded = parameters if recorded_parameters is None else recorded_parameters
     started, start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -214,10 +219,10 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
     except BaseException as error:
         if output.is_file():  # papermill saved the cells run so far, the error included
             reason = f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}"
-            stamp_notebook(output, collect(profile, parameters, time.perf_counter() - start, False, started,
+            stamp_notebook(output, collect(profile, recorded, time.perf_counter() - start, False, started,
                                            reason.splitlines()[0][:300]))
         raise
-    record = collect(profile, parameters, time.perf_counter() - start, True, started)
+    record = collect(profile, recorded, time.perf_counter() - start, True, started)
     stamp_notebook(output, record)
     record_time(name, record)
     return output
@@ -401,12 +406,12 @@ def chapter_needs(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _run_in_process(name: str, profile: str, parameters: Mapping[str, Any], output_dir: Path,
-                    jobs: int) -> tuple[str, float, str | None]:
+                    jobs: int, recorded: Mapping[str, Any] | None = None) -> tuple[str, float, str | None]:
     """Run one chapter in a worker process of :func:`run_chapters`; return (name, seconds, error line or None)."""
     os.environ[SIDE_BY_SIDE_VARIABLE] = str(jobs)
     start = time.perf_counter()
     try:
-        run_chapter(name, profile, parameters=parameters, output_dir=output_dir)
+        run_chapter(name, profile, parameters=parameters, output_dir=output_dir, recorded_parameters=recorded)
     except Exception as error:  # papermill's execution error, or a kernel that died: reported, not pickled
         text = str(error).strip()
         return name, time.perf_counter() - start, text.splitlines()[-1] if text else type(error).__name__
@@ -429,6 +434,12 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         parameter run their sweeps on that cluster
         (:func:`vidsal_core.analysis.sweeps.dask_executor`). Results do not
         depend on it, so it does not make an up-to-date chapter run again.
+        With ``local:N`` the runner starts one cluster for every chapter
+        (:func:`~vidsal_core.analysis.sweeps.start_local_cluster`) when the
+        first chapter needs it and passes its address, so its workers start
+        once, not once per chapter (about 5–8 s each on 2 cores), and keep
+        their loaded models and decoded videos; the provenance still says
+        ``local:N``.
     jobs : int
         Chapters run side by side, each in its own process and kernel, in the
         order :func:`chapter_needs` allows (1: one after another, in the order
@@ -444,6 +455,32 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         parse_dask(dask)
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ConfigError(f"jobs={jobs!r}: the number of chapters run side by side must be an integer >= 1")
+    cluster: list[Any] = []  # the runner's own local cluster, started for the first chapter that needs it
+    try:
+        return _run_chapters(list(names), profile, output_dir, force, dask, jobs, cluster)
+    finally:
+        for running in cluster:
+            running.close()
+
+
+def _chapter_dask(dask: str | None, cluster: list[Any]) -> str | None:
+    """The ``dask`` parameter a chapter gets: ``dask`` itself, or for ``local:N`` the address of the runner's cluster."""
+    from vidsal_core.analysis.sweeps import parse_dask, start_local_cluster
+
+    if dask is None:
+        return None
+    kind, value = parse_dask(dask)
+    if kind != "local":
+        return dask
+    if not cluster:
+        cluster.append(start_local_cluster(value))
+        print(f"[book] one Dask cluster for every chapter: {dask} at {cluster[0].scheduler_address}", flush=True)
+    return cluster[0].scheduler_address
+
+
+def _run_chapters(names: list[str], profile: str, output_dir: Path, force: bool, dask: str | None, jobs: int,
+                  cluster: list[Any]) -> list[str]:
+    """:func:`run_chapters` once its arguments are checked; ``cluster`` collects the cluster it starts."""
     names = list(dict.fromkeys(names))
     needs = chapter_needs(names)
     last = known_times(profile)
@@ -462,7 +499,11 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
             return None
         print(f"[book] {name} ({profile}) ...", flush=True)
         stamp.unlink(missing_ok=True)
-        return {"dask": dask} if dask is not None and "dask" in declared_parameters(name) else {}
+        return {"dask": _chapter_dask(dask, cluster)} if dask is not None and "dask" in declared_parameters(name) else {}
+
+    def recorded(parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """What the provenance says was given: ``dask`` as the caller gave it, not the runner cluster's address."""
+        return {**parameters, "dask": dask} if "dask" in parameters else dict(parameters)
 
     def finish(name: str, seconds: float, error: str | None) -> None:
         finished.add(name)
@@ -478,7 +519,7 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
         for name in names:
             parameters = start(name)
             if parameters is not None:
-                finish(*_run_in_process(name, profile, parameters, output_dir, 1))
+                finish(*_run_in_process(name, profile, parameters, output_dir, 1, recorded(parameters)))
     else:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -496,7 +537,8 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
                     waiting.remove(name)
                     parameters = start(name)
                     if parameters is not None:
-                        running[pool.submit(_run_in_process, name, profile, parameters, output_dir, jobs)] = name
+                        running[pool.submit(_run_in_process, name, profile, parameters, output_dir, jobs,
+                                            recorded(parameters))] = name
                 if not running:
                     if waiting and not any(all(need in finished for need in needs[name]) for name in waiting):
                         raise ConfigError(f"chapters {waiting} wait for each other: check CHAPTER_NEEDS")

@@ -371,6 +371,26 @@ def parse_dask(spec: str) -> tuple[str, Any]:
     raise ConfigError(f"dask={spec!r}: not a cluster spec; {forms}")
 
 
+def start_local_cluster(workers: int, host: str = "127.0.0.1"):
+    """A ``distributed.LocalCluster`` of ``workers`` processes of one thread each, listening on ``host`` only.
+
+    Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers, so glibc
+    would hand freed memory back at once and torch's next allocation of the same
+    size would fault it in again (measured on a TSR item of the quick profile:
+    twice the CPU time of this process). Workers keep the process's own setting
+    instead, which importing :mod:`vidsal_core` tunes
+    (:func:`vidsal_core.runtime.tune_allocator`). Close it with ``.close()``.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r}: expected a positive number of worker processes")
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=host,
+                            dashboard_address=None, silence_logs=logging.ERROR)
+
+
 @contextlib.contextmanager
 def dask_executor(spec: str, connect_timeout: float = CONNECT_TIMEOUT,
                   host: str = "127.0.0.1") -> Iterator[concurrent.futures.Executor]:
@@ -381,7 +401,7 @@ def dask_executor(spec: str, connect_timeout: float = CONNECT_TIMEOUT,
     spec : str
         ``"local:N"``: a ``distributed.LocalCluster`` of N worker processes of
         one thread each (Dask sets ``OMP_NUM_THREADS=1`` in them, so torch uses
-        one thread per worker; glibc's memory trimming is left at its default),
+        one thread per worker; see :func:`start_local_cluster`),
         listening on ``host`` only. ``"tcp://host:port"``:
         join a scheduler already running there (``dask scheduler`` and
         ``dask worker tcp://host:port`` on each machine; the workers need
@@ -396,18 +416,12 @@ def dask_executor(spec: str, connect_timeout: float = CONNECT_TIMEOUT,
     ConfigError
         A bad spec, or a scheduler that does not answer within ``connect_timeout``.
     """
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     kind, value = parse_dask(spec)
     cluster = None
     if kind == "local":
-        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, so glibc hands freed memory back at
-        # once and torch's next allocation of the same size faults it in again: measured on a TSR item of the
-        # quick profile, twice the CPU time of this process. Workers keep glibc's own threshold instead.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, host=host,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = start_local_cluster(value, host)
         client = Client(cluster)
     else:
         try:
