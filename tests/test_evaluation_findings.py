@@ -218,8 +218,11 @@ def test_the_grad_cam_comparison_on_c3d_and_i3d():
     assert texts["cam_auroc_grad_cam"].startswith("0.70 [") and texts["cam_auroc_xgrad_cam"] == "n/a"
     assert texts["cam_deletion_grad_cam"].startswith("-0.05 [")
     assert texts["cam_i3d_deletion_grad_cam"].startswith("-0.10 [")
-    assert texts["cam_i3d_spearman_grad_cam"] == findings.CONSTANT, "every Grad-CAM map constant: no correlation"
-    assert texts["cam_i3d_spearman_deep_taylor"].endswith(": underpowered")
+    assert texts["cam_i3d_correlation_grad_cam"] == findings.UNDEFINED_CORRELATION, "every map constant: no ranks"
+    assert texts["cam_i3d_result_grad_cam"] == "underpowered", "no finite correlation: no unit"
+    assert texts["cam_i3d_correlation_deep_taylor"].startswith("0.81 [")
+    assert texts["cam_i3d_result_deep_taylor"] == "underpowered", "three clips are too few units"
+    assert texts["cam_i3d_correlation_xgrad_cam"] == texts["cam_i3d_result_xgrad_cam"] == "n/a"
     assert texts["cam_minus_deep_taylor"].startswith("-0.10 [") and texts["cam_minus_deep_taylor_word"] == "lower"
     assert texts["cam_seconds"] == "0.100" and texts["cam_gradient_seconds"] == "0.500"
     table = cam.table()

@@ -60,6 +60,8 @@ TSR_VARIANT_NAMES: dict[str, str] = {
 }
 #: What the randomisation cell says when every randomised map is constant (Grad-CAM's ReLU leaves 0).
 CONSTANT = "undefined: every map is constant (0) once all layers are random"
+#: The same correlation in the prose.
+UNDEFINED_CORRELATION = "undefined, every map being constant (0) once all layers are random"
 #: Methods of the Grad-CAM comparison: the CAM family, then the two references.
 COMPARED: tuple[str, ...] = CAM_METHODS + ("deep_taylor", "input_gradient")
 #: I3D methods whose deletion and randomisation numbers the chapter glues.
@@ -596,7 +598,11 @@ class CamFindings:
             texts[f"cam_auroc_{method}"] = estimate_text(c3d.values.get("auroc") if c3d else None)
             texts[f"cam_deletion_{method}"] = estimate_text(c3d.values.get("deletion") if c3d else None)
             texts[f"cam_i3d_deletion_{method}"] = estimate_text(i3d.values.get("deletion") if i3d else None)
-            texts[f"cam_i3d_spearman_{method}"] = i3d.randomisation if i3d else MISSING
+            spearman = i3d.values["spearman"] if i3d else None
+            texts[f"cam_i3d_correlation_{method}"] = (
+                estimate_text(spearman) if spearman is not None
+                else UNDEFINED_CORRELATION if i3d and i3d.randomisation == CONSTANT else MISSING)
+            texts[f"cam_i3d_result_{method}"] = i3d.result if i3d else MISSING
         texts["cam_minus_deep_taylor"] = estimate_text(self.minus_deep_taylor)
         texts["cam_minus_deep_taylor_word"] = DIFFERENCE_WORDS[side(self.minus_deep_taylor)]
         for name, method in (("cam_seconds", "grad_cam"), ("cam_gradient_seconds", "input_gradient")):
