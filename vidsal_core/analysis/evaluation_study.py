@@ -821,3 +821,56 @@ def i3d_frames(spec: Mapping[str, Any], seed: int = 0, baseline: str = "blur", p
                                   "footage": item.video["name"], "method": item.setting["method"], **row}
                                  for item, result in zip(random_items, randomisation) for row in result["rows"]])
     return faith_frame, random_frame
+
+
+# --- the chapter's figure of maps and the Grad-CAM map's size --------------------------------------------------
+
+#: Methods of the chapter's figure of maps, in order, with their short row names.
+EXAMPLE_METHODS: dict[str, str] = {
+    "input_gradient": "gradient", "integrated_gradients": "IG", "smoothgrad": "SmoothGrad", "tsr": "TSR",
+    "deep_taylor": "deep Taylor", "grad_cam": "Grad-CAM", "flow": "flow",
+}
+#: Methods whose maps keep their sign (a diverging colour map in the figure).
+SIGNED_METHODS: tuple[str, ...] = ("integrated_gradients", "deep_taylor")
+
+
+def example_rows(model: nn.Module, item: Any, target: int, methods: Sequence[str],
+                 options: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """The rows of :func:`vidsal_core.plot.saliency_grid` for one clip: its frames, its person, then each map.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model explained (eval mode).
+    item
+        :func:`load_clip`'s item: ``video`` ``(T, C, H, W)`` and ``truth.parts``.
+    target : int
+        The class explained.
+    methods : sequence of str
+        The sweep's methods; those of :data:`EXAMPLE_METHODS` that apply to the model are drawn, in its order.
+    options : mapping
+        The sweep's options (:func:`registry_options`).
+
+    Returns
+    -------
+    list of (label, values, kind)
+        ``kind`` is ``"frames"``, ``"signed"`` (:data:`SIGNED_METHODS`) or ``"unsigned"``.
+    """
+    rows = [("frames", item.video, "frames"), ("person (truth)", (item.truth.parts > 0).float(), "unsigned")]
+    for method in [m for m in EXAMPLE_METHODS if m in methods]:
+        with torch.enable_grad():
+            values = explain(model, item.video, target, method, options)
+        rows.append((EXAMPLE_METHODS[method], values, "signed" if method in SIGNED_METHODS else "unsigned"))
+    return rows
+
+
+def coarse_shape_text(model: nn.Module, video: torch.Tensor) -> str:
+    """The size of a C3D's Grad-CAM map before upsampling, against its ``(T, C, H, W)`` clip, in words.
+
+    Examples: ``"2×7×7 (frames × rows × columns, from a 16×112×112 clip)"``.
+    """
+    from vidsal_core.saliency.gradcam import coarse_class_activation_map
+
+    shape = tuple(coarse_class_activation_map(model, video).shape)
+    return (f"{shape[0]}×{shape[1]}×{shape[2]} (frames × rows × columns, from a "
+            f"{video.shape[0]}×{video.shape[2]}×{video.shape[3]} clip)")
