@@ -27,7 +27,6 @@ it off (the slow twin, for comparisons).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 
@@ -48,6 +47,14 @@ def allocator_tuning_wanted(environ: dict[str, str] | None = None) -> bool:
     return value not in ("0", "false", "no", "off")
 
 
+def _glibc() -> bool:
+    """Whether this process runs on glibc (``confstr`` answers only there; no file is read)."""
+    try:
+        return platform.system() == "Linux" and os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def tune_allocator(threshold: int = ALLOCATOR_BYTES) -> bool:
     """Keep large freed blocks in this process's heap (glibc ``mallopt``); True when the setting took.
 
@@ -64,11 +71,11 @@ def tune_allocator(threshold: int = ALLOCATOR_BYTES) -> bool:
         raise ValueError(f"threshold={threshold!r}: expected a positive number of bytes")
     if _STATE.get("tuned"):
         return True
-    if not allocator_tuning_wanted() or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not allocator_tuning_wanted() or not _glibc():
         _STATE["tuned"] = False
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")  # glibc's soname (ctypes.util.find_library would run ldconfig: 20 ms)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         _STATE["tuned"] = False
