@@ -14,6 +14,8 @@ MODULES = [
     "vidsal_core.book",
     "vidsal_core.data.sequences",
     "vidsal_core.models.diagnosis",
+    "vidsal_core.models.layout",
+    "vidsal_core.runtime",
     # every public function of vidsal_core.saliency (see its _EXPORTS)
     "vidsal_core.saliency.gradients",
     "vidsal_core.saliency.masking",
