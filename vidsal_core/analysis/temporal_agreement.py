@@ -23,7 +23,10 @@ persons (:func:`vidsal_core.analysis.statistics.mean_interval`).
 
 :func:`run_study` computes all of it for one trained walking-vs-running model
 over a profile's test clips (time contribution through the exact factorised
-engine, :mod:`vidsal_core.saliency.time_contribution_factorised`).
+engine, :mod:`vidsal_core.saliency.time_contribution_factorised`);
+:func:`record_videos` loads the clips of some of its records again.
+:func:`own_clip_panel` and :func:`readers_model_panel` explain a reader's own
+clip, with one of the study's models or with a reader's own model.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -48,6 +51,10 @@ LOGGER = logging.getLogger(__name__)
 
 #: A frame counts as "in view" when at least this share of the figure is inside it.
 DEFAULT_IN_VIEW = 0.5
+#: The time-contribution chapter's name of each walking-vs-running model.
+MODEL_NAMES: dict[str, str] = {"frame_lstm_binary": "LSTM", "ica_lstm_binary": "ICA-LSTM"}
+#: Fewest frames of a reader's clip (time contribution and keyframes need a few).
+MIN_OWN_FRAMES = 6
 
 
 def _curve(values: Any, argument: str) -> np.ndarray:
@@ -451,3 +458,140 @@ def run_study(profile: str | Path, settings: StudySettings | None = None, progre
         study.classes[run_name] = tuple(dataset.classes)
     study.seconds = time.perf_counter() - started
     return study
+
+
+def record_videos(profile: str | Path, study: Study, indices: Mapping[Any, int], run: str | None = None
+                  ) -> dict[Any, torch.Tensor]:
+    """The clips of some of ``run``'s records (default the first run), loaded again: name → ``(T, C, H, W)``.
+
+    Parameters
+    ----------
+    profile : str or Path
+        The profile the study ran with.
+    study : Study
+        :func:`run_study`'s result.
+    indices : mapping
+        Any name (e.g. an action) → index of a record of ``run``.
+    run : str, optional
+        The run whose records and test clips are meant (default the study's first).
+    """
+    run = next(iter(study.records)) if run is None else run
+    if run not in study.records:
+        raise ConfigError(f"run={run!r}: the study measured {list(study.records)}")
+    _, clips = evaluation_clips(profile, run, study.settings.clip_offset)
+    index_of_key = {entry["key"]: position for position, entry in enumerate(clips.entries)}
+    records = study.records[run]
+    return {name: clips[index_of_key[records[index]["key"]]].video for name, index in indices.items()}
+
+
+class ClipPanel(NamedTuple):
+    """One clip as the time-contribution chapter draws it: a title, the clip, its curve, its keyframes."""
+
+    title: str
+    video: Any
+    contribution: np.ndarray
+    keyframes: np.ndarray
+
+
+def _check_own_clip(clip: torch.Tensor, name: str) -> None:
+    if clip.ndim != 4 or clip.shape[0] < MIN_OWN_FRAMES:
+        raise ConfigError(f"video={name!r}: {clip.shape[0] if clip.ndim else 0} frames; time contribution and keyframes "
+                          f"need at least {MIN_OWN_FRAMES}")
+
+
+def explain_own_clip(model: nn.Module, clip: torch.Tensor, name: str, settings: StudySettings,
+                     classes: Sequence[str], model_label: str, mean: Any = None) -> tuple[ClipPanel, str]:
+    """Time contribution (single frames, the main baseline, the predicted class) and keyframes of a reader's clip.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A frame CNN + recurrent model (:class:`~vidsal_core.saliency.time_contribution_factorised.EncodedVideo`).
+    clip : torch.Tensor
+        ``(T, 1, H, W)`` in [0, 1], at least :data:`MIN_OWN_FRAMES` frames.
+    name : str
+        The clip's name (its path) in the title, the message and errors.
+    settings : StudySettings
+        Its ``baseline`` and ``keyframe_threshold``.
+    classes : sequence of str
+        The model's class names.
+    model_label : str
+        The model's name in the title.
+    mean : optional
+        The "mean" baseline's value.
+
+    Returns
+    -------
+    (ClipPanel, str)
+        The panel and a line on what the model predicted and where the largest drop is.
+    """
+    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
+
+    _check_own_clip(clip, name)
+    result = EncodedVideo(model, clip).time_contribution(baseline=settings.baseline, mean=mean)
+    keyframes = detect_keyframes(clip, settings.keyframe_threshold)
+    predicted = classes[result.prediction]
+    panel = ClipPanel(f"your clip {name}: {model_label} predicts {predicted} (p = {result.probability:.2f})", clip,
+                      result.probability_drop.numpy(), keyframes.indices.numpy())
+    message = (f"{name}: {clip.shape[0]} frames of {clip.shape[2]}x{clip.shape[3]}; predicted {predicted} with "
+               f"probability {result.probability:.3f}; keyframes {keyframes.indices.tolist()}; largest drop "
+               f"{100.0 * float(result.probability_drop.max()):.2f} pp at frame {int(result.probability_drop.argmax())}")
+    return panel, message
+
+
+def own_clip_panel(profile: str | Path, run_name: str, path: str | Path, settings: StudySettings, n_frames: int,
+                   classes: Sequence[str]) -> tuple[ClipPanel, str]:
+    """A reader's clip (its first ``n_frames`` frames, grayscale) explained by the run's trained model.
+
+    The "mean" baseline falls back to the mean grey level of the training videos' mean frame.
+    Arguments and result as :func:`explain_own_clip`.
+    """
+    from vidsal_core.data.video import read_video
+
+    model = trained_model(profile, run_name)
+    clip = read_video(path, grayscale=True, max_frames=n_frames)
+    _check_own_clip(clip, path)
+    mean = mean_frame(profile, run_name, settings.mean_videos).mean(dim=(1, 2)) if settings.baseline == "mean" else None
+    return explain_own_clip(model, clip, path, settings, classes, MODEL_NAMES.get(run_name, run_name), mean)
+
+
+def readers_model_panel(model: str, clip: torch.Tensor, settings: StudySettings, model_classes: str | None = None,
+                        clip_name: str = "the SynthKTH clip") -> tuple[ClipPanel, str]:
+    """A reader's own model explains a clip: the plain masking loop, single frames, its predicted class.
+
+    Parameters
+    ----------
+    model : str
+        ``package.module:builder`` (:func:`~vidsal_core.models.user.load_user_model`).
+    clip : torch.Tensor
+        ``(T, C, H, W)`` in [0, 1].
+    settings : StudySettings
+        Its ``baseline`` (the "mean" baseline falls back to ``"zero"``) and ``keyframe_threshold``.
+    model_classes : str, optional
+        The model's class names, comma-separated (None: ``class <n>``).
+    clip_name : str
+        What the clip is, in the title.
+
+    Returns
+    -------
+    (ClipPanel, str)
+        The panel and a line on what the model predicted and where the largest drop is.
+    """
+    from vidsal_core.models.user import load_user_model
+    from vidsal_core.saliency.time_contribution import time_contribution
+
+    readers_model = load_user_model(model, example_shape=tuple(clip.shape))
+    baseline = settings.baseline if settings.baseline != "mean" else "zero"
+    result = time_contribution(readers_model, clip, baseline=baseline)
+    names = [name.strip() for name in model_classes.split(",")] if model_classes else None
+    if names is not None and len(names) <= result.prediction:
+        raise ConfigError(f"model_classes={model_classes!r}: {len(names)} names, but {model} predicted class "
+                          f"{result.prediction}")
+    predicted = names[result.prediction] if names else f"class {result.prediction}"
+    panel = ClipPanel(f"your model {model} on {clip_name}: predicts {predicted} (p = {result.probability:.2f})", clip,
+                      result.probability_drop.numpy(),
+                      detect_keyframes(clip, settings.keyframe_threshold).indices.numpy())
+    message = (f"your model {model}: predicts {predicted} with probability {result.probability:.3f}; largest drop "
+               f"{100.0 * float(result.probability_drop.max()):.2f} pp at frame {int(result.probability_drop.argmax())} "
+               f"(baseline {baseline})")
+    return panel, message
