@@ -41,12 +41,18 @@ module            holds
                   :func:`results_frame`, :func:`run_items`
 ``stats``         coefficients, bias shares, accuracy and step gains with intervals, :func:`interval_text`
 ``tables``        :func:`table_one`, :func:`markdown_table`, :func:`report`
-``study``         :class:`BorderStudy`, :func:`run_study`, :func:`explain_example`
+``study``         :class:`BorderStudy`, :func:`run_study`, :func:`explain_example`, the chapters' examples
+                  (:func:`c3d_example`, :func:`i3d_example_groups`) and exercises
+                  (:func:`rule_border_coefficients`, :func:`untrained_prior_share`)
+``findings``      what the chapters read from the sweeps: :func:`border_findings`, :func:`step_border_findings`,
+                  :func:`accuracy_findings`, :func:`early_offset_findings`, :func:`title_card_findings`,
+                  their glued values and claim rows
 ``cli``           :func:`main`, the command above
 ================  =====================================================================================
 
 The chapters' figures are drawn by :mod:`vidsal_core.plot` (``share_distribution``,
-``step_axis``, ``effect_sweep``) and their numbers glued by :mod:`vidsal_core.book`.
+``step_axis``, ``effect_sweep``, ``share_distributions``, ``bias_share_dots``, ``step_sweeps``,
+``step_accuracy``, ``title_card_lookahead``) and their numbers glued by :mod:`vidsal_core.book`.
 """
 
 from __future__ import annotations
@@ -112,11 +118,51 @@ from vidsal_core.analysis.border.stats import (
     step_gain,
 )
 from vidsal_core.analysis.border.tables import TABLE_SCALE, markdown_table, report, table_one
-from vidsal_core.analysis.border.study import BorderStudy, _run_study, _spread, explain_example, run_study
+from vidsal_core.analysis.border.study import (
+    MAP_KINDS,
+    BorderStudy,
+    _run_study,
+    _spread,
+    c3d_example,
+    example_rows,
+    explain_example,
+    i3d_example_groups,
+    rule_border_coefficients,
+    run_study,
+    untrained_prior_share,
+)
+from vidsal_core.analysis.border.findings import (
+    AccuracyFindings,
+    BorderFindings,
+    EarlyOffsetFindings,
+    StepBorderFindings,
+    TitleCardFindings,
+    accuracy_findings,
+    bias_share_texts,
+    border_findings,
+    early_minus_late,
+    early_offset_findings,
+    end_to_centre_ratio,
+    held,
+    offset_sweep_sizes,
+    or_unmeasured,
+    paired_by_card,
+    step_border_findings,
+    step_offset_claim_rows,
+    step_sweep_sizes,
+    title_card_findings,
+    unmeasured,
+)
 from vidsal_core.analysis.border.cli import main
 from vidsal_core.analysis.sweeps import SweepItem, canonical_json
 
 __all__ = [
+    "AccuracyFindings", "BorderFindings", "EarlyOffsetFindings", "MAP_KINDS", "StepBorderFindings",
+    "TitleCardFindings", "accuracy_findings", "bias_share_texts", "border_findings", "c3d_example",
+    "early_minus_late", "early_offset_findings", "end_to_centre_ratio", "example_rows", "held",
+    "i3d_example_groups", "offset_sweep_sizes", "or_unmeasured", "paired_by_card", "rule_border_coefficients",
+    "step_border_findings", "step_offset_claim_rows", "step_sweep_sizes", "title_card_findings", "unmeasured",
+    "untrained_prior_share",
     "BorderSettings", "BorderStudy", "CAM_BLOCK4_LAYERS", "CONSERVING_EXPLANATIONS", "EXPLANATIONS",
     "EXPLANATION_COLOURS", "FOOTAGE_CHUNK", "I3DSettings", "LOGITS_ONLY", "TABLE_SCALE", "TOP_K", "UNTRAINED_SEED",
     "WORK_VERSION", "accuracy_by", "best_step", "bias_share", "bias_share_table", "c3d_descriptor", "clip_fits",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -66,6 +67,21 @@ class BorderStudy:
                 f"{self.settings.i3d_native.crop_size} px": self.frames.get("i3d_native_footage_offsets", pd.DataFrame())}
                if self.settings.i3d_native is not None else {}),
         }
+
+    def panels(self, sweep: str) -> dict[str, pd.DataFrame]:
+        """The figures' panels of one kind of sweep: label → :func:`results_frame`, those with clips only.
+
+        Parameters
+        ----------
+        sweep : {"offsets", "steps"}
+            The offset sweeps (C3D at its training step, I3D at its step) or the step sweeps.
+        """
+        if sweep not in ("offsets", "steps"):
+            raise ConfigError(f"sweep={sweep!r}: choose 'offsets' or 'steps'")
+        panels = {"C3D · SynthKTH": self.frames.get(f"c3d_{sweep}", pd.DataFrame()),
+                  "I3D · footage": self.frames.get(f"i3d_footage_{sweep}", pd.DataFrame()),
+                  "I3D · SynthKTH": self.frames.get(f"i3d_synthkth_{sweep}", pd.DataFrame())}
+        return {label: frame for label, frame in panels.items() if len(frame)}
 
     def table_one(self) -> pd.DataFrame:
         """Table 1 from the offset sweeps; DTD (proportional max pooling, the seed's) beside DTD-wta."""
@@ -218,3 +234,153 @@ def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_len
     frames = clip_indices(int(video["n_frames"]), clip_length, step, offset)
     return {"clip": clip, "frames": frames, "target": target, "maps": maps}
 
+
+
+#: How the heatmap figures draw each explanation: deep Taylor's relevance is signed, the others unsigned.
+MAP_KINDS: dict[str, str] = {"DTD": "signed", "DTD-wta": "signed", "SA": "unsigned", "DTD-u": "signed",
+                             "Grad-CAM": "unsigned", "Grad-CAM-4": "unsigned"}
+
+
+def example_rows(clip: Any, maps: Mapping[str, Any], names: Sequence[str] = ("DTD", "SA", "DTD-u", "Grad-CAM")
+                 ) -> list[tuple[str, Any, str]]:
+    """The rows of one video in :func:`vidsal_core.plot.saliency_grid`: its frames, then each explanation's map.
+
+    Parameters
+    ----------
+    clip : torch.Tensor
+        ``(T, C, H, W)`` frames.
+    maps : mapping of str to torch.Tensor
+        Explanation → map of the clip's shape (:func:`explain_example`'s ``maps``).
+    names : sequence of str
+        The explanations shown, in order, each drawn as :data:`MAP_KINDS` says.
+    """
+    missing = [name for name in names if name not in maps or name not in MAP_KINDS]
+    if missing:
+        raise ConfigError(f"names: no map (or no kind) for {missing}; maps hold {list(maps)}")
+    return [("frames", clip, "frames"), *[(name, maps[name], MAP_KINDS[name]) for name in names]]
+
+
+def c3d_example(study: BorderStudy, action: str, every: int = 8) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The first SynthKTH test video of ``action``, cut where its person is most in view, explained every way.
+
+    The snippet (C3D's clip length at its training step) starts at the offset,
+    among every ``every``-th frame where it fits, with the highest mean
+    visibility of the person over the snippet's frames.
+
+    Returns
+    -------
+    tuple
+        The video's descriptor and :func:`explain_example` of the snippet.
+    """
+    c3d = study.c3d
+    classes = list(c3d["classes"])
+    if action not in classes:
+        raise ConfigError(f"action={action!r} (example_action): choose one of {classes}")
+    entry = [video for video in synthkth_videos(study.corpus, classes) if video["action"] == action][0]
+    visibility = study.corpus.load(entry["key"])["visibility"]
+    span = (c3d["clip_length"] - 1) * c3d["step"] + 1
+    candidates = range(0, entry["n_frames"] - span + 1, every)
+    offset = max(candidates, key=lambda start: visibility[start:start + span:c3d["step"]].mean())
+    return entry, explain_example(entry, c3d, c3d["clip_length"], c3d["step"], offset)
+
+
+def i3d_example_groups(study: BorderStudy, footage: str, video: str | Path | None = None) -> list[tuple[str, list]]:
+    """:func:`vidsal_core.plot.saliency_grid` groups of the Kinetics I3D: a real clip, and a reader's own video.
+
+    Parameters
+    ----------
+    study : BorderStudy
+        Its I3D (none: no group) and I3D settings (clip length, step, crop).
+    footage : str
+        A real clip of :func:`footage_videos`, explained from its first frame (no group where it is missing).
+    video : str or Path, optional
+        Any file OpenCV reads: its first frames at I3D's step, cropped as I3D's input, explained for the
+        class I3D predicts.
+    """
+    from vidsal_core.data.video import read_video
+    from vidsal_core.models.i3d import prepare_clip
+    from vidsal_core.models.kinetics_classes import KINETICS_400_CLASSES
+
+    if study.i3d is None:
+        return []
+    settings = study.settings.i3d
+    groups = []
+    found = footage_videos([footage])
+    if found:
+        shown = explain_example(found[0], study.i3d, settings.clip_length, settings.step, 0)
+        groups.append((f"I3D · {footage}, frames {shown['frames'][0]}–{shown['frames'][-1]}, explaining "
+                       f"'{KINETICS_400_CLASSES[shown['target']]}'", example_rows(shown["clip"], shown["maps"])))
+    if video is not None:
+        step = max(settings.step, 1)
+        own = read_video(video, grayscale=False, max_frames=settings.clip_length * step)[::step][:settings.clip_length]
+        if own.shape[1] == 1:
+            own = own.expand(-1, 3, -1, -1)
+        own = prepare_clip(own, settings.crop_size, settings.shorter_side)
+        with torch.no_grad():
+            target = int(models.model_for(study.i3d, "trained")(own[None])[0].argmax())
+        maps = {name: explanation_map(models.model_for(study.i3d, weights), own, target, method)
+                for name, (weights, method) in EXPLANATIONS.items()}
+        groups.append((f"I3D · your clip {video}, explaining '{KINETICS_400_CLASSES[target]}'",
+                       example_rows(own, maps)))
+    return groups
+
+
+def rule_border_coefficients(model: Mapping[str, Any], videos: Sequence[Mapping[str, Any]], persons: int = 8
+                             ) -> tuple[dict[str, np.ndarray], list[Any]]:
+    """Border coefficients of deep Taylor with winner-take-all pooling and of Zennit's EpsilonPlusFlat, per clip.
+
+    One clip per person (the first ``persons`` persons, each its video at its
+    position modulo its videos, offset 0, the model's clip length and step),
+    explained for the class the trained model predicts, with each rule in one batch.
+
+    Returns
+    -------
+    tuple
+        ``{"DTDwta": (clips,), "EpsilonPlusFlat": (clips,)}`` border coefficients, and each clip's person.
+    """
+    from vidsal_core.analysis.relevance import border_coefficient, frame_relevance, relevance_share
+    from vidsal_core.saliency.lrp import relevance
+    from vidsal_core.saliency.lrp_fast import deep_taylor
+
+    if persons < 1:
+        raise ConfigError(f"persons={persons!r}: at least 1")
+    trained = models.model_for(model, "trained")
+    chosen, clip_persons = [], []
+    for position, person in enumerate(sorted({video["person"] for video in videos})[:persons]):
+        own = [video for video in videos if video["person"] == person]
+        chosen.append(clips.load_clip(own[position % len(own)], {"model": model, "clip_length": model["clip_length"],
+                                                                 "step": model["step"], "offset": 0}))
+        clip_persons.append(person)
+    batch = torch.stack(chosen)
+    with torch.no_grad():
+        targets = trained(batch).argmax(1)
+    maps = {"DTDwta": deep_taylor(trained, batch, targets, max_pool="winner_take_all"),
+            "EpsilonPlusFlat": relevance(trained, batch, targets, "epsilon_plus_flat")}
+    return ({rule: border_coefficient(relevance_share(frame_relevance(values))) for rule, values in maps.items()},
+            clip_persons)
+
+
+def untrained_prior_share(model: Mapping[str, Any], clip_shape: Sequence[int]) -> np.ndarray:
+    """Deep Taylor's share per frame on the bias-free untrained network for a constant grey clip (0.5).
+
+    Without biases no relevance is absorbed, and the constant input leaves
+    only the architecture to decide the shares: the network's own prior.
+
+    Parameters
+    ----------
+    model : dict
+        The model descriptor (its untrained weights).
+    clip_shape : sequence of int
+        ``(T, C, H, W)`` of the clip.
+    """
+    from vidsal_core.analysis.relevance import frame_relevance, relevance_share
+    from vidsal_core.saliency.lrp import bias_free_copy
+    from vidsal_core.saliency.lrp_fast import deep_taylor
+
+    if len(clip_shape) != 4:
+        raise ConfigError(f"clip_shape={tuple(clip_shape)!r}: (T, C, H, W)")
+    prior_model = bias_free_copy(models.model_for(model, "untrained"))
+    constant_video = torch.full((1, *clip_shape), 0.5)
+    with torch.no_grad():
+        target = int(prior_model(constant_video)[0].argmax())
+    return relevance_share(frame_relevance(deep_taylor(prior_model, constant_video, target)[0]))
