@@ -15,9 +15,13 @@ with the *true* motion magnitude and with Farnebäck's, and the share of mass
 on frames without the person or late in the clip (a shortcut check).
 :func:`run_study` maps :func:`explain_clip` over test videos as a resumable
 sweep (:mod:`vidsal_core.analysis.sweeps`); :func:`engine_costs` times the
-naive TSR loop against the batched and factorised engines on one clip.
+naive TSR loop against the batched and factorised engines on one clip, and
+:func:`seed_setting_factorised` the factorised engine at seed 000's setting.
+:func:`example_clips` explains one test person's walking and running clips
+for the chapter's figures, :func:`explain_own_clip` a reader's clip.
 
-The notebook ``notebooks/tsr.ipynb`` asks the questions and reads the answers.
+The notebook ``notebooks/tsr.ipynb`` asks the questions and reads the answers;
+:mod:`vidsal_core.analysis.tsr_findings` turns the results into its numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -44,6 +49,8 @@ METHOD_LABELS: dict[str, str] = {
     "gradient": "|gradient|", "one_step": "one-step", "tsr_blocks": "TSR, blocks",
     "tsr_superpixels": "TSR, superpixels", "farneback": "Farnebäck |flow|",
 }
+#: Readable names of the chapter's models (other runs go by their name: :func:`model_label`).
+MODEL_LABELS: dict[str, str] = {"frame_lstm_binary": "FrameLSTM", "ica_lstm_binary": "ICA-LSTM"}
 #: TSR variants: Ismail et al.'s public code, or Algorithm 1 read literally (the saliency registry's).
 VARIANTS: tuple[str, ...] = TSR_VARIANTS
 #: Visibility below which a frame counts as empty (no person in view).
@@ -120,6 +127,17 @@ class StudySettings:
             raise ConfigError(f"tsr_chapter.runs={runs!r}: expected a list of run names")
         values["runs"] = tuple(runs)
         return cls(**values)
+
+
+def model_label(run_name: str) -> str:
+    """A run's readable name (:data:`MODEL_LABELS`), or the run's name itself.
+
+    Examples
+    --------
+    >>> model_label("ica_lstm_binary"), model_label("my_run")
+    ('ICA-LSTM', 'my_run')
+    """
+    return MODEL_LABELS.get(run_name, run_name)
 
 
 def tsr_options(variant: str) -> dict[str, Any]:
@@ -432,6 +450,140 @@ def metric_table(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# --- the example clips and the reader's clip -------------------------------------------------------
+
+@dataclass
+class Examples:
+    """The walking and the running clip of one test person, explained by every run (:func:`example_clips`).
+
+    Attributes
+    ----------
+    runs : tuple of str
+        The runs that explained the clips, in the chapter's order.
+    person : int
+        The test person.
+    entries : dict
+        Action → the corpus entry of its video (person, scenario, ...).
+    clips : dict
+        Action → :func:`load_clip` of that video (video, label, truth).
+    explained : dict
+        (run, action) → :func:`explain` of that clip for its true class.
+    """
+
+    runs: tuple[str, ...]
+    person: int
+    entries: dict[str, dict[str, Any]]
+    clips: dict[str, dict[str, Any]]
+    explained: dict[tuple[str, str], dict[str, Any]]
+
+    def glued(self) -> dict[str, Any]:
+        """The target's probability of every (run, action) (``p_<run>_<action>``) and ``example_person``."""
+        values: dict[str, Any] = {f"p_{run_name}_{action}": float(self.explained[run_name, action]["probability"])
+                                  for run_name in self.runs for action in self.clips}
+        values["example_person"] = int(self.person)
+        return values
+
+    def explorer_layers(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Action → the frame explorer's layers: every run's maps but Farnebäck's, then the flow and the truth.
+
+        Farnebäck's ``T − 1`` frames get an empty last frame; the body parts are 1 on the person.
+        """
+        layers_by_clip = {}
+        for action, clip in self.clips.items():
+            layers = {}
+            for run_name in self.runs:
+                maps = self.explained[run_name, action]["maps"]
+                for method in METHODS[:-1]:
+                    layers[f"{model_label(run_name)} · {METHOD_LABELS[method]}"] = maps[method]
+            farneback = self.explained[self.runs[0], action]["maps"]["farneback"]
+            layers["Farnebäck |flow| (none on the last frame)"] = torch.cat([farneback, torch.zeros_like(farneback[:1])])
+            layers["true motion |u|"] = clip["motion"]
+            layers["body parts"] = (clip["parts"] > 0).double()
+            layers_by_clip[action] = layers
+        return layers_by_clip
+
+    def explorer_title(self, action: str) -> str:
+        """The frame explorer's title of an action's clip: the person, the scenario and the clip's first frame."""
+        entry, clip = self.entries[action], self.clips[action]
+        return (f"{action}: person {entry['person']}, {entry['scenario']} — frame t of the clip "
+                f"is video frame {clip['frames'][0]} + t")
+
+
+def example_clips(profile: str, study: "Study", example_person: int | None = None) -> Examples:
+    """Explain the walking and the running clip of one of the study's test persons with every run.
+
+    Parameters
+    ----------
+    profile : str
+        The chapter's profile (its trained models).
+    study : Study
+        :func:`run_study`'s result: its settings, corpus, descriptors and entries.
+    example_person : int, optional
+        The test person; None: the study's first.
+
+    Raises
+    ------
+    ConfigError
+        When ``example_person`` is not one of the study's test persons.
+    """
+    settings = study.settings
+    persons = [entry["person"] for entry in study.entries]
+    if example_person is not None and example_person not in persons:
+        raise ConfigError(f"example_person={example_person!r}: choose one of the study's test persons "
+                          f"{sorted(set(persons))}")
+    person = persons[0] if example_person is None else example_person
+    entries = {entry["action"]: entry for entry in study.entries if entry["person"] == person}
+    descriptor = study.descriptors[settings.runs[0]]
+    clips = {action: load_clip(study.corpus, entry, descriptor) for action, entry in entries.items()}
+    explained = {}
+    for run_name in settings.runs:
+        model = trained_model(profile, run_name)
+        for action, clip in clips.items():
+            explained[run_name, action] = explain(model, clip["video"], clip["label"], settings.block_size,
+                                                  settings.superpixels, settings.variant)
+    return Examples(tuple(settings.runs), person, entries, clips, explained)
+
+
+def explain_own_clip(profile: str, video: Any, settings: StudySettings,
+                     descriptor: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, dict[str, Any]]]:
+    """A reader's clip at the models' input, explained by every run for its prediction (:func:`explain`).
+
+    The clip's first ``clip_length`` frames, grayscale, resized (bilinear) to
+    the models' frame size and clamped to [0, 1].
+
+    Parameters
+    ----------
+    profile : str
+        The chapter's profile (its trained models).
+    video : str or Path
+        Any file OpenCV reads.
+    settings : StudySettings
+        The runs, TSR's blocks, superpixels and variant.
+    descriptor : mapping
+        :func:`model_descriptor` of the first run (``clip_length`` and ``size``).
+
+    Returns
+    -------
+    (torch.Tensor, dict)
+        The clip ``(T, 1, H, W)`` and run → :func:`explain`'s result.
+
+    Raises
+    ------
+    ConfigError
+        When the clip has fewer than two frames.
+    """
+    from vidsal_core.data.video import read_video
+
+    height, width = descriptor["size"]
+    own = read_video(video, grayscale=True, max_frames=descriptor["clip_length"])
+    if own.shape[0] < 2:
+        raise ConfigError(f"video={video!r}: needs at least two frames, has {own.shape[0]}")
+    own = torch.nn.functional.interpolate(own, size=(height, width), mode="bilinear", align_corners=False).clamp(0, 1)
+    explained = {run_name: explain(trained_model(profile, run_name), own, None, settings.block_size,
+                                   settings.superpixels, settings.variant) for run_name in settings.runs}
+    return own, explained
+
+
 # --- cost ------------------------------------------------------------------------------------------
 
 def _relative_difference(first: torch.Tensor, second: torch.Tensor) -> float:
@@ -517,3 +669,84 @@ def paper_pass_seconds(profile: str = "full", run_name: str = "frame_lstm_binary
         times.append(time.perf_counter() - started)
     return {"seconds": min(times), "frames": frames, "height": height, "width": width,
             "parameters": sum(p.numel() for p in model.parameters())}
+
+
+#: Seed 000's setting (§6.3): ResNet-18 encoder and a 3-layer LSTM, 30 frames of 120 × 120, 10 × 10 blocks.
+SEED_SETTING = "seed 000: ResNet-18 + 3-layer LSTM, 30 × 120×120, 10×10 blocks"
+#: The factorised engine at :data:`SEED_SETTING`, as ``bench/bench_tsr_seed_setting.py`` recorded it.
+SEED_SETTING_RECORD = Path(__file__).resolve().parents[2] / "bench" / "results" / "tsr_seed_setting.json"
+
+
+def seed_pass_count(selected: int) -> int:
+    """Naive-loop passes at :data:`SEED_SETTING` with ``selected`` frames above α (144 blocks per frame).
+
+    Examples
+    --------
+    >>> seed_pass_count(14)  # 1 + 30 + 14 * 144
+    2047
+    """
+    return naive_pass_count(30, int(selected), (120 // 10) ** 2)
+
+
+@dataclass(frozen=True)
+class SeedSettingCost:
+    """The factorised engine's exact TSR at :data:`SEED_SETTING` (:func:`seed_setting_factorised`).
+
+    Attributes
+    ----------
+    seconds : float
+        Its seconds (NaN: neither measured nor recorded).
+    passes : int or None
+        The naive loop's passes at that setting (None: not recorded; :func:`seed_pass_count` then counts them).
+    how : str
+        Where the seconds come from, in words.
+    """
+
+    seconds: float
+    passes: int | None
+    how: str
+
+
+def seed_setting_factorised(mode: str, record: Path | None = None) -> SeedSettingCost:
+    """The factorised engine at seed 000's setting: measured here, or read from the bench's record.
+
+    The network is ``seed000`` with untrained weights (a timing does not
+    depend on them), on a 30-frame SynthKTH walking clip of 120 × 120.
+
+    Parameters
+    ----------
+    mode : str
+        ``"measure"`` runs it (minutes on a CPU); ``"bench"`` reads ``record``.
+    record : Path, optional
+        The bench's JSON record (default :data:`SEED_SETTING_RECORD`).
+
+    Raises
+    ------
+    ConfigError
+        When ``mode`` is neither ``"measure"`` nor ``"bench"``.
+    """
+    import json
+
+    record = SEED_SETTING_RECORD if record is None else Path(record)
+    if mode == "measure":
+        from vidsal_core.data.synthkth import VideoSpec, render_video
+        from vidsal_core.models.registry import build_model
+        from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS, temporal_saliency_rescaling
+
+        seed_model = build_model("seed000", seed=0).eval()
+        seed_clip = torch.from_numpy(render_video(VideoSpec(action="walking", person=2, scenario="d1", n_frames=30,
+                                                            seed=0, height=120, width=120)).frames).float().div(255.0)[:, None]
+        result = temporal_saliency_rescaling(seed_model, seed_clip, engine="factorised", block_size=10,
+                                             **REFERENCE_CODE_OPTIONS)
+        return SeedSettingCost(result.seconds, result.attribution_calls,
+                               "measured in this run (untrained seed000 weights)")
+    if mode != "bench":
+        raise ConfigError(f"mode={mode!r}: choose 'measure' or 'bench'")
+    if record.exists():
+        saved = json.loads(record.read_text())
+        return SeedSettingCost(saved["factorised"]["seconds"], saved["naive"]["passes"],
+                               f"bench record, not run here: `bench/results/tsr_seed_setting.json` "
+                               f"({saved['date']}, {saved['machine']}; untrained seed000 weights; naive loop "
+                               f"there {saved['naive']['extrapolated_seconds']:.0f} s extrapolated)")
+    return SeedSettingCost(float("nan"), None,
+                           "no bench record: run `bench/bench_tsr_seed_setting.py --json bench/results/tsr_seed_setting.json`")
