@@ -20,9 +20,10 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from vidsal_core.data.footage import CATALOGUE, DATA_DIR, available_footage, load_footage
@@ -75,6 +76,88 @@ def classify_windows(
             logits = model(load_window(name, start, frames, shorter_side)[None])
         predictions.append(WindowPrediction(name, start, frames, clip.fps, top_classes(logits, top)[0]))
     return predictions
+
+
+def missing_footage(names: Sequence[str]) -> list[str]:
+    """The clips of ``names`` not fetched yet (``python -m vidsal_core.data.footage`` fetches them), sorted."""
+    return sorted(set(names) - set(available_footage()))
+
+
+def footage_table(model: InceptionI3d, settings: Mapping[str, Any]) -> pd.DataFrame:
+    """The five most probable Kinetics classes of evenly spaced windows of each fetched clip (the models chapter's).
+
+    Parameters
+    ----------
+    model : InceptionI3d
+        The Kinetics-400 I3D (:func:`~vidsal_core.models.i3d.load_i3d`).
+    settings : mapping
+        The profile's ``models_chapter.i3d``: ``footage`` (clip names; those not
+        fetched are left out), ``frames`` (per window, at most the clip's),
+        ``windows`` (per clip), ``crop_size`` and ``shorter_side``
+        (:func:`~vidsal_core.models.i3d.prepare_clip`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window: ``clip``, ``frames`` (first–last), ``what a person sees``
+        (the catalogue's description), ``top 1`` … ``top 5`` (``label (probability)``).
+    """
+    for key in ("footage", "frames", "windows", "crop_size", "shorter_side"):
+        if key not in settings:
+            raise ConfigError(f"settings: no {key!r} (expected the profile's models_chapter.i3d)")
+    missing = set(missing_footage(settings["footage"]))
+    rows = []
+    for name in [clip for clip in settings["footage"] if clip not in missing]:
+        frames = min(int(settings["frames"]), CATALOGUE[name].frame_count)
+        for start in window_starts(CATALOGUE[name].frame_count, frames, int(settings["windows"])):
+            clip = prepare_clip(load_footage(name, start=start, max_frames=frames),
+                                crop_size=int(settings["crop_size"]), shorter_side=int(settings["shorter_side"]))
+            with torch.no_grad():
+                ranked = top_classes(model(clip[None]), 5)[0]
+            rows.append({"clip": name, "frames": f"{start}–{start + frames - 1}",
+                         "what a person sees": CATALOGUE[name].description,
+                         **{f"top {k + 1}": f"{label} ({p:.2f})" for k, (label, p) in enumerate(ranked)}})
+    return pd.DataFrame(rows)
+
+
+def top1_lines(table: pd.DataFrame) -> str:
+    """A Markdown list: per clip of a :func:`footage_table`, its description and every window's top class.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"clip": ["vtest", "vtest"], "top 1": ["walking (0.40)", "dancing (0.30)"]})
+    >>> print(top1_lines(table))
+    - **vtest** (a fixed camera above a path and a lawn: pedestrians walking across): walking (0.40); dancing (0.30)
+    """
+    tops = table.groupby("clip")["top 1"].apply(lambda labels: "; ".join(labels))
+    return "\n".join(f"- **{clip}** ({CATALOGUE[clip].description}): {labels}" for clip, labels in tops.items())
+
+
+def own_clip_text(video: str | Path | None, settings: Mapping[str, Any]) -> str:
+    """The Kinetics I3D's five most probable classes for a user's own clip (its first ``settings["frames"]`` frames).
+
+    Without a clip (None) or without the weights, a line saying how to get them.
+
+    Parameters
+    ----------
+    video : str, Path or None
+        Any file OpenCV reads.
+    settings : mapping
+        ``frames``, ``crop_size`` and ``shorter_side`` (the profile's ``models_chapter.i3d``).
+    """
+    from vidsal_core.data.video import read_video
+    from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
+
+    if video is None:
+        return "No clip given (video=None): run with -p video path/to/clip.mp4 to classify yours here."
+    if not DEFAULT_WEIGHTS_PATH.is_file():
+        return f"No I3D weights at {DEFAULT_WEIGHTS_PATH}: run make data-assets first."
+    own = read_video(video, grayscale=False, max_frames=int(settings["frames"]))
+    clip = prepare_clip(own, crop_size=int(settings["crop_size"]), shorter_side=int(settings["shorter_side"]))
+    with torch.no_grad():
+        ranked = top_classes(load_i3d()(clip[None]), 5)[0]
+    return "\n".join([f"{video}: {own.shape[0]} frames of {own.shape[2]}x{own.shape[3]}"]
+                     + [f"  {label:30s} {probability:.3f}" for label, probability in ranked])
 
 
 def deep_taylor_strip(
