@@ -131,6 +131,17 @@ def test_no_code_cell_is_longer_than_forty_lines(template):
     assert not long, f"{template.name}: (cell, lines) over {CODE_CELL_LINES}: {long}"
 
 
+#: Most lines of code a chapter may hold, all its code cells together (issue 15: about 250 at most).
+CHAPTER_CODE_LINES = 250
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.stem)
+def test_a_chapter_holds_at_most_250_lines_of_code(template):
+    notebook = nbformat.read(template, as_version=4)
+    lines = sum(len(cell.source.splitlines()) for cell in notebook.cells if cell.cell_type == "code")
+    assert 0 < lines <= CHAPTER_CODE_LINES, f"{template.name}: {lines} lines of code (at most {CHAPTER_CODE_LINES})"
+
+
 @pytest.mark.slow
 def test_a_mistyped_parameter_stops_the_chapter(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown chapter parameter"):

@@ -16,6 +16,11 @@ MODULES = [
     "vidsal_core.models.diagnosis",
     "vidsal_core.models.layout",
     "vidsal_core.runtime",
+    "vidsal_core.analysis.border.findings",
+    "vidsal_core.analysis.time_contribution_findings",
+    "vidsal_core.analysis.tsr_findings",
+    "vidsal_core.analysis.tsr_study",
+    "vidsal_core.models.chapter",
     # every public function of vidsal_core.saliency (see its _EXPORTS)
     "vidsal_core.saliency.gradients",
     "vidsal_core.saliency.masking",
