@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import torch
-from torch import nn
 
-from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from _tiny_models import ConstantModel, tiny_corpus
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.diagnosis import (
     accuracy_by, diagnosis_variants, in_view_bins, prediction_table, scaled_encoder, held_out_clips, variant_run,
@@ -15,31 +13,15 @@ from vidsal_core.models.diagnosis import (
 from vidsal_core.models.runs import build_run, run_dataset
 
 
-class _Constant(nn.Module):
-    """Always predicts class ``label``."""
-
-    def __init__(self, label: int, classes: int = 2) -> None:
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(classes))
-        self.label, self.classes = label, classes
-
-    def forward(self, videos):
-        logits = torch.zeros(videos.shape[0], self.classes)
-        logits[:, self.label] = 1.0
-        return logits + 0 * self.bias
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    config = CorpusConfig(persons=(2, 3, 11, 12), actions=("walking", "running"), scenarios=("d1", "d2"),
-                          n_frames=36, height=32, width=40)
-    return build_corpus(config, root=tmp_path_factory.mktemp("corpus"), progress=False)
+    return tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_prediction_table_and_accuracy_by_group(corpus):
     run = build_run("quick", "frame_lstm_binary")
     clips = held_out_clips(run, corpus, "acting")
-    table = prediction_table(_Constant(0), clips, batch_size=3)
+    table = prediction_table(ConstantModel(0), clips, batch_size=3)
     assert len(table) == len(clips) == 8  # 2 test persons x 2 actions x 2 scenarios
     assert set(table["person"]) == {2, 3}
     # a model that always says "walking" is right exactly on the walking clips
@@ -52,7 +34,7 @@ def test_prediction_table_and_accuracy_by_group(corpus):
     bins = in_view_bins(table)
     assert set(bins) <= {"under half", "half or more", "every frame"}
     # centred on the acting, a clip shows the person at least as much as the centre clip does
-    centre = prediction_table(_Constant(0), held_out_clips(run, corpus, "center"))
+    centre = prediction_table(ConstantModel(0), held_out_clips(run, corpus, "center"))
     assert table["in_view"].mean() >= centre["in_view"].mean()
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from _tiny_models import ConstantModel, tiny_corpus
 from vidsal_core.errors import ConfigError
 from vidsal_core.models import chapter, i3d_demo
 from vidsal_core.models.chapter import (
@@ -38,25 +38,9 @@ def report(accuracy, confusion, low=None, high=None, persons=2, groups=None, out
                           outcomes=outcomes or [], groups=groups or [])
 
 
-class _Constant(nn.Module):
-    """Always predicts class ``label``."""
-
-    def __init__(self, label: int, classes: int = 2) -> None:
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(classes))
-        self.label, self.classes = label, classes
-
-    def forward(self, videos):
-        logits = torch.zeros(videos.shape[0], self.classes)
-        logits[:, self.label] = 1.0
-        return logits + 0 * self.bias
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    config = CorpusConfig(persons=(2, 3, 11, 12), actions=("walking", "running"), scenarios=("d1", "d2"),
-                          n_frames=36, height=32, width=40)
-    return build_corpus(config, root=tmp_path_factory.mktemp("corpus"), progress=False)
+    return tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_docstring_examples_run():
@@ -135,8 +119,8 @@ def test_evaluate_runs_on_a_tiny_corpus(corpus):
     run = build_run("quick", "frame_lstm_binary")
     test_set = TestSets({"corpus": corpus})
     assert test_set(run) is test_set(build_run("quick", "ica_lstm_binary"))  # cut alike: read once
-    trained = {run.name: SimpleNamespace(model=_Constant(0), entry={"training": {"seconds": 2.0}})}
-    accuracy = evaluate_runs([run], trained, test_set, lambda name: _Constant(1))
+    trained = {run.name: SimpleNamespace(model=ConstantModel(0), entry={"training": {"seconds": 2.0}})}
+    accuracy = evaluate_runs([run], trained, test_set, lambda name: ConstantModel(1))
     result = accuracy["frame_lstm_binary"]
     # walking and running clips in equal numbers: each constant model is right on half
     assert result.report.accuracy == 0.5 and result.control.accuracy == 0.5 and result.report.total == 8
@@ -206,7 +190,7 @@ def test_diagnosis_findings_by_hand():
 def test_cut_predictions_and_error_clips(corpus):
     run = build_run("quick", "frame_lstm_binary")
     six = build_run("quick", "c3d_6class")   # reads the long corpus: left out
-    trained = {run.name: SimpleNamespace(model=_Constant(0))}
+    trained = {run.name: SimpleNamespace(model=ConstantModel(0))}
     predictions = cut_predictions([run, six], {"corpus": corpus}, trained)
     assert list(predictions) == ["frame_lstm_binary"] and set(predictions[run.name]) == {"acting", "centre"}
     acting = predictions[run.name]["acting"]
@@ -315,7 +299,7 @@ def test_start_clip_findings(corpus):
     missing = StartClipFindings().glued()
     assert math.isnan(missing["solution_2_start"]) and missing["solution_2_change"].startswith("not measured")
     run = build_run("quick", "frame_lstm_binary")
-    trained = {run.name: SimpleNamespace(model=_Constant(0))}
+    trained = {run.name: SimpleNamespace(model=ConstantModel(0))}
     predictions = cut_predictions([run], {"corpus": corpus}, trained)
     measured = start_clip_findings(predictions, [run], {"corpus": corpus}, trained)
     assert measured.at_start["first_frame"].eq(0).all() and measured.at_acting is predictions[run.name]["acting"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from _tiny_models import tiny_corpus
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.chapter import AccuracyFindings, RunAccuracy
 from vidsal_core.models.defects import (
@@ -155,9 +155,7 @@ def test_refusal_text_names_the_modules_in_training_mode_and_restores_eval_mode(
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    config = CorpusConfig(persons=(2, 3, 11, 12), actions=("walking", "running"), scenarios=("d1", "d2"),
-                          n_frames=36, height=32, width=40)
-    return build_corpus(config, root=tmp_path_factory.mktemp("corpus"), progress=False)
+    return tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_offset_findings_on_a_tiny_corpus(corpus):
