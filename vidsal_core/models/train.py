@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from vidsal_core.data.dataset import VideoDataset, VideoItem
 from vidsal_core.errors import ConfigError
+from vidsal_core.models.layout import explaining_layout
 
 LOGGER = logging.getLogger(__name__)
 
@@ -462,6 +463,7 @@ def train_model(
     validation: VideoDataset,
     config: TrainConfig = TrainConfig(),
     progress: bool = True,
+    layout: str = "auto",
 ) -> TrainResult:
     """Train ``model`` in place with AdamW and early stopping; return its curves.
 
@@ -476,6 +478,14 @@ def train_model(
         Epochs, patience, batch size, optimiser and seed.
     progress : bool, default True
         Show a tqdm progress bar.
+    layout : {"auto", "default"}, default "auto"
+        ``"auto"`` trains a 3-D CNN (C3D) in the channels-last layout
+        (:func:`vidsal_core.models.layout.explaining_layout`), where oneDNN's
+        kernels make a default-size C3D training step about 4.7× faster on this
+        project's CPU; ``"default"`` keeps PyTorch's layout (the slow twin: the
+        same computation up to float32 summation order, equal in float64,
+        ``tests/test_training.py``). Either way the model is returned in the
+        default layout, and other models are not touched.
 
     Returns
     -------
@@ -493,6 +503,10 @@ def train_model(
     """
     config.check()
     _check_task(model, train, validation)
+    if layout not in ("auto", "default"):
+        raise ConfigError(f"layout={layout!r}: expected 'auto' or 'default'")
+    if layout == "auto":
+        explaining_layout(model)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = None
@@ -528,6 +542,7 @@ def train_model(
                 break
         epochs.close()
     model.load_state_dict(best_state)
+    model.to(memory_format=torch.contiguous_format)
     model.eval()
     result.seconds = time.perf_counter() - start
     result.train_clips_per_second = clips_seen / optimisation_seconds if optimisation_seconds > 0 else 0.0
