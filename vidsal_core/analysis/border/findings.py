@@ -37,7 +37,7 @@ from vidsal_core.analysis.border.stats import (
 from vidsal_core.analysis.border.tables import TABLE_SCALE
 from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
 from vidsal_core.errors import ConfigError
-from vidsal_core.results import claim_row, new_row
+from vidsal_core.results import claim_row, interval_side, new_row
 
 if TYPE_CHECKING:
     from vidsal_core.analysis.border.study import BorderStudy
@@ -133,7 +133,7 @@ class BorderFindings:
         if effects is None:
             return "missing"
         estimate = getattr(effects, coefficient)
-        return "positive" if estimate.low > 0 else "negative" if estimate.high < 0 else "zero"
+        return {"above": "positive", "below": "negative", "holds": "zero"}[interval_side(estimate.low, estimate.high)]
 
     def glued(self) -> dict[str, str]:
         """The native I3D row in words, by glue name."""
