@@ -71,7 +71,7 @@ def test_border_findings_read_table_ones_coefficients_and_the_seeds_claims():
     assert "c3d_GradCAM_lookahead" in coefficients and not any(key.startswith("footage") for key in coefficients)
     assert found.sign("c3d", "DTD", "border") == "positive" and found.sign("c3d", "DTD-u", "border") == "negative"
     assert found.sign("footage", "DTD", "border") == "missing"
-    verdicts = found.verdicts()
+    verdicts = found.claim_table_words()
     assert verdicts["claim_border_c3d"] == verdicts["claim_untrained_c3d"] == "held"
     assert verdicts["claim_lookahead_c3d"] == verdicts["claim_lookahead_sign_c3d"] == "held"  # DTD up, SA down
     assert verdicts["claim_border_footage"] == "did not hold" and verdicts["i3d_untrained_favours"] == "neither end"

@@ -139,8 +139,10 @@ class BorderFindings:
         """The native I3D row in words, by glue name."""
         return {"native_input": self.native_input, "native_DTD_effects": self.native_effects}
 
-    def verdicts(self) -> dict[str, str]:
-        """The seed's claims per data set ("held" or not) and the untrained I3D's favoured end, by glue name."""
+    def claim_table_words(self) -> dict[str, str]:
+        """Table 1's summary in words, by glue name: whether each of the seed's claims held per data set (the
+        sides of the intervals from :func:`vidsal_core.results.interval_side`; the claims' verdicts themselves are
+        :meth:`claim_rows`, by :func:`vidsal_core.results.verdict`), and the untrained I3D's favoured end."""
         favours = {"positive": "the later frames", "negative": "the earlier frames"}
         texts = {"i3d_untrained_favours": favours.get(self.sign("footage", "DTD-u", "lookahead"), "neither end")}
         for key in CLAIM_DATASETS:
