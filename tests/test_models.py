@@ -310,3 +310,52 @@ def test_recurrent_backward_keeps_cudnn_and_eval_mode_semantics(name):
         model(cuda_videos)[:, 1].sum().backward()
     assert not any(m.training for m in model.modules())
     torch.testing.assert_close(cuda_videos.grad.cpu(), cpu_videos.grad, rtol=1e-4, atol=1e-6)
+
+
+# --- frame differences (issue 14: the per-frame CNN sees motion) ------------------------------------------
+
+
+@pytest.mark.parametrize("model_class", [FrameLSTM, ICALSTM])
+def test_frame_differences_feed_the_encoder_each_frame_and_its_change_worked_out_by_hand(model_class):
+    model = model_class(3, input_size=None, encoder=TINY_ENCODER, frame_differences=True).eval()
+    # one 1x2-pixel frame per step: values 0, 1, 3 and 2 at the first pixel, 5 throughout at the second
+    values = torch.tensor([0.0, 1.0, 3.0, 2.0])
+    video = torch.stack([values, torch.full((4,), 5.0)], dim=-1).reshape(1, 4, 1, 1, 2)
+    seen = []
+    model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
+    model(video)
+    frames, differences = seen[0][:, 0], seen[0][:, 1]
+    assert frames.flatten().tolist() == [0, 5, 1, 5, 3, 5, 2, 5]
+    # the first frame has no predecessor (difference 0); then 1-0, 3-1, 2-3; the still pixel never changes
+    assert differences.flatten().tolist() == [0, 0, 1, 0, 2, 0, -1, 0]
+
+
+def test_frame_differences_rebuild_from_config_and_are_absent_from_the_seeds_config():
+    model = FrameLSTM(6, encoder=TINY_ENCODER, frame_differences=True).eval()
+    assert model.config["frame_differences"] is True and model.config["in_channels"] == 1
+    assert model.encoder.config["in_channels"] == 2
+    rebuilt = build_model("frame_lstm", model.config).eval()
+    rebuilt.load_state_dict(model.state_dict())
+    video = torch.rand(2, 5, 1, 60, 80)
+    assert torch.equal(rebuilt(video), model(video))
+    # the seed's model keeps the configuration its checkpoints were saved with
+    assert "frame_differences" not in FrameLSTM(6, encoder=TINY_ENCODER).config
+
+
+def test_frame_differences_make_a_still_video_look_like_the_seeds_model_with_the_same_frame_weights():
+    torch.manual_seed(0)
+    plain = FrameLSTM(2, input_size=None, encoder=TINY_ENCODER).eval()
+    moving = FrameLSTM(2, input_size=None, encoder=TINY_ENCODER, frame_differences=True).eval()
+    state = plain.state_dict()
+    stem = "encoder.stem.conv.weight"
+    # the frame channel gets the seed model's weights; the difference channel any weights at all
+    state[stem] = torch.cat([state[stem], torch.randn_like(state[stem])], dim=1)
+    moving.load_state_dict(state)
+    still = torch.rand(1, 1, 1, 12, 16).expand(2, 6, 1, 12, 16)
+    torch.testing.assert_close(moving(still), plain(still))
+    assert not torch.allclose(moving(torch.rand(2, 6, 1, 12, 16)), plain(torch.rand(2, 6, 1, 12, 16)))
+
+
+def test_frame_differences_must_be_a_boolean():
+    with pytest.raises(ConfigError, match="frame_differences='yes'"):
+        FrameLSTM(2, frame_differences="yes")

@@ -362,6 +362,15 @@ class FrameLSTM(nn.Module):
         Hidden units of the two-layer classifier head (seed: 128).
     dropout : float, default 0.0
         Dropout on the encodings, between LSTM layers and before the head.
+    frame_differences : bool, default False
+        Give the frame encoder, beside each frame, its difference to the
+        previous frame (zero for the first), as extra channels: the per-frame
+        CNN then sees where something moves, as C3D's first 3-D convolution
+        can. The difference is computed inside the model, so every
+        attribution is still of the frames themselves (a frame's relevance
+        includes its part in its neighbour's difference). Off is the seed's
+        model; the key is in ``config`` only when on, so checkpoints of the
+        seed's model keep their configuration.
     """
 
     model_name = "frame_lstm"
@@ -376,14 +385,19 @@ class FrameLSTM(nn.Module):
         num_layers: int = 1,
         head_size: int = 32,
         dropout: float = 0.0,
+        frame_differences: bool = False,
     ) -> None:
         super().__init__()
         size = check_frame_size(input_size, "input_size")
+        if not isinstance(frame_differences, bool):
+            raise ConfigError(f"frame_differences={frame_differences!r}: expected true or false")
+        channels = _positive(in_channels, "in_channels")
         self.resize = FrameResize(size)
-        self.encoder = FrameEncoder(in_channels=in_channels, **{**DEFAULT_ENCODER, **dict(encoder or {})})
+        self.encoder = FrameEncoder(in_channels=channels * (2 if frame_differences else 1),
+                                    **{**DEFAULT_ENCODER, **dict(encoder or {})})
         self.config: dict[str, Any] = {
             "num_classes": _positive(num_classes, "num_classes"),
-            "in_channels": self.encoder.config["in_channels"],
+            "in_channels": channels,
             "input_size": None if size is None else list(size),
             "encoder": {key: value for key, value in self.encoder.config.items() if key != "in_channels"},
             "hidden_size": _positive(hidden_size, "hidden_size"),
@@ -391,6 +405,8 @@ class FrameLSTM(nn.Module):
             "head_size": _positive(head_size, "head_size"),
             "dropout": _dropout_probability(dropout, "dropout"),
         }
+        if frame_differences:
+            self.config["frame_differences"] = True
         self.feature_dropout = nn.Dropout(self.config["dropout"])
         self.lstm = nn.LSTM(
             self.sequence_input_size, hidden_size, num_layers=num_layers, batch_first=True,
@@ -412,6 +428,9 @@ class FrameLSTM(nn.Module):
         """Frame encodings ``(B, T, feature_size)`` of ``(B, T, C, H, W)`` videos."""
         check_videos(videos, self.config["in_channels"], self.model_name)
         videos = self.resize(videos)
+        if self.config.get("frame_differences"):
+            previous = torch.cat([videos[:, :1], videos[:, :-1]], dim=1)
+            videos = torch.cat([videos, videos - previous], dim=2)
         batch, time = videos.shape[:2]
         encodings = self.encoder(videos.reshape(batch * time, *videos.shape[2:]))
         return encodings.reshape(batch, time, -1)
@@ -446,6 +465,8 @@ class ICALSTM(FrameLSTM):
         The attention window; "growing" is the reference's.
     hop_aggregation : {"mean", "flatten"}, default "mean"
         Average the hops (reference) or flatten them.
+    frame_differences : bool, default False
+        As :class:`FrameLSTM`.
     """
 
     model_name = "ica_lstm"
@@ -464,11 +485,13 @@ class ICALSTM(FrameLSTM):
         attention_size: int = 50,
         window: int | str = "growing",
         hop_aggregation: str = "mean",
+        frame_differences: bool = False,
     ) -> None:
         feature_size = {**DEFAULT_ENCODER, **dict(encoder or {})}["feature_size"]
         attention = InputCellAttention(feature_size, attention_hops, attention_size, window, hop_aggregation)
         self._attention_output_size = attention.output_size
-        super().__init__(num_classes, in_channels, input_size, encoder, hidden_size, num_layers, head_size, dropout)
+        super().__init__(num_classes, in_channels, input_size, encoder, hidden_size, num_layers, head_size, dropout,
+                         frame_differences)
         self.attention = attention
         self.config.update({
             "attention_hops": attention.hops,
