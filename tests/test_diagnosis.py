@@ -62,6 +62,25 @@ def test_variants_change_one_thing_each(corpus):
                                         "persons": [1]}, [11, 12])
     assert list(variants) == ["base", "size 20x24", "width 2", "1 persons"]
     assert all(variant.spec.training["max_epochs"] == 1 for _, _, variant in variants.values())
-    assert variants["base"][1] == {"pixels": run.data["size"][0] * run.data["size"][1], "width": 1.0, "persons": 2}
+    assert variants["base"][1] == {"pixels": run.data["size"][0] * run.data["size"][1], "width": 1.0, "persons": 2,
+                                   "motion": 1}
     with pytest.raises(ConfigError, match="unknown"):
         diagnosis_variants(run, {"run": run.name, "max_epochs": 1, "depth": 3}, [11])
+
+
+def test_a_frame_differences_variant_changes_only_the_frame_input():
+    run = build_run("quick", "frame_lstm_binary")
+    assert "frame_differences" not in run.spec.model_config
+    moving = variant_run(run, "d", frame_differences=True)
+    assert moving.spec.model_config == {**run.spec.model_config, "frame_differences": True}
+    assert moving.data == run.data and moving.spec.training == run.spec.training
+    # and back: off is the seed's model, with the configuration its checkpoints were saved with
+    assert variant_run(moving, "f", frame_differences=False).spec.model_config == run.spec.model_config
+    variants = diagnosis_variants(moving, {"run": moving.name, "max_epochs": 1, "frame_differences": [False]}, [11])
+    assert list(variants) == ["base", "frame differences off"]
+    assert variants["base"][1]["motion"] == 2 and variants["frame differences off"][:2] == ("motion", 1)
+    assert variants["frame differences off"][2].spec.model_config == {**run.spec.model_config}
+    with pytest.raises(ConfigError, match="frame_differences: 'no'"):
+        diagnosis_variants(run, {"run": run.name, "max_epochs": 1, "frame_differences": ["no"]}, [11])
+    with pytest.raises(ConfigError, match="no frame encoder"):
+        variant_run(build_run("quick", "c3d_6class"), "d", frame_differences=True)

@@ -203,18 +203,20 @@ def test_cut_predictions_and_error_clips(corpus):
 
 def variant_table():
     return pd.DataFrame([
-        {"variant": "base", "axis": "base", "value": {"pixels": 1200, "width": 1.0, "persons": 2},
+        {"variant": "base", "axis": "base", "value": {"pixels": 1200, "width": 1.0, "persons": 2, "motion": 2},
          "accuracy": 0.6, "low": 0.5, "high": 0.7, "train s": 1.5, "parameters": 10},
         {"variant": "size 20x28", "axis": "pixels", "value": 560, "accuracy": 0.4, "low": 0.3, "high": 0.5,
          "train s": 1.0, "parameters": 10},
         {"variant": "1 persons", "axis": "persons", "value": 1, "accuracy": 0.5, "low": 0.4, "high": 0.6,
          "train s": 0.5, "parameters": 10},
+        {"variant": "frame differences off", "axis": "motion", "value": 1, "accuracy": 0.45, "low": 0.35,
+         "high": 0.55, "train s": 1.0, "parameters": 9},
     ])
 
 
 def test_variant_findings_by_hand():
     variants = VariantFindings(variant_table(), "frame_lstm_binary", 3)
-    assert variants.axes == ["pixels", "persons"]
+    assert variants.axes == ["pixels", "persons", "motion"]
     x, y, low, high = variants.points("pixels")
     assert x.tolist() == [560, 1200] and y.tolist() == [0.4, 0.6] and low.tolist() == [0.3, 0.5]
     assert variants.points("persons")[0].tolist() == [1, 2]
@@ -223,7 +225,10 @@ def test_variant_findings_by_hand():
     assert list(variants.shown_table().columns) == ["accuracy", "low", "high", "train s", "parameters"]
     values = variants.glued()
     assert values["diagnosis_run"] == "`frame_lstm_binary`" and values["diagnosis_epochs"] == 3
-    assert values["diagnosis_seconds"] == 3.0
+    assert values["diagnosis_seconds"] == 4.0
+    # the seed's frames alone (1 input per frame) against frames with their changes (2): 0.45 -> 0.6
+    assert (values["diagnosis_motion_from"], values["diagnosis_motion_to"]) == (1.0, 2.0)
+    assert (values["diagnosis_motion_accuracy_from"], values["diagnosis_motion_accuracy_to"]) == (0.45, 0.6)
     assert (values["diagnosis_pixels_from"], values["diagnosis_pixels_to"]) == (560.0, 1200.0)
     assert (values["diagnosis_pixels_accuracy_from"], values["diagnosis_pixels_accuracy_to"]) == (0.4, 0.6)
     assert math.isnan(values["diagnosis_width_from"]) and math.isnan(values["diagnosis_width_accuracy_to"])

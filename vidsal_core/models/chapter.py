@@ -52,7 +52,7 @@ ACCURACY_FORMATS: dict[str, str] = {"accuracy": "{:.3f}", "untrained": "{:.3f}",
                                     "train s": "{:.0f}", "parameters": "{:,}"}
 #: The variants' axes, in the figure's order, with their labels.
 VARIANT_AXES: dict[str, str] = {"pixels": "pixels per frame", "width": "encoder width (× channels)",
-                                "persons": "training persons"}
+                                "persons": "training persons", "motion": "encoder inputs per frame (2: + its change)"}
 #: Where the I3D port's verification record lives (``bench/verify_i3d_port.py`` writes it).
 PORT_RECORD = Path("bench/results/i3d_port.json")
 #: Columns of the port record's table.

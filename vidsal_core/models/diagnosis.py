@@ -190,8 +190,9 @@ def scaled_encoder(encoder: Mapping[str, Any], factor: float) -> dict[str, Any]:
 
 
 def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, width: float | None = None,
-                train_persons: Sequence[int] | None = None, training: Mapping[str, Any] | None = None) -> Any:
-    """A run like ``run`` with another frame size, encoder width, training persons or schedule.
+                train_persons: Sequence[int] | None = None, training: Mapping[str, Any] | None = None,
+                frame_differences: bool | None = None) -> Any:
+    """A run like ``run`` with another frame size, encoder width, training persons, schedule or frame input.
 
     Its name is ``<run>-<suffix>`` (its own checkpoint); everything not given
     stays as in ``run``. ``width`` scales a frame encoder's channels
@@ -211,6 +212,10 @@ def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, wid
         Train on these persons' videos only (a subset of KTH's training persons).
     training : mapping, optional
         Training settings replaced (``max_epochs``, ...).
+    frame_differences : bool, optional
+        Whether the frame encoder also reads each frame's difference to the
+        previous one (:class:`~vidsal_core.models.lstm.FrameLSTM`; per-frame
+        CNN models only). False is the seed's model.
     """
     from vidsal_core.models.checkpoints import RunSpec
     from vidsal_core.models.runs import resolved_model_config
@@ -229,6 +234,14 @@ def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, wid
         if "encoder" not in config:
             raise ConfigError(f"width={width!r}: run {run.name}'s model {run.spec.model} has no frame encoder to widen")
         config["encoder"] = scaled_encoder(config["encoder"], width)
+    if frame_differences is not None:
+        if not isinstance(frame_differences, bool):
+            raise ConfigError(f"frame_differences={frame_differences!r}: expected true or false")
+        if "encoder" not in config:
+            raise ConfigError(f"frame_differences: run {run.name}'s model {run.spec.model} has no frame encoder")
+        config.pop("frame_differences", None)  # off: the seed's model, whose config has no such key
+        if frame_differences:
+            config["frame_differences"] = True
     if train_persons is not None:
         persons = sorted(int(person) for person in train_persons)
         if not persons:
@@ -263,16 +276,19 @@ def held_out_clips(run: Any, corpus: Any, offset: str | int | None = None, with_
 
 
 #: Keys of ``models_chapter.diagnosis`` in a profile.
-DIAGNOSIS_KEYS = ("run", "max_epochs", "sizes", "widths", "persons")
+DIAGNOSIS_KEYS = ("run", "max_epochs", "sizes", "widths", "persons", "frame_differences")
 
 
 def diagnosis_variants(run: Any, settings: Mapping[str, Any], training_persons: Sequence[int]) -> dict[str, Any]:
     """The variants of ``run`` a profile's ``models_chapter.diagnosis`` asks for, all on one short schedule.
 
     ``base`` is the run itself on that schedule; then one variant per frame
-    size (``sizes``), encoder width (``widths``) and number of training
-    persons (``persons``: the first ``k`` of ``training_persons``). Returns
-    variant label → (axis, value, :class:`~vidsal_core.models.runs.Run`).
+    size (``sizes``), encoder width (``widths``), number of training
+    persons (``persons``: the first ``k`` of ``training_persons``) and frame
+    input (``frame_differences``: true or false; the ``motion`` axis counts
+    the encoder's inputs per frame, 1 for the frame alone, 2 with its
+    difference to the previous frame). Returns variant label → (axis, value,
+    :class:`~vidsal_core.models.runs.Run`).
     """
     unknown = sorted(set(settings) - set(DIAGNOSIS_KEYS))
     if unknown:
@@ -296,6 +312,15 @@ def diagnosis_variants(run: Any, settings: Mapping[str, Any], training_persons: 
         variants[f"{value} persons"] = ("persons", int(value),
                                         variant_run(run, f"diag-persons{value}", train_persons=persons[:int(value)],
                                                     training=schedule))
+    for value in settings.get("frame_differences") or []:
+        if not isinstance(value, bool):
+            raise ConfigError(f"models_chapter.diagnosis.frame_differences: {value!r}: expected true or false")
+        variants[f"frame differences {'on' if value else 'off'}"] = (
+            "motion", 2 if value else 1,
+            variant_run(run, "diag-differences" if value else "diag-frames", frame_differences=value,
+                        training=schedule))
     base = variants["base"][2]
-    variants["base"] = ("base", {"pixels": size[0] * size[1], "width": width, "persons": len(persons)}, base)
+    motion = 2 if run.spec.model_config.get("frame_differences") else 1
+    variants["base"] = ("base", {"pixels": size[0] * size[1], "width": width, "persons": len(persons),
+                                 "motion": motion}, base)
     return variants
