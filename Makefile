@@ -28,15 +28,16 @@ venv: $(STAMP)
 
 # Reinstalled whenever pyproject.toml changes. torch is declared as a range and
 # resolved by pip (see README: on the reference machine it takes torch 2.14.1).
-# --no-compile: pip would byte-compile all ~16,000 installed modules on one core (about 1 CPU-minute,
-# measured with compileall on this venv); Python compiles the few thousand a kernel imports on first use.
+# pip byte-compiles what it installs (about a CPU-minute for this venv's ~16,000 modules). Keep it: where
+# PYTHONDONTWRITEBYTECODE is set (as on the reference machine) nothing else writes .pyc files, and with
+# `--no-compile` every kernel and worker process compiled its imports again (the default book ran slower).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[test,book]'
+	$(BIN)/python -m pip install --quiet -e '.[test,book]'
 	# Quantus (tests compare our metrics with it) without its opencv-python, which would
 	# replace opencv-python-headless's cv2; its other needs are in the test extra.
-	$(BIN)/python -m pip install --quiet --no-compile --no-deps 'quantus==0.6.0'
+	$(BIN)/python -m pip install --quiet --no-deps 'quantus==0.6.0'
 	@touch $(STAMP)
 
 # MathJax, RequireJS and the Jupyter widget manager, from npm (package-lock.json),
