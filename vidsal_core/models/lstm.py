@@ -429,8 +429,7 @@ class FrameLSTM(nn.Module):
         check_videos(videos, self.config["in_channels"], self.model_name)
         videos = self.resize(videos)
         if self.config.get("frame_differences"):
-            previous = torch.cat([videos[:, :1], videos[:, :-1]], dim=1)
-            videos = torch.cat([videos, videos - previous], dim=2)
+            videos = torch.cat([videos, torch.diff(videos, dim=1, prepend=videos[:, :1])], dim=2)
         batch, time = videos.shape[:2]
         encodings = self.encoder(videos.reshape(batch * time, *videos.shape[2:]))
         return encodings.reshape(batch, time, -1)
