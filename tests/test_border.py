@@ -193,6 +193,26 @@ def test_per_person_spreads_a_fixed_number_of_videos_over_every_person():
     assert len(per_person(videos, 6)) == 54
 
 
+@pytest.mark.parametrize("profile", ["quick", "default", "full"])
+def test_the_border_corpus_renders_exactly_the_videos_per_person_picks(profile):
+    from dataclasses import replace
+
+    from vidsal_core.analysis.border import evaluation_corpus_config, per_person
+
+    settings = BorderSettings.from_profile(profile)
+    config = evaluation_corpus_config(profile, settings)
+    everything = replace(config, actions_per_person=None)
+
+    def videos(corpus_config):
+        return [{"person": spec.person, "action": spec.action, "key": spec.key()}
+                for spec in corpus_config.specs() if spec.title_frames == 0]
+
+    picked = per_person(videos(everything), settings.videos_per_person)
+    assert [video["key"] for video in per_person(videos(config), settings.videos_per_person)] == \
+        [video["key"] for video in picked]
+    assert len(config.specs()) == len(picked) * len(config.title_frames)
+
+
 def _accuracy_frame():
     """Two persons × one video; step 1 fits at offsets 0, 8, 16, step 4 at 0 and 8 only; top-1 hits chosen by hand."""
     rows = []

@@ -63,9 +63,29 @@ def test_rendering_in_worker_processes_gives_the_same_files(corpus, tmp_path):
 def test_hash_changes_with_every_field():
     hashes = {TINY.config_hash()}
     for change in ({"n_frames": 13}, {"persons": (11, 19)}, {"seeds": (1,)},
-                   {"title_frames": (0, 4)}, {"cycle_scenarios": True}):
+                   {"title_frames": (0, 4)}, {"cycle_scenarios": True}, {"actions_per_person": 2}):
         hashes.add(CorpusConfig(**{**TINY.__dict__, **change}).config_hash())
-    assert len(hashes) == 6
+    assert len(hashes) == 7
+
+
+def test_actions_per_person_rotates_the_actions_and_leaves_other_corpora_as_they_were():
+    # persons in sorted order 2, 11, 19 get actions 0-1, 2-0 and 1-2 of (walking, running, boxing)
+    rotated = CorpusConfig(**{**TINY.__dict__, "actions_per_person": 2})
+    chosen = {(spec.person, spec.action) for spec in rotated.specs()}
+    assert chosen == {(2, "walking"), (2, "running"), (11, "boxing"), (11, "walking"),
+                      (19, "running"), (19, "boxing")}
+    assert len(rotated.specs()) == 6 * 2  # 2 scenarios each
+    # a kept video is the video the full corpus renders (same spec: same key, scenario and seed)
+    assert {spec for spec in rotated.specs()} <= set(TINY.specs())
+    assert "actions_per_person" not in TINY.to_dict() and rotated.to_dict()["actions_per_person"] == 2
+    # the hash of a corpus without it is the hash of the fields it had before the option existed
+    import hashlib
+    from dataclasses import asdict
+
+    from vidsal_core.data.corpus import renderer_fingerprint
+    before = {name: value for name, value in asdict(TINY).items() if name != "actions_per_person"}
+    payload = json.dumps({"config": before, "renderer": renderer_fingerprint()}, sort_keys=True)
+    assert TINY.config_hash() == hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def test_splits_are_kths_and_disjoint_by_person(corpus):
@@ -119,6 +139,9 @@ def test_a_clip_longer_than_the_video_is_refused(corpus):
     ({"n_frames": 0}, "n_frames"),
     ({"seeds": []}, "seeds"),
     ({"frames": 30}, "unknown keys"),
+    ({"actions_per_person": 0}, "actions_per_person"),
+    ({"actions": ["walking", "running"], "actions_per_person": 3}, "actions_per_person"),
+    ({"actions_per_person": True}, "actions_per_person"),
 ])
 def test_bad_configs_name_the_field(values, word):
     with pytest.raises(ConfigError, match=word):

@@ -75,6 +75,13 @@ class CorpusConfig:
         title card over the first k frames.
     height, width : int
         Frame size (KTH: 120 x 160).
+    actions_per_person : int, optional
+        Render only this many actions of each person, rotating: the person at
+        position ``i`` of the sorted persons gets actions ``i·k, …, i·k + k − 1``
+        (modulo the number of actions), the videos that
+        :func:`vidsal_core.analysis.border.per_person` picks with ``count = k``.
+        None (the default) renders every action. The border chapter uses it so
+        that it renders only the videos it explains.
     """
 
     persons: tuple[int, ...] = tuple(range(1, 26))
@@ -86,6 +93,7 @@ class CorpusConfig:
     title_frames: tuple[int, ...] = (0,)
     height: int = 120
     width: int = 160
+    actions_per_person: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("persons", "actions", "scenarios", "seeds", "title_frames"):
@@ -106,6 +114,18 @@ class CorpusConfig:
             raise ConfigError(f"corpus config scenarios: unknown {bad_scenarios}; KTH has {list(KTH_SCENARIOS)}")
         if self.n_frames < 1:
             raise ConfigError(f"corpus config n_frames={self.n_frames}: must be at least 1")
+        count = self.actions_per_person
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                                  or not 1 <= count <= len(self.actions)):
+            raise ConfigError(f"corpus config actions_per_person={count!r}: expected null or a whole number from 1 "
+                              f"to the {len(self.actions)} actions")
+
+    def person_actions(self, person: int) -> tuple[str, ...]:
+        """The actions rendered for ``person``: every action, or its ``actions_per_person`` in rotation."""
+        if self.actions_per_person is None:
+            return self.actions
+        position, count = sorted(self.persons).index(person), self.actions_per_person
+        return tuple(self.actions[(position * count + j) % len(self.actions)] for j in range(count))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "CorpusConfig":
@@ -135,7 +155,10 @@ class CorpusConfig:
 
         specs = []
         for person in self.persons:
+            chosen = self.person_actions(person)
             for action_index, action in enumerate(self.actions):
+                if action not in chosen:
+                    continue
                 if self.cycle_scenarios:
                     scenarios = (self.scenarios[(person + action_index) % len(self.scenarios)],)
                 else:
@@ -150,9 +173,16 @@ class CorpusConfig:
                             ))
         return specs
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict; ``actions_per_person`` only when set (so older corpora keep their hash)."""
+        values = asdict(self)
+        if values["actions_per_person"] is None:
+            del values["actions_per_person"]
+        return values
+
     def config_hash(self) -> str:
         """Hash of this configuration and of the renderer's source."""
-        payload = json.dumps({"config": asdict(self), "renderer": renderer_fingerprint()}, sort_keys=True)
+        payload = json.dumps({"config": self.to_dict(), "renderer": renderer_fingerprint()}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -265,7 +295,7 @@ def build_corpus(
     bar.close()
     seconds = time.perf_counter() - start
     index = {
-        "config": asdict(config),
+        "config": config.to_dict(),
         "config_hash": config.config_hash(),
         "renderer": renderer_fingerprint(),
         "videos": [

@@ -213,12 +213,20 @@ class BorderSettings:
 
 
 def evaluation_corpus_config(profile: str | Path, settings: BorderSettings, run_section: str = "long_corpus"):
-    """The chapter's test videos: the run's corpus section with ``border_chapter.corpus`` overrides."""
+    """The chapter's test videos: the run's corpus section with ``border_chapter.corpus`` overrides.
+
+    Only the videos the sweeps explain are rendered: with ``videos_per_person``
+    set, each person's actions in :func:`~vidsal_core.analysis.border.per_person`'s
+    rotation (``CorpusConfig.actions_per_person``).
+    """
     from vidsal_core.data.corpus import CorpusConfig
-    from vidsal_core.data.dataset import split_of_person
+    from vidsal_core.data.dataset import KTH_ACTIONS, split_of_person
     from vidsal_core.profiles import profile_section
 
     values = {**profile_section(profile, run_section), **dict(settings.corpus)}
+    if settings.videos_per_person is not None and "actions_per_person" not in settings.corpus:
+        actions = values.get("actions") or KTH_ACTIONS
+        values["actions_per_person"] = min(settings.videos_per_person, len(actions))
     config = CorpusConfig.from_dict(values)
     not_test = [person for person in config.persons if split_of_person(person) != "test"]
     if not_test:
