@@ -36,17 +36,16 @@ venv: $(STAMP)
 # Both byte-compile what they install (about a CPU-minute for this venv's ~16,000 modules). Keep it: where
 # PYTHONDONTWRITEBYTECODE is set (as on the reference machine) nothing else writes .pyc files, and without
 # it every kernel and worker process compiled its imports again (the default book ran slower).
-pip_config = $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^\(global\|install\|:env:\)\.$(1)='\(.*\)'$$/\2/p")
-UV_PIP_CONFIG = $(foreach url,$(call pip_config,index-url),--index-url $(url)) \
-	$(foreach url,$(call pip_config,extra-index-url),--extra-index-url $(url)) \
-	$(foreach dir,$(call pip_config,find-links),--find-links $(dir)) \
-	$(foreach file,$(call pip_config,constraint),--constraint $(file))
+UV_PIP_CONFIG = $(shell $(PYTHON) -m pip config list 2>/dev/null \
+	| sed -n "s/^\(global\|install\|:env:\)\.\(index-url\|extra-index-url\|find-links\|constraint\)='\(.*\)'$$/\2 \3/p" \
+	| awk '{for (i = 2; i <= NF; i++) print "--" $$1 " " $$i}' | sort -u)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if $(BIN)/python -m pip install --quiet 'uv>=0.5,<1'; then \
-	  echo "$(BIN)/uv pip install -e '.[test,book]' $(UV_PIP_CONFIG)"; \
+	  pip_config="$(UV_PIP_CONFIG)"; \
+	  echo "$(BIN)/uv pip install -e '.[test,book]' $$pip_config"; \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --index-strategy unsafe-best-match \
-	    $(UV_PIP_CONFIG) -e '.[test,book]'; \
+	    $$pip_config -e '.[test,book]'; \
 	else \
 	  echo "uv could not be installed: pip installs the environment"; \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -e '.[test,book]'; \
