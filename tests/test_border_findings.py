@@ -77,9 +77,15 @@ def test_border_findings_read_table_ones_coefficients_and_the_seeds_claims():
     assert verdicts["claim_border_footage"] == "did not hold" and verdicts["i3d_untrained_favours"] == "neither end"
     assert found.glued()["native_input"].endswith("not run at this profile")
     rows = found.claim_rows()
-    assert len(rows) == 6  # four seed claims on C3D, then Grad-CAM's border and lookahead
+    # four seed claims on C3D, DTD's lookahead paired against DTD-u, then Grad-CAM's lookahead only: with 2 time
+    # positions its border coefficient is zero by construction
+    assert [row["claim_id"] for row in rows] == ["002-border-trained", "002-border-trained", "002-border-untrained",
+                                                 "002-lookahead", "002-lookahead", None]
     assert rows[0]["estimate"] == pytest.approx(2.0)  # ×100
-    assert rows[2]["direction"] == "less" and [row["verdict"] for row in rows[4:]] == ["new", "new"]
+    assert rows[2]["direction"] == "less" and rows[-1]["verdict"] == "new"
+    assert rows[-1]["quantity"].startswith("lookahead coefficient x100, Grad-CAM ")
+    assert rows[4]["estimate"] == pytest.approx(1.0)  # DTD's lookahead 0.01 minus DTD-u's 0.0, ×100
+    assert "paired" in rows[4]["quantity"] and found.lookahead_vs_untrained["c3d"].units == 4
     assert rows[1]["note"] == "95% CI over persons"
 
 

@@ -760,10 +760,9 @@ def binary_claims(accuracy: AccuracyFindings) -> dict[str, dict[str, Any]]:
         if name not in accuracy:
             continue
         report = accuracy[name].report
-        rows[name] = claim_row("000", f"{model_label} classifies walking vs running from 30-frame clips "
-                                      "(no accuracy reported)",
-                               f"test accuracy of {name}, fraction of test videos", report.estimate(), "greater",
-                               null=0.5, note=f"{report.total} videos; untrained {accuracy[name].control.accuracy:.2f}")
+        rows[name] = claim_row("000-binary-accuracy", f"test accuracy, fraction of test videos ({model_label}, {name})",
+                               report.estimate(),
+                               note=f"{report.total} videos; untrained {accuracy[name].control.accuracy:.2f}")
     return rows
 
 
