@@ -247,9 +247,10 @@ def test_binary_claims_judge_the_accuracy_against_chance():
     rows = binary_claims(accuracy)
     assert list(rows) == ["frame_lstm_binary"]
     row = rows["frame_lstm_binary"]
-    assert row["seed"] == "000" and row["null"] == 0.5 and row["estimate"] == pytest.approx(0.95)
+    assert (row["source"], row["claim_id"], row["kind"]) == ("000", "000-binary-accuracy", "finding")
+    assert row["null"] == 0.5 and row["estimate"] == pytest.approx(0.95)
     assert row["verdict"] == "reproduced" and row["note"] == "20 videos; untrained 0.50"
-    assert row["claim"].startswith("a CNN+LSTM classifies walking vs running")
+    assert row["quantity"].endswith("(a CNN+LSTM, frame_lstm_binary)")
     assert binary_claims(AccuracyFindings(())) == {}
 
 
