@@ -257,6 +257,13 @@ def test_step_offset_claim_rows():
     assert rows[1]["quantity"].startswith("top-1 gain on test persons, step 4 (best on test persons)")
     assert rows[2]["quantity"].endswith("(the seed measure)") and rows[2]["note"].endswith(": optimistic")
     assert rows[3]["estimate"] == pytest.approx(2.0) and rows[4]["estimate"] == pytest.approx(2.0)
+    # a C3D that never saw a title card cannot test the title-screen hypothesis: a new row, not counted
+    assert rows[4]["claim_id"] == "002-title-screens" and rows[4]["verdict"] == "new"
+    assert "not counted" in rows[4]["note"]
+    carded = step_offset_claim_rows(steps, accuracy, early, title, training_title_frames=[0, 24])[4]
+    assert carded["claim_id"] == "002-title-screens" and carded["kind"] == "hypothesis"
+    assert carded["verdict"] in ("reproduced", "contradicted", "inconclusive", "underpowered")
+    assert carded["note"] == "training cards of 24 frames"
     no_split = early_offset_findings(_lookahead_frame(), 100)
     assert np.isnan(step_offset_claim_rows(steps, accuracy, no_split, title)[3]["estimate"])
 
