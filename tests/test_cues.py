@@ -1,0 +1,72 @@
+"""Single-cue baselines (vidsal_core.analysis.cues): threshold classifiers on visibility and on the gait."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidsal_core.analysis.cues import CUES, baseline_table, clip_cues, cue_baselines, fit_stump
+from vidsal_core.errors import ConfigError
+
+
+def test_a_stump_is_the_best_threshold_worked_by_hand():
+    # values 1..6, labels 0 0 1 0 1 1: the best cut is 2.5 (above: 1 error) or 4.5 (above: 1 error); the first wins
+    stump = fit_stump([1, 2, 3, 4, 5, 6], [0, 0, 1, 0, 1, 1])
+    assert (stump.threshold, stump.above, stump.train_accuracy) == (2.5, True, pytest.approx(5 / 6))
+    # the positive class below the cut
+    low = fit_stump([1, 2, 10, 11], [1, 1, 0, 0])
+    assert (low.threshold, low.above, low.train_accuracy) == (6.0, False, 1.0)
+    assert low.predict([0, 6, 7]).tolist() == [1, 1, 0]
+    # one value: no cut separates anything, the majority is taken
+    assert fit_stump([3, 3, 3], [1, 1, 0]).train_accuracy == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("values, labels, message", [
+    ([1, 2], [0], "one label per value"), ([1, np.nan], [0, 1], "finite"), ([1, 2], [0, 2], "0 or 1"),
+])
+def test_bad_stump_input_is_named(values, labels, message):
+    with pytest.raises(ConfigError, match=message):
+        fit_stump(values, labels)
+
+
+def _frame(persons, separating):
+    rows = []
+    for person in persons:
+        for label in (0, 1):
+            for clip in range(2):
+                rows.append({"video": f"{person}-{label}-{clip}", "person": person, "label": label,
+                             "frames in view": (1.0 - 0.5 * label) if separating else 0.5 + 0.1 * clip,
+                             "mean visibility": 0.9, "cadence": 110.0 + 50 * label})
+    return pd.DataFrame(rows)
+
+
+def test_a_separating_cue_scores_one_and_a_useless_cue_scores_chance():
+    found = cue_baselines(_frame(range(8), True), _frame(range(100, 109), True))
+    assert found["frames in view"].accuracy.mean == 1.0 and found["cadence"].accuracy.mean == 1.0
+    assert found["frames in view"].accuracy.high == 1.0 and found["frames in view"].accuracy.low < 1.0
+    assert found["frames in view"].accuracy.units == 9
+    useless = cue_baselines(_frame(range(8), False), _frame(range(100, 109), False), cues=["frames in view"])
+    accuracy = useless["frames in view"].accuracy
+    assert accuracy.mean == pytest.approx(0.5) and accuracy.low < 0.5 < accuracy.high
+    table = baseline_table(found)
+    assert list(table["cue"]) == list(CUES) and table["test accuracy (95% CI over persons)"][0].startswith("1.000 [")
+    with pytest.raises(ConfigError, match="unknown"):
+        cue_baselines(_frame(range(8), True), _frame(range(100, 109), True), cues=["colour"])
+    with pytest.raises(ConfigError, match="both classes"):
+        cue_baselines(_frame(range(8), True).query("label == 0"), _frame(range(100, 109), True))
+
+
+def test_clip_cues_read_the_clip_a_model_sees(tmp_path):
+    from vidsal_core.data.corpus import CorpusConfig, build_corpus
+
+    corpus = build_corpus(CorpusConfig.from_profile("quick"), progress=False)
+    cues = clip_cues(corpus, "test", ["walking", "running"], clip_length=16)
+    assert set(cues["action"]) == {"walking", "running"} and set(cues["label"]) == {0, 1}
+    first = cues.iloc[0]
+    item = corpus.dataset(split="test", actions=["walking", "running"], clip_length=16, offset="acting",
+                          title_frames=0, with_truth=True)[0]
+    visibility = item.truth.visibility.numpy()
+    assert first["frames in view"] == pytest.approx(np.mean(visibility >= 0.5))
+    assert first["mean visibility"] == pytest.approx(visibility.mean())
+    assert first["cadence"] == pytest.approx(corpus.load(first["video"])["meta"]["cadence_steps_per_minute"])
+    with pytest.raises(ConfigError, match="no videos"):
+        clip_cues(corpus, "test", ["boxing-on-ice"], clip_length=16)

@@ -1,0 +1,174 @@
+"""Single-cue baselines: can a task be solved from one ground-truth cue that is not the action itself?
+
+A classifier of walking vs running should read the gait. SynthKTH's renderer
+knows two cues besides the pixels, for every clip:
+
+- **visibility**: the share of the figure inside each frame. Runners cross the
+  field faster than walkers, so a running clip holds more frames with the
+  person half out of view; a classifier could separate the classes by
+  counting visible frames (a cue KTH's real footage has too).
+- **gait**: the cadence the renderer drew (steps per minute), the gait itself:
+  an oracle for the task, the accuracy a model that reads the gait could reach.
+
+:func:`cue_baselines` fits a one-feature threshold (a decision stump) per cue
+on the training persons' clips and scores it on the test persons' clips, cut
+as the models are evaluated (``offset="acting"``: centred on the longest run of
+frames with the person in view). A threshold is the simplest classifier that
+uses a cue, so an accuracy well above chance says the cue alone separates the
+classes; at chance (its interval holding 0.5), the cue does not.
+
+Accuracies get the range-respecting interval over test persons
+(:func:`~vidsal_core.analysis.statistics.mean_interval` with ``bounds=(0, 1)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from vidsal_core.analysis.statistics import UNIT, Estimate, mean_interval
+from vidsal_core.data.sequences import DEFAULT_IN_VIEW
+from vidsal_core.errors import ConfigError
+
+#: The cues of :func:`cue_baselines`: name → (what it is, in words).
+CUES: dict[str, str] = {
+    "frames in view": "frames with at least half the figure in view, of the clip's frames",
+    "mean visibility": "mean share of the figure in view over the clip's frames",
+    "cadence": "the gait's cadence (steps per minute) as the renderer drew it: the gait oracle",
+}
+
+
+@dataclass(frozen=True)
+class Stump:
+    """A one-feature threshold classifier: ``positive`` when ``feature > threshold`` (``above=True``) or below.
+
+    Attributes
+    ----------
+    threshold : float
+        Midway between the two training values that the best split separates.
+    above : bool
+        Whether the positive class lies above the threshold.
+    train_accuracy : float
+        Its accuracy on the clips it was fitted on.
+    """
+
+    threshold: float
+    above: bool
+    train_accuracy: float
+
+    def predict(self, values: Sequence[float]) -> np.ndarray:
+        """1 (the positive class) or 0 for each value."""
+        values = np.asarray(values, dtype=float)
+        return ((values > self.threshold) if self.above else (values <= self.threshold)).astype(int)
+
+
+def fit_stump(values: Sequence[float], labels: Sequence[int]) -> Stump:
+    """The threshold on ``values`` with the highest training accuracy for binary ``labels`` (0 or 1).
+
+    Every cut between two consecutive distinct values is tried, in both
+    directions; ties keep the first (lowest) threshold.
+
+    Examples
+    --------
+    >>> stump = fit_stump([1, 2, 3, 10, 11, 12], [0, 0, 0, 1, 1, 1])
+    >>> stump.threshold, stump.above, stump.train_accuracy
+    (6.5, True, 1.0)
+    >>> stump.predict([0, 7]).tolist()
+    [0, 1]
+    """
+    values = np.asarray(values, dtype=float)
+    labels = np.asarray(labels)
+    if values.ndim != 1 or values.shape != labels.shape or values.size == 0:
+        raise ConfigError(f"fit_stump: expected one label per value, got {values.shape} values, {labels.shape} labels")
+    if not np.isfinite(values).all():
+        raise ConfigError("fit_stump: values must be finite")
+    if set(np.unique(labels).tolist()) - {0, 1}:
+        raise ConfigError(f"fit_stump: labels must be 0 or 1, got {sorted(set(labels.tolist()))}")
+    distinct = np.unique(values)
+    cuts = (distinct[:-1] + distinct[1:]) / 2 if distinct.size > 1 else distinct
+    best = None
+    for cut in np.concatenate([[distinct[0] - 1.0], cuts]):
+        for above in (True, False):
+            predicted = (values > cut) if above else (values <= cut)
+            accuracy = float(np.mean(predicted.astype(int) == labels))
+            if best is None or accuracy > best.train_accuracy:
+                best = Stump(float(cut), above, accuracy)
+    return best
+
+
+def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int, step: int = 1,
+              offset: int | str = "acting", in_view: float = DEFAULT_IN_VIEW) -> pd.DataFrame:
+    """One row per video of ``split``: its person, label and every cue of :data:`CUES`, on the clip a model sees.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        A built SynthKTH corpus (:func:`vidsal_core.data.corpus.build_corpus`).
+    split : {"train", "validation", "test"}
+    actions : sequence of str
+        The task's classes; labels are their order in KTH (:data:`~vidsal_core.data.dataset.KTH_ACTIONS`).
+    clip_length, step, offset
+        How clips are cut (as :meth:`~vidsal_core.data.corpus.Corpus.dataset`; ``"acting"`` as the models
+        are evaluated).
+    in_view : float, default 0.5
+        Least share of the figure for a frame to count as in view.
+    """
+    dataset = corpus.dataset(split=split, actions=list(actions), clip_length=clip_length, step=step, offset=offset,
+                             title_frames=0, with_truth=True)
+    if len(dataset) == 0:
+        raise ConfigError(f"clip_cues: the {split} split of corpus {corpus.config_hash} has no videos of {list(actions)}")
+    rows = []
+    for index in range(len(dataset)):
+        item = dataset[index]
+        visibility = item.truth.visibility.numpy().astype(float)
+        meta = corpus.load(item.meta["key"])["meta"]
+        rows.append({"video": item.meta["key"], "person": int(item.meta["person"]), "action": item.meta["action"],
+                     "label": int(item.label), "frames in view": float(np.mean(visibility >= in_view)),
+                     "mean visibility": float(visibility.mean()),
+                     "cadence": float(meta["cadence_steps_per_minute"])})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class CueBaseline:
+    """One cue's threshold classifier and its accuracy on the test persons."""
+
+    cue: str
+    stump: Stump
+    accuracy: Estimate
+
+
+def cue_baselines(train: pd.DataFrame, test: pd.DataFrame,
+                  cues: Sequence[str] = tuple(CUES)) -> dict[str, CueBaseline]:
+    """Fit one threshold per cue on ``train`` (:func:`clip_cues` rows) and score it on ``test``.
+
+    Returns
+    -------
+    dict
+        Cue → :class:`CueBaseline`; its ``accuracy`` is the mean of per-clip hits over the test clips, with a
+        range-respecting 95% interval over test persons.
+    """
+    unknown = sorted(set(cues) - set(CUES))
+    if unknown:
+        raise ConfigError(f"cues: unknown {unknown}; known {list(CUES)}")
+    for name, frame in (("train", train), ("test", test)):
+        if frame.empty or frame["label"].nunique() != 2:
+            raise ConfigError(f"cue_baselines: the {name} clips must hold both classes of a binary task")
+    found = {}
+    for cue in cues:
+        stump = fit_stump(train[cue].to_numpy(), train["label"].to_numpy())
+        hits = (stump.predict(test[cue].to_numpy()) == test["label"].to_numpy()).astype(float)
+        found[cue] = CueBaseline(cue, stump, mean_interval(hits, test["person"].to_numpy(), bounds=UNIT))
+    return found
+
+
+def baseline_table(found: Mapping[str, CueBaseline], describe: Callable[[str], str] = CUES.get) -> pd.DataFrame:
+    """The baselines as a table: cue, what it is, threshold, training and test accuracy (with its interval)."""
+    return pd.DataFrame([{"cue": cue, "what": describe(cue),
+                          "rule": f"{'above' if b.stump.above else 'at or below'} {b.stump.threshold:.3g}",
+                          "train accuracy": round(b.stump.train_accuracy, 3),
+                          "test accuracy (95% CI over persons)": b.accuracy.text(".3f")}
+                         for cue, b in found.items()])
