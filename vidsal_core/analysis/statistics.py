@@ -39,6 +39,9 @@ from vidsal_core.errors import ConfigError
 INTERVAL_METHODS = ("cluster_t", "percentile_bootstrap")
 #: The range of an accuracy, a share or an AUROC: ``mean_interval(..., bounds=UNIT)``.
 UNIT = (0.0, 1.0)
+#: Values this far (times the range) outside ``bounds`` are floating-point rounding (a share summed from parts)
+#: and are taken as the bound; farther out they are an error.
+ROUNDING_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,8 @@ def cluster_wilson_interval(values: Sequence[float], groups: Sequence[Any], conf
     Parameters
     ----------
     values : sequence of float
-        Finite values, one per clip, each within ``bounds``.
+        Finite values, one per clip, each within ``bounds`` (up to
+        :data:`ROUNDING_SLACK` times the range, taken as the bound).
     groups : sequence
         The cluster of each value.
     confidence : float, default 0.95
@@ -247,9 +251,10 @@ def cluster_wilson_interval(values: Sequence[float], groups: Sequence[Any], conf
     """
     low_bound, high_bound = check_bounds(bounds)
     values = np.asarray(values, dtype=float)
-    if values.size and (values.min() < low_bound or values.max() > high_bound):
+    slack = ROUNDING_SLACK * (high_bound - low_bound)
+    if values.size and (values.min() < low_bound - slack or values.max() > high_bound + slack):
         raise ConfigError(f"values: {values.min():.6g} to {values.max():.6g}, outside bounds {bounds!r}")
-    scaled = (values - low_bound) / (high_bound - low_bound)
+    scaled = np.clip((values - low_bound) / (high_bound - low_bound), 0.0, 1.0)
     count, variance = _cluster_variance(scaled, groups, confidence, "cluster_wilson_interval")
     if count < 2:
         return math.nan, math.nan
