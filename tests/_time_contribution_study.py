@@ -45,6 +45,7 @@ def study(with_blur: tuple[bool, ...] = (True, False)) -> Study:
             curves = {window: contribution(clip, position, window) for window in (1, 3)}
             record = {
                 "contribution": curves, "flips": {1: 0.1 * clip, 3: 0.2 * clip}, "synergy": {3: 0.01 * (clip - 1)},
+                "logit_synergy": {3: 0.2 * (clip - 1.5)},
                 "baseline_contribution": {"zero": curves[1]}, "baseline_flips": {"zero": 0.1 * clip},
                 "accuracy_drop": accuracy_drop(position), "keyframes": np.array([1, 4]),
                 "differences": np.linspace(0.0, 1.0, N_FRAMES), "key": f"video{clip}", "person": person,

@@ -184,7 +184,14 @@ def test_accuracy_findings_compare_the_training_step_with_the_best_other_step_on
                                 "c3d_validation_accuracy": validation}, train_step=4, validation_persons=(19,))
     assert not chosen.from_sweep and chosen.chosen_on == "validation" and chosen.best[1] == 1
     assert chosen.glued()["validation_persons"] == "19" and chosen.glued()["claim_step_accuracy"] == "did not hold"
-    assert chosen.overlap is False  # top-1 0.5 at step 1 against 1.0 at step 4, no spread within either
+    # top-1 0.5 at step 1 against 1.0 at step 4 over 2 persons: the bounded (cluster Wilson) intervals of an
+    # accuracy keep their width where no person varies (the t interval gave [0.5, 0.5] and [1, 1]), so they overlap
+    assert chosen.overlap is True
+    assert chosen.at_train[1].high == 1.0 and chosen.at_train[1].low < 1.0
+    # over 9 persons the same accuracies are told apart
+    nine = accuracy_findings({"c3d_accuracy": pd.DataFrame(), "c3d_steps": _accuracy_frame(persons=range(1, 10)),
+                              "c3d_validation_accuracy": validation}, train_step=4, validation_persons=(19,))
+    assert nine.overlap is False and nine.at_best[1].high < nine.at_train[1].low
 
 
 def _lookahead_frame():

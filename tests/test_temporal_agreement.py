@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from _saliency_models import QuadraticFrames
 from _toy_videos import TINY_MODELS
 from vidsal_core.analysis.statistics import Estimate
 from vidsal_core.analysis.temporal_agreement import (
@@ -110,7 +111,45 @@ def test_study_video_matches_the_masking_loop():
         assert record["flips"][window] == expected_flips
     synergy = window_synergy(record["window_drops"][3], record["windows"][3], record["contribution"][1]).mean()
     assert record["synergy"][3] == pytest.approx(synergy)
+    # the log-odds synergy comes from the same masks' logits as the masking loop's
+    reference_3 = time_contribution(model, video, label=1, window=3)
+    reference_1 = time_contribution(model, video, label=1, window=1)
+    logit_synergy = window_synergy(reference_3.window_log_odds_drop, reference_3.windows, reference_1.log_odds_drop).mean()
+    assert record["logit_synergy"][3] == pytest.approx(logit_synergy, abs=1e-10)
+    np.testing.assert_allclose(record["log_odds_contribution"], reference_1.log_odds_drop.numpy(), atol=1e-10)
     blur = time_contribution(model, video, label=1, baseline="blur")
     np.testing.assert_allclose(record["baseline_contribution"]["blur"], blur.probability_drop.numpy(), atol=1e-12)
     assert set(record["baseline_contribution"]) == {"zero", "blur", "mean"}
     assert record["keyframes"].tolist() == [2, 5] and record["label"] == 1
+
+
+def _frame_additive_model(frames: int) -> QuadraticFrames:
+    """Log-odds ``2 Σ_t f(x_t)`` with ``f(x) = ½ Σ_p a_p x_p²``: every frame adds its own term to the logits."""
+    return QuadraticFrames(torch.full((1, 4, 4), 0.15, dtype=torch.float64),
+                           torch.ones(frames, dtype=torch.float64)).double().eval()
+
+
+def test_logit_synergy_is_zero_where_frames_add_up_in_the_logits_and_probability_synergy_is_not():
+    # 8 frames of values in [0.8, 1]: each frame adds about 2 · 0.15 · 8 · 0.8 ≈ 1 to the log-odds (9 in all,
+    # p ≈ 0.9999); masking with zero removes exactly that frame's term, so a window's log-odds drop is the sum
+    # of its frames' drops, while the probability, saturated near 1, drops more for the window than for its parts
+    frames = 8
+    video = 0.8 + 0.2 * torch.rand(frames, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    model = _frame_additive_model(frames)
+    keyframes = Keyframes(torch.tensor([2]), torch.zeros(frames, dtype=torch.float64),
+                          torch.zeros(frames, dtype=torch.float64), 0.3)
+    record = study_video(model, video, 0, keyframes, StudySettings(windows=(1, 3), baselines=("zero",)))
+    assert record["probability"] > 0.999
+    per_frame = 2 * (0.5 * 0.15 * video ** 2).flatten(1).sum(1)
+    np.testing.assert_allclose(record["log_odds_contribution"], per_frame.numpy(), rtol=0, atol=1e-12)
+    assert abs(record["logit_synergy"][3]) < 1e-10
+    np.testing.assert_allclose(window_synergy(record["window_log_odds_drops"][3], record["windows"][3],
+                                              record["log_odds_contribution"]), 0.0, atol=1e-10)
+    probability_synergy = window_synergy(record["window_drops"][3], record["windows"][3], record["contribution"][1])
+    assert record["synergy"][3] > 0 and np.all(probability_synergy > 0)
+    # worked by hand for the first window: σ(ℓ) − σ(ℓ − Δ₀ − Δ₁ − Δ₂) against the sum of the single drops
+    sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    total = float(per_frame.sum())
+    window = sigmoid(total) - sigmoid(total - float(per_frame[:3].sum()))
+    singles = sum(sigmoid(total) - sigmoid(total - float(drop)) for drop in per_frame[:3])
+    assert probability_synergy[0] == pytest.approx(window - singles, rel=1e-9)

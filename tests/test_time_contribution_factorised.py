@@ -34,6 +34,8 @@ def test_agrees_with_the_masking_loop_in_float64(name, window, baseline):
     fast = factorised_time_contribution(model, video, label=1, window=window, baseline=baseline, mean=mean)
     torch.testing.assert_close(fast.probability_drop, reference.probability_drop, rtol=0, atol=1e-12)
     torch.testing.assert_close(fast.window_probability_drop, reference.window_probability_drop, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast.log_odds_drop, reference.log_odds_drop, rtol=0, atol=1e-10)
+    torch.testing.assert_close(fast.window_log_odds_drop, reference.window_log_odds_drop, rtol=0, atol=1e-10)
     torch.testing.assert_close(fast.accuracy_drop, reference.accuracy_drop)
     assert torch.equal(fast.masked_predictions, reference.masked_predictions)
     assert torch.equal(fast.windows, reference.windows)
@@ -56,6 +58,7 @@ def test_results_do_not_depend_on_the_batch_size(batch_size):
     whole = factorised_time_contribution(model, video, window=2)
     chunked = factorised_time_contribution(model, video, window=2, batch_size=batch_size)
     torch.testing.assert_close(chunked.window_probability_drop, whole.window_probability_drop, rtol=0, atol=1e-12)
+    torch.testing.assert_close(chunked.window_log_odds_drop, whole.window_log_odds_drop, rtol=0, atol=1e-10)
 
 
 def test_probability_drop_is_known_by_hand():

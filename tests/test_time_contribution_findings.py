@@ -72,9 +72,31 @@ def test_windows_drop_flips_and_synergy(found):
     assert values["largest_window"] == 3
     assert values["single_frame_flips_max"] == pytest.approx(15.0)  # 0.1 * (0 + 1 + 2 + 3) / 4
     assert values[f"{LSTM}_synergy_largest_verdict"] == values[f"{LSTM}_synergy_3_verdict"]
+    # the log-odds synergy beside it: 0.2 · (clip − 1.5) over clips 0..3 averages 0, in log-odds (not pp)
+    logit = found.windows[(LSTM, 3)]["logit_synergy"]
+    assert logit.mean == pytest.approx(0.0, abs=1e-12) and found.windows[(LSTM, 1)]["logit_synergy"] is None
+    assert values[f"{LSTM}_logit_synergy_3"] == values[f"{LSTM}_logit_synergy_largest"] == estimate_text(logit)
+    assert values[f"{LSTM}_logit_synergy_largest_verdict"] == "not distinguishable from zero"
+    assert f"{LSTM}_logit_synergy_1" not in values
     table = found.window_table()
     assert list(table.index) == [("LSTM", 1), ("LSTM", 3), ("ICA-LSTM", 1), ("ICA-LSTM", 3)]
-    assert table.loc[("LSTM", 1), "synergy (pp)"] == "—"
+    assert table.loc[("LSTM", 1), "synergy (pp)"] == "—" and table.loc[("LSTM", 1), "synergy (log-odds)"] == "—"
+    assert table.loc[("LSTM", 3), "synergy (log-odds)"] == estimate_text(logit)
+
+
+def test_bounded_quantities_keep_their_interval_in_range(found):
+    # the share of masks that flip (0–100 %) and the AUCs (0–1) get the bounded interval; drops keep the t interval
+    from vidsal_core.analysis.statistics import mean_interval
+
+    flips = found.windows[(LSTM, 3)]["flips"]
+    values, persons = [100 * 0.2 * clip for clip in range(4)], [1, 2, 3, 4]
+    bounded = mean_interval(values, persons, bounds=(0, 100))
+    assert (flips.low, flips.high) == pytest.approx((bounded.low, bounded.high))
+    assert 0.0 <= flips.low and flips.high <= 100.0 and mean_interval(values, persons).low < 0.0
+    auc = found.study.estimate(LSTM, "auc_contribution_keyframes")
+    assert 0.0 <= auc.low <= auc.mean <= auc.high <= 1.0
+    in_view = found.baselines[(LSTM, "zero")]["auc"]
+    assert 0.0 <= in_view.low <= in_view.high <= 1.0
 
 
 def test_baselines_skip_masks_a_model_lacks(found):
@@ -113,16 +135,21 @@ def test_agreement_and_the_paired_comparison(found):
 
 def test_claim_rows_and_their_texts(found):
     rows = found.claim_rows()
-    assert len(rows) == 10 and [row["verdict"] for row in rows[3:5]] == ["new", "new"]
+    assert len(rows) == 12 and [row["verdict"] for row in rows[3:6]] == ["new", "new", "new"]
     assert rows[0]["quantity"] == "Spearman ρ, time contribution vs true visibility (LSTM)"
-    assert rows[2]["quantity"].startswith("synergy of 3-frame windows") and rows[2]["note"] == "baseline zero"
-    assert rows[3]["note"] == "of the 24 single-frame masks of 4 clips"
-    assert rows[3]["estimate"] == pytest.approx(15.0)
+    # the set-of-frames claim is tested in log-odds; the probability synergy is a measurement beside it
+    assert rows[2]["quantity"].startswith("synergy of 3-frame windows in the target's log-odds")
+    assert rows[2]["note"] == "baseline zero" and rows[2]["verdict"] != "new"
+    assert rows[2]["estimate"] == pytest.approx(0.0, abs=1e-12) and rows[2]["claim"] == rows[3]["claim"]
+    assert rows[3]["quantity"].startswith("synergy of 3-frame windows in probability")
+    assert "saturates" in rows[3]["note"] and rows[3]["estimate"] == pytest.approx(100 * 0.01 * 0.5)
+    assert rows[4]["note"] == "of the 24 single-frame masks of 4 clips"
+    assert rows[4]["estimate"] == pytest.approx(15.0)
     table = claim_table(rows)
     assert list(table.columns) == ["claim", "quantity", "estimate", "low", "high", "units", "verdict"]
     texts = claim_texts(rows)
-    assert list(texts) == [f"claim_{position}" for position in range(10)]
-    assert texts["claim_3"].startswith("new (+15 [")
+    assert list(texts) == [f"claim_{position}" for position in range(12)]
+    assert texts["claim_4"].startswith("new (+15 [")
 
 
 def test_blur_solution_compares_verdicts_or_says_blur_is_missing(found):

@@ -63,6 +63,26 @@ def test_index_early_share_and_differences_are_the_geometric_answers():
     assert list(table["model"]) == ["LSTM", "LSTM", "ICA", "ICA"] and set(table["clips"]) == {16}
 
 
+def test_early_and_last_frame_shares_get_intervals_inside_their_range():
+    # E lies in [0, T/k] = [0, 4] and the last frame's share in [0, 1]: their intervals are the cluster Wilson
+    # interval on that range (statistics.mean_interval with bounds), the index V keeps the t interval
+    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_core.analysis.temporal import edge_share_ratio, vanishing_index
+    from vidsal_core.analysis.vanishing import early_share_bounds
+
+    records = records_of(lstm=3.0)  # a steep decay: E near 0, the last frame near 2/3 of the mass
+    findings = vanishing_findings(records, fraction=0.25)
+    key, shares = ("binary", "LSTM", "trained", "gradient"), records[0].shares
+    assert early_share_bounds(FRAMES) == (0.0, 4.0)
+    early = mean_interval(edge_share_ratio(shares, 0.25), PERSONS, bounds=(0.0, 4.0))
+    assert (findings.early[key].low, findings.early[key].high) == pytest.approx((early.low, early.high), rel=1e-12)
+    assert 0.0 <= findings.early[key].low < findings.early[key].mean
+    last = findings.last_frame[key]
+    assert 0.0 <= last.low < last.mean < last.high <= 1.0
+    index = mean_interval(vanishing_index(shares, 0.25), PERSONS)
+    assert (findings.index[key].low, findings.index[key].high) == pytest.approx((index.low, index.high), rel=1e-12)
+
+
 def test_claims_and_words_of_a_vanishing_lstm_and_a_flat_ica():
     findings = vanishing_findings(records_of())
     words = findings.words()

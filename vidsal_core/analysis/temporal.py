@@ -483,14 +483,19 @@ def chapter_settings(profile: Any, section_name: str = "vanishing_chapter") -> d
     return section
 
 
-def interval_or_nan(values: Any, groups: Any = None, resamples: int = 2000) -> Any:
-    """:func:`~vidsal_core.analysis.statistics.mean_interval`, or an all-NaN estimate when no value is finite."""
+def interval_or_nan(values: Any, groups: Any = None, resamples: int = 2000,
+                    bounds: tuple[float, float] | None = None) -> Any:
+    """:func:`~vidsal_core.analysis.statistics.mean_interval`, or an all-NaN estimate when no value is finite.
+
+    ``bounds`` is the range of a bounded quantity (a share: ``(0, 1)``), for
+    the interval that stays inside it; None for an unbounded one.
+    """
     from vidsal_core.analysis.statistics import Estimate, mean_interval
 
     values = np.asarray(values, dtype=float)
     if not np.isfinite(values).any():
         return Estimate(float("nan"), float("nan"), float("nan"), 0, 0)
-    return mean_interval(values, groups, resamples=resamples)
+    return mean_interval(values, groups, resamples=resamples, bounds=bounds)
 
 
 # --- the chapter's sweep: shares of chunks of clips, resumable, in this process or on Dask -------------

@@ -14,12 +14,19 @@ move (``limb_motion``). This module measures, per video,
 - the keyframe AUC of time contribution (seed 000's own comparison): the
   probability that a keyframe has a higher time contribution than a
   non-keyframe;
-- the *synergy* of a window of masked frames: its probability drop minus the
-  sum of the drops of its frames masked one at a time (positive when the
-  frames stand in for each other, so that masking one alone hides little);
+- the *synergy* of a window of masked frames: its drop minus the sum of the
+  drops of its frames masked one at a time (positive when the frames stand in
+  for each other, so that masking one alone hides little), on two scales: the
+  target's log-odds (``logit_synergy``, the headline) and its probability
+  (``synergy``). The probability saturates: for a confident model the
+  sigmoid is convex in the change of the log-odds, so frames whose effects
+  simply add up in the logits show a positive probability synergy; in
+  log-odds they show none (tests/test_temporal_agreement.py builds such a
+  model);
 
-and summarises them over videos with 95 % intervals from a bootstrap over
-persons (:func:`vidsal_core.analysis.statistics.mean_interval`).
+and summarises them over videos with 95 % intervals over persons
+(:func:`vidsal_core.analysis.statistics.mean_interval`; the interval of a
+bounded quantity, an AUC, stays inside [0, 1]).
 
 :func:`run_study` computes all of it for one trained walking-vs-running model
 over a profile's test clips (time contribution through the exact factorised
@@ -42,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vidsal_core.analysis.statistics import Estimate, mean_interval
+from vidsal_core.analysis.statistics import UNIT, Estimate, mean_interval
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.saliency.keyframes import DEFAULT_THRESHOLD, Keyframes, detect_keyframes, keyframe_auc, rank_correlation
 from vidsal_core.saliency.masking import BASELINES
@@ -159,16 +166,22 @@ def agreement(time_contribution: Any, keyframes: Keyframes | Any, visibility: An
 
 
 def window_synergy(window_drops: Any, windows: Any, single_drops: Any) -> np.ndarray:
-    """``(M,)`` per window: its probability drop minus the sum of its frames' single-frame drops.
+    """``(M,)`` per window: its drop minus the sum of its frames' single-frame drops.
+
+    The drops may be of the target's probability or of its log-odds
+    (:func:`~vidsal_core.saliency.time_contribution.target_log_odds`), both
+    from the same masked passes; the two must be on the same scale. Only the
+    log-odds synergy is zero for a model whose frames add up in its logits
+    (see the module's description).
 
     Parameters
     ----------
     window_drops : array-like
-        ``(M,)`` probability drop of each window mask.
+        ``(M,)`` drop of each window mask.
     windows : array-like
         ``(M, 2)`` first frame and one past the last of each window.
     single_drops : array-like
-        ``(T,)`` probability drop of each frame masked alone (same baseline).
+        ``(T,)`` drop of each frame masked alone (same baseline, same scale).
     """
     drops = _curve(window_drops, "window_drops")
     singles = _curve(single_drops, "single_drops")
@@ -181,15 +194,34 @@ def window_synergy(window_drops: Any, windows: Any, single_drops: Any) -> np.nda
     return drops - (cumulative[spans[:, 1]] - cumulative[spans[:, 0]])
 
 
-def interval(values: Any, groups: Sequence[Any] | None = None, resamples: int = 2000) -> Estimate:
-    """Mean over videos with a 95 % interval (bootstrap over ``groups``, e.g. persons); NaNs dropped.
+def interval(values: Any, groups: Sequence[Any] | None = None, resamples: int = 2000,
+             bounds: tuple[float, float] | None = None) -> Estimate:
+    """Mean over videos with a 95 % interval over ``groups`` (e.g. persons); NaNs dropped.
 
-    Returns an :class:`Estimate` of NaNs (count 0) when no value is finite.
+    ``bounds`` is the range of a bounded quantity (an AUC: ``(0, 1)``; a share
+    in percent: ``(0, 100)``), for the interval that stays inside it
+    (:func:`~vidsal_core.analysis.statistics.mean_interval`); None (default)
+    for an unbounded one or a difference. Returns an :class:`Estimate` of NaNs
+    (count 0) when no value is finite.
     """
     values = np.asarray(values, dtype=float)
     if not np.isfinite(values).any():
         return Estimate(math.nan, math.nan, math.nan, 0, 0)
-    return mean_interval(values, groups, resamples=resamples)
+    return mean_interval(values, groups, resamples=resamples, bounds=bounds)
+
+
+def measure_bounds(name: str) -> tuple[float, float] | None:
+    """The range of a measure of :data:`MEASURES`: ``(0, 1)`` for an AUC, None for a rank correlation.
+
+    A correlation lies in [−1, 1] too, but it is not a share, and its mean over
+    clips keeps the t interval.
+
+    Examples
+    --------
+    >>> measure_bounds("auc_contribution_keyframes"), measure_bounds("rho_contribution_visibility")
+    ((0.0, 1.0), None)
+    """
+    return UNIT if name.startswith("auc_") else None
 
 
 def paired_difference(first: Any, second: Any, groups: Sequence[Any] | None = None, resamples: int = 2000) -> Estimate:
@@ -360,13 +392,17 @@ def study_video(model: nn.Module, video: torch.Tensor, label: int | None, keyfra
     masks that change the prediction) ``{window: ...}`` with the main
     baseline; ``baseline_contribution`` and ``baseline_flips``
     ``{baseline: ...}`` with single-frame masks; ``accuracy_drop`` ``(T,)``
-    (single frames, main baseline); ``synergy`` ``{window: mean over windows}``
-    for windows above 1; ``keyframes`` and ``differences``.
+    (single frames, main baseline); ``window_log_odds_drops`` ``{window: (M,)}``
+    and ``log_odds_contribution`` ``(T,)`` (single frames), the same masks'
+    drops of the target's log-odds; ``synergy`` (probability) and
+    ``logit_synergy`` (log-odds) ``{window: mean over windows}`` for windows
+    above 1, both from the same masked passes; ``keyframes`` and ``differences``.
     """
     from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
     encoded = EncodedVideo(model, video)
     record: dict[str, Any] = {"contribution": {}, "window_drops": {}, "windows": {}, "flips": {}, "synergy": {},
+                              "window_log_odds_drops": {}, "logit_synergy": {},
                               "baseline_contribution": {}, "baseline_flips": {}}
     for window in settings.windows:
         if window > video.shape[0]:
@@ -375,15 +411,18 @@ def study_video(model: nn.Module, video: torch.Tensor, label: int | None, keyfra
         record["contribution"][window] = result.probability_drop.numpy()
         record["window_drops"][window] = result.window_probability_drop.numpy()
         record["windows"][window] = result.windows.numpy()
+        record["window_log_odds_drops"][window] = result.window_log_odds_drop.numpy()
         record["flips"][window] = float((result.masked_predictions != result.prediction).double().mean())
         if window == 1:
             record.update(prediction=result.prediction, label=result.label, probability=result.probability,
-                          accuracy_drop=result.accuracy_drop.numpy())
-    singles = record["contribution"][1]
+                          accuracy_drop=result.accuracy_drop.numpy(), log_odds_contribution=result.log_odds_drop.numpy())
+    singles, log_odds_singles = record["contribution"][1], record["log_odds_contribution"]
     for window in record["contribution"]:
         if window > 1:
-            record["synergy"][window] = float(window_synergy(record["window_drops"][window], record["windows"][window],
-                                                             singles).mean())
+            spans = record["windows"][window]
+            record["synergy"][window] = float(window_synergy(record["window_drops"][window], spans, singles).mean())
+            record["logit_synergy"][window] = float(window_synergy(record["window_log_odds_drops"][window], spans,
+                                                                   log_odds_singles).mean())
     for baseline in settings.baselines:
         if baseline == "mean" and mean is None:
             continue
@@ -413,8 +452,9 @@ class Study:
         return np.array([record["person"] for record in self.records[run]])
 
     def estimate(self, run: str, name: str) -> Estimate:
-        """Mean of a scalar measure over ``run``'s videos with its 95 % interval over persons."""
-        return interval(self.values(run, name), self.groups(run), self.settings.resamples)
+        """Mean of a scalar measure over ``run``'s videos with its 95 % interval over persons
+        (inside [0, 1] for an AUC: :func:`measure_bounds`)."""
+        return interval(self.values(run, name), self.groups(run), self.settings.resamples, measure_bounds(name))
 
 
 def run_study(profile: str | Path, settings: StudySettings | None = None, progress: bool = False) -> Study:

@@ -10,7 +10,7 @@ into its Markdown, one section at a time:
 - :meth:`~TimeContributionFindings.overview`: the study's size and each model's accuracy;
 - :meth:`~TimeContributionFindings.example_values`: the walking and the running clip shown;
 - :meth:`~TimeContributionFindings.window_table` and :meth:`~TimeContributionFindings.window_values`:
-  masking windows of frames (drop, flips, synergy);
+  masking windows of frames (drop, flips, synergy in the target's log-odds and in its probability);
 - :meth:`~TimeContributionFindings.baseline_table` and :meth:`~TimeContributionFindings.baseline_values`:
   what a masked frame becomes;
 - :meth:`~TimeContributionFindings.position_values`: early against late frames, the accuracy drop;
@@ -23,6 +23,16 @@ into its Markdown, one section at a time:
 Every interval is :func:`~vidsal_core.analysis.temporal_agreement.interval`'s
 and written by :func:`~vidsal_core.analysis.statistics.interval_text` with a
 sign (``"+.3g"``); probabilities are shown in percentage points (:data:`PP`).
+Bounded quantities (AUCs in [0, 1], shares of masks that flip the prediction
+in [0, 100] %) get the interval that stays in their range; drops, synergies,
+correlations and paired differences the cluster-robust t interval.
+
+The synergy of a window (seed 000's "set of frames" claim, :data:`SET_CLAIM`)
+is measured on two scales from the same masked passes: the target's
+log-odds, the claim row, and its probability, a row marked ``new`` beside
+it. The probability saturates: for a confident model the sigmoid is convex
+in the change of the log-odds, so frames that simply add up in the logits
+show a positive probability synergy (:data:`PROBABILITY_SYNERGY_NOTE`).
 Nothing here draws or glues.
 """
 
@@ -34,9 +44,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from vidsal_core.analysis.statistics import Estimate, interval_text
+from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text
 from vidsal_core.analysis.temporal_agreement import (
-    MEASURES, MODEL_NAMES, Study, agreement, in_view_auc, interval, paired_difference,
+    MEASURES, MODEL_NAMES, Study, agreement, in_view_auc, interval, measure_bounds, paired_difference,
 )
 from vidsal_core.errors import ConfigError
 from vidsal_core.results import claim_row, interval_side, new_row
@@ -44,6 +54,11 @@ from vidsal_core.saliency.keyframes import rank_correlation
 
 #: Probabilities are shown in percentage points.
 PP = 100.0
+#: The range of a share in percent (masks that flip the prediction), for its bounded interval.
+PERCENT = (0.0, PP)
+#: The note of the probability-scale synergy row (a measurement, not the claim's test).
+PROBABILITY_SYNERGY_NOTE = ("probability scale, not counted: it saturates, so frames that add up in the log-odds "
+                            "show positive synergy here for a confident model; the log-odds row is the claim's test")
 #: The truth each paired comparison scores, with the measure of time contribution and of the keyframes.
 COMPARED: tuple[tuple[str, str, str], ...] = (
     ("visibility", "rho_contribution_visibility", "rho_keyframes_visibility"),
@@ -158,9 +173,9 @@ class TimeContributionFindings:
     examples : dict
         Action → index of its example clip (:func:`pick_example`).
     windows : dict
-        ``(run, window)`` → ``{"drop", "flips", "synergy"}``: mean probability drop per frame and share of
-        masks that flip the prediction (main baseline), and the window's synergy (None for single frames);
-        all in percentage points.
+        ``(run, window)`` → ``{"drop", "flips", "synergy", "logit_synergy"}``: mean probability drop per
+        frame and share of masks that flip the prediction (main baseline), in percentage points, and the
+        window's synergy in probability (pp) and in the target's log-odds (None for single frames).
     baselines : dict
         ``(run, baseline)`` → ``{"drop", "flips", "rho", "auc"}`` with single-frame masks: drop and flips in
         percentage points, Spearman ρ with visibility, in-view AUC.
@@ -238,31 +253,38 @@ class TimeContributionFindings:
     # --- windows, baselines, positions -------------------------------------------------------------------------
 
     def window_table(self) -> pd.DataFrame:
-        """Mean drop, flips and synergy per (model, window), as intervals."""
+        """Mean drop, flips and synergy (log-odds and probability) per (model, window), as intervals."""
         rows = []
         for (run, window), found in self.windows.items():
             rows.append({"model": model_name(run), "window": window, "mean drop (pp)": estimate_text(found["drop"]),
                          "masks that flip the prediction (%)": estimate_text(found["flips"]),
+                         "synergy (log-odds)": ("—" if found["logit_synergy"] is None
+                                                else estimate_text(found["logit_synergy"])),
                          "synergy (pp)": "—" if found["synergy"] is None else estimate_text(found["synergy"])})
         return pd.DataFrame(rows).set_index(["model", "window"])
 
     def window_values(self) -> dict[str, Any]:
-        """Drop, flips and synergy per run and window (and of the largest window), with readings, by glue name."""
+        """Drop, flips and synergy per run and window (and of the largest window), with readings, by glue name.
+
+        ``<run>_synergy_<window>`` is the probability synergy (pp),
+        ``<run>_logit_synergy_<window>`` the log-odds synergy, each with its
+        ``_verdict`` (the side of zero, in words).
+        """
         values: dict[str, Any] = {}
         for (run, window), found in self.windows.items():
             values[f"{run}_drop_{window}"] = estimate_text(found["drop"])
             values[f"{run}_flips_{window}"] = estimate_text(found["flips"])
-            if found["synergy"] is not None:
-                values[f"{run}_synergy_{window}"] = estimate_text(found["synergy"])
-                values[f"{run}_synergy_{window}_verdict"] = sign_reading(found["synergy"], 0.0)
-        largest, settings = self.largest_window, self.study.settings
+            for name in ("synergy", "logit_synergy"):
+                if found[name] is not None:
+                    values[f"{run}_{name}_{window}"] = estimate_text(found[name])
+                    values[f"{run}_{name}_{window}_verdict"] = sign_reading(found[name], 0.0)
+        largest = self.largest_window
         values["largest_window"] = largest
         for run in self.runs:
-            for name in ("drop", "flips", "synergy"):
+            for name in ("drop", "flips", "synergy", "logit_synergy"):
                 values[f"{run}_{name}_largest"] = estimate_text(self.windows[(run, largest)][name])
-            synergy = interval(_values(self.study, run, lambda r: r["synergy"][largest]), self.study.groups(run),
-                               settings.resamples)
-            values[f"{run}_synergy_largest_verdict"] = sign_reading(synergy, 0.0)
+            for name in ("synergy", "logit_synergy"):
+                values[f"{run}_{name}_largest_verdict"] = sign_reading(self.windows[(run, largest)][name], 0.0)
         single_flips = max(np.mean(_values(self.study, run, lambda r: r["flips"][1])) for run in self.runs)
         values["single_frame_flips_max"] = float(PP * single_flips)  # the larger of the models' shares
         return values
@@ -331,7 +353,12 @@ class TimeContributionFindings:
     # --- claims and exercises ----------------------------------------------------------------------------------
 
     def claim_rows(self) -> list[dict[str, Any]]:
-        """Five rows per model for the summary chapter: three seed claims and two new results."""
+        """Six rows per model for the summary chapter: three seed claims and three new results.
+
+        The "set of frames" claim (:data:`SET_CLAIM`) is tested on the
+        log-odds synergy; its probability synergy follows as a ``new`` row
+        (:data:`PROBABILITY_SYNERGY_NOTE`).
+        """
         rows, settings, largest = [], self.study.settings, self.largest_window
         for run in self.runs:
             name, groups, records = model_name(run), self.study.groups(run), self.study.records[run]
@@ -341,10 +368,15 @@ class TimeContributionFindings:
             auc = self.study.estimate(run, "auc_contribution_keyframes")
             rows.append(claim_row("000-keyframes", f"AUC of time contribution for keyframes, 0.5 = chance ({name})",
                                   auc, note=f"{auc.count} clips with keyframes"))
+            logit_synergy = interval([r["logit_synergy"][largest] for r in records], groups, settings.resamples)
+            rows.append(claim_row("000-set-of-frames", f"synergy of {largest}-frame windows in the target's log-odds: "
+                                  f"window drop minus summed single-frame drops ({name})", logit_synergy,
+                                  note=f"baseline {settings.baseline}"))
             synergy = interval([PP * r["synergy"][largest] for r in records], groups, settings.resamples)
-            rows.append(claim_row("000-set-of-frames", f"synergy of {largest}-frame windows: window drop minus summed "
-                                  f"single-frame drops, pp ({name})", synergy, note=f"baseline {settings.baseline}"))
-            flips = interval([PP * r["flips"][1] for r in records], groups, settings.resamples)
+            rows.append(new_row(None, None, f"synergy of {largest}-frame windows in probability: window drop "
+                                f"minus summed single-frame drops, pp ({name})", synergy, claim_id="000-set-of-frames",
+                                note=f"baseline {settings.baseline}; {PROBABILITY_SYNERGY_NOTE}"))
+            flips = interval([PP * r["flips"][1] for r in records], groups, settings.resamples, PERCENT)
             rows.append(new_row("000", MASKING_CLAIM, f"single-frame masks that flip the prediction, % ({name})", flips,
                                 note=f"of the {len(records) * self.n_frames} single-frame masks of {len(records)} clips"))
             rows.append(new_row("000", GUIDE_CLAIM, f"ρ with visibility, time contribution minus keyframes, paired ({name})",
@@ -371,7 +403,7 @@ class TimeContributionFindings:
                                    ("auc_contribution_keyframes", "keyframe AUC")):
                 claim_id = "000-activity-frames" if measure == "rho_contribution_visibility" else "000-keyframes"
                 blurred = claim_row(claim_id, label, interval([m[measure] for m in measured], persons,
-                                                              settings.resamples))
+                                                              settings.resamples, measure_bounds(measure)))
                 main = claim_row(claim_id, label, self.study.estimate(run, measure))
                 lines.append(f"- {model_name(run)}, {label}: {settings.baseline} {main['verdict']} "
                              f"({_row_text(main)}); blur {blurred['verdict']} ({_row_text(blurred)})"
@@ -406,14 +438,15 @@ def time_contribution_findings(study: Study) -> TimeContributionFindings:
     for run in runs:
         groups, records = study.groups(run), study.records[run]
 
-        def estimate(values: Any) -> Estimate:
-            return interval(values, groups, settings.resamples)
+        def estimate(values: Any, bounds: tuple[float, float] | None = None) -> Estimate:
+            return interval(values, groups, settings.resamples, bounds)
 
         for window in settings.windows:
             windows[(run, window)] = {
                 "drop": estimate([PP * r["contribution"][window].mean() for r in records]),
-                "flips": estimate([PP * r["flips"][window] for r in records]),
-                "synergy": estimate([PP * r["synergy"][window] for r in records]) if window > 1 else None}
+                "flips": estimate([PP * r["flips"][window] for r in records], PERCENT),
+                "synergy": estimate([PP * r["synergy"][window] for r in records]) if window > 1 else None,
+                "logit_synergy": estimate([r["logit_synergy"][window] for r in records]) if window > 1 else None}
         for baseline in settings.baselines:
             kept = [r for r in records if baseline in r["baseline_contribution"]]
             if not kept:
@@ -421,10 +454,10 @@ def time_contribution_findings(study: Study) -> TimeContributionFindings:
             curves = [r["baseline_contribution"][baseline] for r in kept]
             baselines[(run, baseline)] = {
                 "drop": estimate([PP * curve.mean() for curve in curves]),
-                "flips": estimate([PP * r["baseline_flips"][baseline] for r in kept]),
+                "flips": estimate([PP * r["baseline_flips"][baseline] for r in kept], PERCENT),
                 "rho": estimate([rank_correlation(curve, r["visibility"]) for curve, r in zip(curves, kept)]),
                 "auc": estimate([in_view_auc(curve, r["visibility"], settings.in_view_threshold)
-                                 for curve, r in zip(curves, kept)])}
+                                 for curve, r in zip(curves, kept)], UNIT)}
         matrix = np.stack([r["contribution"][1] for r in records])
         half = matrix.shape[1] // 2
         late_minus_early[run] = estimate(PP * (matrix[:, half:].mean(1) - matrix[:, :half].mean(1)))

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from vidsal_core.analysis.statistics import Estimate, interval_text
+from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text
 from vidsal_core.analysis.temporal import (
     edge_frames, edge_share_ratio, interval_or_nan, log_share_slope, vanishing_index,
 )
@@ -199,7 +199,11 @@ class VanishingFindings:
     """What the vanishing-saliency chapter measured; built by :func:`vanishing_findings`.
 
     Every estimate is a mean over test clips with its 95% interval over test
-    persons (:func:`~vidsal_core.analysis.temporal.interval_or_nan`).
+    persons (:func:`~vidsal_core.analysis.temporal.interval_or_nan`): for the
+    bounded ones (``E``, in ``[0, T/k]``, :func:`early_share_bounds`; the last
+    frame's share, in ``[0, 1]``) the cluster Wilson interval that stays in
+    range, for ``V``, slopes and paired differences the cluster-robust t
+    interval (:mod:`vidsal_core.analysis.statistics`).
 
     Attributes
     ----------
@@ -370,6 +374,20 @@ class VanishingFindings:
         return pd.DataFrame(rows)
 
 
+def early_share_bounds(n_frames: int, fraction: float = 0.25) -> tuple[float, float]:
+    """The range of the early share ``E`` (:func:`~vidsal_core.analysis.temporal.edge_share_ratio`): ``[0, T/k]``.
+
+    ``E`` is the first ``k`` frames' share (in ``[0, 1]``) over their uniform
+    share ``k/T``, so it is 0 when they get nothing and ``T/k`` when they get everything.
+
+    Examples
+    --------
+    >>> early_share_bounds(30), early_share_bounds(16)
+    ((0.0, 4.285714285714286), (0.0, 4.0))
+    """
+    return 0.0, n_frames / edge_frames(n_frames, fraction)
+
+
 def vanishing_findings(records: Sequence[ShareRecord], fraction: float = 0.25, visible_threshold: float = 0.99,
                        window: int | None = None) -> VanishingFindings:
     """The chapter's findings from its share records.
@@ -400,9 +418,11 @@ def vanishing_findings(records: Sequence[ShareRecord], fraction: float = 0.25, v
     task = tasks[0]
     values = {key: vanishing_index(record.shares, fraction) for key, record in by_key.items()}
     index = {key: interval_or_nan(values[key], by_key[key].persons) for key in by_key}
-    early = {key: interval_or_nan(edge_share_ratio(record.shares, fraction), record.persons)
+    early = {key: interval_or_nan(edge_share_ratio(record.shares, fraction), record.persons,
+                                  bounds=early_share_bounds(record.shares.shape[1], fraction))
              for key, record in by_key.items()}
-    last_frame = {key: interval_or_nan(record.shares[:, -1], record.persons) for key, record in by_key.items()}
+    last_frame = {key: interval_or_nan(record.shares[:, -1], record.persons, bounds=UNIT)
+                  for key, record in by_key.items()}
     methods = tuple(dict.fromkeys(record.method for record in records))
     ica_minus_lstm, training_change = {}, {}
     for name in tasks:

@@ -879,7 +879,12 @@ class StartClipFindings:
 
     def glued(self) -> dict[str, Any]:
         """``solution_2_start``, ``_acting``, ``_change`` (paired, over persons), ``_in_view_start``,
-        ``_in_view_acting`` and ``_clips``."""
+        ``_in_view_acting`` and ``_clips``.
+
+        The change is a difference of two accuracies, in [−1, 1] but not a
+        proportion, so it keeps the unbounded cluster-robust t interval
+        (:mod:`vidsal_core.analysis.statistics`).
+        """
         from vidsal_core.analysis.statistics import interval_text, mean_interval
 
         if self.at_start is None or self.at_acting is None:

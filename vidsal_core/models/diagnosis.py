@@ -132,13 +132,14 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
         with it (:func:`in_view_bins`).
     confidence : float, default 0.95
         Coverage of the interval (:func:`~vidsal_core.analysis.statistics.mean_interval`
-        with persons as clusters; NaN where a group holds one person).
+        with persons as clusters and ``bounds=(0, 1)``, the cluster Wilson
+        interval of a bounded quantity; NaN where a group holds one person).
 
     Returns
     -------
     pandas.DataFrame
         One row per group: ``clips, persons, accuracy, low, high`` (the
-        interval clipped to ``[0, 1]``).
+        interval inside ``[0, 1]``, of non-zero width when every clip is correct).
 
     Examples
     --------
@@ -151,7 +152,7 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
     d1            2        2       1.0
     d2            2        2       0.5
     """
-    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_core.analysis.statistics import UNIT, mean_interval
 
     groups = frame[key] if isinstance(key, str) else key
     name = key if isinstance(key, str) else (key.name or "group")
@@ -159,9 +160,9 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
     for value, part in frame.groupby(groups.to_numpy(), sort=True):
         hits = part["correct"].astype(float).to_numpy()
         persons = part["person"].astype(str).to_numpy()
-        if len(set(persons)) >= 2:  # clipped to [0, 1], the range of an accuracy
-            estimate = mean_interval(hits, persons, confidence)
-            low, high = max(float(estimate.low), 0.0), min(float(estimate.high), 1.0)
+        if len(set(persons)) >= 2:
+            estimate = mean_interval(hits, persons, confidence, bounds=UNIT)
+            low, high = float(estimate.low), float(estimate.high)
         else:
             low = high = float("nan")
         rows[value] = {"clips": len(part), "persons": len(set(persons)), "accuracy": float(hits.mean()),

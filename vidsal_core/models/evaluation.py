@@ -128,15 +128,18 @@ class AccuracyReport:
     def estimate(self, confidence: float = 0.95) -> Any:
         """The accuracy as an :class:`~vidsal_core.analysis.statistics.Estimate` over persons.
 
-        Its interval is the book's cluster-robust t interval
-        (:func:`~vidsal_core.analysis.statistics.mean_interval`), the one every
-        verdict is computed from; ``units`` is the number of persons.
+        Its interval is the book's interval for a bounded quantity over
+        persons, the cluster Wilson interval
+        (:func:`~vidsal_core.analysis.statistics.mean_interval` with
+        ``bounds=(0, 1)``), the one every verdict is computed from: inside
+        [0, 1], and not of zero width when every video is correct; ``units``
+        is the number of persons.
         """
-        from vidsal_core.analysis.statistics import mean_interval
+        from vidsal_core.analysis.statistics import UNIT, mean_interval  # statistics imports this module
 
         if not self.outcomes:
             raise ConfigError("AccuracyReport.estimate: this report keeps no per-video outcomes")
-        return mean_interval([float(hit) for hit in self.outcomes], self.groups, confidence)
+        return mean_interval([float(hit) for hit in self.outcomes], self.groups, confidence, bounds=UNIT)
 
 
 @torch.no_grad()

@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "dataset_time_contribution": "time_contribution",
     "TimeContribution": "time_contribution",
     "DatasetTimeContribution": "time_contribution",
+    "target_log_odds": "time_contribution",
     "detect_keyframes": "keyframes",
     "Keyframes": "keyframes",
     "keyframe_auc": "keyframes",

@@ -8,7 +8,11 @@ two measures per mask, through the shared masking engine
 - the drop in the target class's probability, ``p(X) − p(X̄)`` (softmax of the
   logits; positive when the frame helped the prediction);
 - the drop in accuracy, ``correct(X) − correct(X̄)``: for one video 1, 0 or −1;
-  over a dataset the fraction of videos whose prediction the mask breaks.
+  over a dataset the fraction of videos whose prediction the mask breaks;
+- the drop in the target's log-odds, ``log(p / (1 − p))`` before minus after
+  (:func:`target_log_odds`, from the same masked logits): unlike the
+  probability it does not saturate for a confident model, so drops that add
+  up in the logits add up in it too.
 
 With ``window = k > 1`` each mask covers ``k`` consecutive frames (seed 000
 §6.5 suggests it); a frame's score is then the mean over the windows that
@@ -42,6 +46,40 @@ def per_frame(masks: MaskSet, window_values: torch.Tensor) -> torch.Tensor:
     return (window_values @ coverage.to(window_values.device)) / coverage.sum(0).to(window_values.device)
 
 
+def target_log_odds(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """``(N,)`` log-odds of class ``target`` from ``(N, K)`` logits, in float64.
+
+    The target's logit minus the log-sum-exp of the other classes' logits,
+    which is ``log(p / (1 − p))`` with ``p`` the target's softmax probability
+    (the target against all other classes together). For two classes it is
+    the difference of the two logits, the log-odds of the binary classifier.
+    It is computed from the logits, so it stays finite and exact where ``p``
+    rounds to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> target_log_odds(torch.tensor([[3.0, 1.0], [0.0, 0.0]]), 0).tolist()
+    [2.0, 0.0]
+    >>> round(float(target_log_odds(torch.tensor([[2.0, 0.0, 0.0]]), 0)[0]), 6)  # log(e² / 2)
+    1.306853
+    """
+    if logits.dim() != 2 or logits.shape[1] < 2:
+        raise ConfigError(f"logits: expected (N, K) with K >= 2 classes, got {tuple(logits.shape)}")
+    if not 0 <= target < logits.shape[1]:
+        raise ConfigError(f"target={target!r}: expected a class in [0, {logits.shape[1]})")
+    values = logits.double()
+    others = torch.cat([values[:, :target], values[:, target + 1:]], dim=1)
+    return values[:, target] - torch.logsumexp(others, dim=1)
+
+
+def log_odds_drops(logits: torch.Tensor, masked: torch.Tensor, target: int) -> torch.Tensor | None:
+    """``(M,)`` drop of the target's log-odds from the unmasked ``(1, K)`` to each masked ``(M, K)``; None if K < 2."""
+    if logits.shape[1] < 2:
+        return None
+    return target_log_odds(logits, target)[0] - target_log_odds(masked, target)
+
+
 @dataclass
 class TimeContribution:
     """Time contribution of one video.
@@ -67,6 +105,12 @@ class TimeContribution:
         The class whose probability is tracked.
     label : int
         The class that counts as correct.
+    log_odds_drop : torch.Tensor or None
+        ``(T,)`` drop in the target's log-odds (:func:`target_log_odds`) when
+        the frame is masked (mean over the windows covering it); None for a
+        model with one output.
+    window_log_odds_drop : torch.Tensor or None
+        ``(M,)`` per mask.
     """
 
     probability_drop: torch.Tensor
@@ -78,6 +122,8 @@ class TimeContribution:
     prediction: int
     target: int
     label: int
+    log_odds_drop: torch.Tensor | None = None
+    window_log_odds_drop: torch.Tensor | None = None
 
 
 def time_contribution(
@@ -155,6 +201,7 @@ def time_contribution(
     probability = torch.softmax(logits.double(), dim=1)[0, tracked]
     masked_probability = torch.softmax(masked.double(), dim=1)[:, tracked]
     drop = probability - masked_probability
+    log_odds = log_odds_drops(logits, masked, tracked)
     predictions = masked.argmax(dim=1)
     correct_drop = float(prediction == true_class) - (predictions == true_class).double()
     return TimeContribution(
@@ -162,6 +209,8 @@ def time_contribution(
         window_probability_drop=drop.cpu(), masked_predictions=predictions.cpu(),
         windows=torch.stack([masks.starts, masks.stops], dim=1), probability=float(probability),
         prediction=prediction, target=tracked, label=true_class,
+        log_odds_drop=None if log_odds is None else per_frame(masks, log_odds).cpu(),
+        window_log_odds_drop=None if log_odds is None else log_odds.cpu(),
     )
 
 

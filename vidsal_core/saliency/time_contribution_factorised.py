@@ -26,7 +26,7 @@ from vidsal_core.errors import ConfigError
 from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video, model_logits, resolve_targets
 from vidsal_core.saliency.factorised import SPLIT_TOLERANCE, FrameFactorisation
 from vidsal_core.saliency.masking import MaskSet, baseline_video, batches, window_masks
-from vidsal_core.saliency.time_contribution import TimeContribution, per_frame
+from vidsal_core.saliency.time_contribution import TimeContribution, log_odds_drops, per_frame
 
 #: Masked sequences of encodings per pass of the temporal part, unless ``batch_size`` says otherwise.
 DEFAULT_SEQUENCES_PER_BATCH = 256
@@ -37,8 +37,9 @@ def contribution_from_logits(logits: torch.Tensor, masked: torch.Tensor, masks: 
     """A :class:`TimeContribution` from the unmasked logits ``(1, K)`` and the masked ones ``(M, K)``.
 
     Computes exactly what :func:`~vidsal_core.saliency.time_contribution.time_contribution`
-    derives from its logits: the drop of the target's probability and of
-    correctness per mask, and their mean over the masks covering each frame.
+    derives from its logits: the drop of the target's probability, of its
+    log-odds and of correctness per mask, and their mean over the masks
+    covering each frame.
 
     Parameters
     ----------
@@ -60,6 +61,7 @@ def contribution_from_logits(logits: torch.Tensor, masked: torch.Tensor, masks: 
     tracked = true_class if target is None else int(resolve_targets(target, logits)[0])
     probability = torch.softmax(logits.double(), dim=1)[0, tracked]
     drop = probability - torch.softmax(masked.double(), dim=1)[:, tracked]
+    log_odds = log_odds_drops(logits, masked, tracked)
     predictions = masked.argmax(dim=1)
     correct_drop = float(prediction == true_class) - (predictions == true_class).double()
     return TimeContribution(
@@ -67,6 +69,8 @@ def contribution_from_logits(logits: torch.Tensor, masked: torch.Tensor, masks: 
         window_probability_drop=drop.cpu(), masked_predictions=predictions.cpu(),
         windows=torch.stack([masks.starts, masks.stops], dim=1), probability=float(probability),
         prediction=prediction, target=tracked, label=true_class,
+        log_odds_drop=None if log_odds is None else per_frame(masks, log_odds).cpu(),
+        window_log_odds_drop=None if log_odds is None else log_odds.cpu(),
     )
 
 

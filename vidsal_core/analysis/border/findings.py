@@ -19,7 +19,9 @@ text or number):
   (:class:`TitleCardFindings`), and :func:`step_offset_claim_rows`.
 
 Every interval is :func:`~vidsal_core.analysis.statistics.mean_interval`'s
-(bootstrap over persons or source clips). Nothing here draws or glues.
+over persons or source clips: the cluster Wilson interval for a top-k
+accuracy (bounded, ``bounds=UNIT``), the cluster-robust t interval for
+coefficients and differences. Nothing here draws or glues.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from vidsal_core.analysis.border.stats import (
 )
 from vidsal_core.analysis.border.tables import TABLE_SCALE
 from vidsal_core.analysis.relevance import lookahead_coefficient
-from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
+from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.errors import ConfigError
 from vidsal_core.results import claim_row, interval_side, new_row
 
@@ -444,7 +446,7 @@ def accuracy_findings(frames: Mapping[str, pd.DataFrame], train_step: int, valid
         gain[k] = step_gain(accuracy_frame, best[k], train_step, k)
         for estimates, step in ((at_train, train_step), (at_best, best[k])):
             at_step = clips[clips["step"] == step]
-            estimates[k] = mean_interval(at_step[f"top{k}"], at_step["group"])
+            estimates[k] = mean_interval(at_step[f"top{k}"].to_numpy(float), at_step["group"].to_numpy(), bounds=UNIT)
     return AccuracyFindings(train_step=train_step, from_sweep=from_sweep,
                             chosen_on="validation" if len(validation) else "test",
                             validation_persons=tuple(validation_persons), clips=clips,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from vidsal_core.analysis.border.settings import TOP_K
 from vidsal_core.analysis.relevance import effect_estimates
-from vidsal_core.analysis.statistics import mean_interval
+from vidsal_core.analysis.statistics import UNIT, mean_interval
 from vidsal_core.errors import ConfigError
 
 
@@ -76,10 +76,12 @@ def frame_effects(frame: pd.DataFrame, resamples: int = 2000) -> Any:
 
 
 def accuracy_by(frame: pd.DataFrame, keys: Sequence[str], resamples: int = 2000) -> pd.DataFrame:
-    """Top-k accuracy of the trained model per combination of ``keys`` (person bootstrap).
+    """Top-k accuracy of the trained model per combination of ``keys``, with its 95% interval over groups.
 
     Each clip counts once: its first explanation's row (every explanation of a
-    clip carries the same classification).
+    clip carries the same classification). An accuracy is bounded, so its
+    interval is the cluster Wilson interval (``mean_interval(..., bounds=UNIT)``):
+    inside [0, 1], and not of zero width when every clip is right (or wrong).
     """
     labelled = frame[frame["label"].notna()]
     if len(labelled):
@@ -89,7 +91,8 @@ def accuracy_by(frame: pd.DataFrame, keys: Sequence[str], resamples: int = 2000)
         values = values if isinstance(values, tuple) else (values,)
         row = dict(zip(keys, values), clips=len(part), groups=part["group"].nunique())
         for k in TOP_K:
-            estimate = mean_interval(part[f"top{k}"].to_numpy(), part["group"].to_numpy(), resamples=resamples)
+            estimate = mean_interval(part[f"top{k}"].to_numpy(float), part["group"].to_numpy(), resamples=resamples,
+                                     bounds=UNIT)
             row.update({f"top{k}": estimate.mean, f"top{k}_low": estimate.low, f"top{k}_high": estimate.high})
         rows.append(row)
     return pd.DataFrame(rows)
