@@ -35,7 +35,8 @@ def _frame(persons, separating):
             for clip in range(2):
                 rows.append({"video": f"{person}-{label}-{clip}", "person": person, "label": label,
                              "frames in view": (1.0 - 0.5 * label) if separating else 0.5 + 0.1 * clip,
-                             "mean visibility": 0.9, "cadence": 110.0 + 50 * label})
+                             "mean visibility": 0.9, "elbow flexion": 10.0 + 60 * label,
+                             "cadence": 110.0 + 50 * label})
     return pd.DataFrame(rows)
 
 
@@ -70,3 +71,13 @@ def test_clip_cues_read_the_clip_a_model_sees(tmp_path):
     assert first["cadence"] == pytest.approx(corpus.load(first["video"])["meta"]["cadence_steps_per_minute"])
     with pytest.raises(ConfigError, match="unknown"):
         clip_cues(corpus, "test", ["boxing-on-ice"], clip_length=16)
+
+
+def test_cue_glue_names_every_cue_and_the_training_medians():
+    from vidsal_core.analysis.cues import cue_glue
+
+    train = _frame(range(8), True).assign(action=lambda frame: frame["label"].map({0: "walking", 1: "running"}))
+    values = cue_glue(cue_baselines(train, _frame(range(100, 109), True)), train)
+    assert values["cue_visibility_rule"] == "at or below 0.75" and values["cue_gait_accuracy"].startswith("1.000 [")
+    assert values["cue_in_view_medians"] == "0.50 (running) and 1.00 (walking)"
+    assert {"cue_posture_accuracy", "cue_mean_visibility_rule"} <= set(values)

@@ -19,6 +19,7 @@ MODULES = [
     "vidsal_core.analysis.border.findings",
     "vidsal_core.analysis.time_contribution_findings",
     "vidsal_core.analysis.claims_summary",
+    "vidsal_core.analysis.cues",
     "vidsal_core.analysis.temporal_agreement",
     "vidsal_core.analysis.vanishing",
     "vidsal_core.analysis.tsr_findings",

@@ -7,6 +7,9 @@ knows two cues besides the pixels, for every clip:
   field faster than walkers, so a running clip holds more frames with the
   person half out of view; a classifier could separate the classes by
   counting visible frames (a cue KTH's real footage has too).
+- **arm posture**: runners hold their elbows bent, walkers let their arms hang
+  (the renderer's elbow angle, as in real gait); a single frame shows it, so a
+  classifier need not read any motion to use it;
 - **gait**: the cadence the renderer drew (steps per minute), the gait itself:
   an oracle for the task, the accuracy a model that reads the gait could reach.
 
@@ -37,6 +40,7 @@ from vidsal_core.errors import ConfigError
 CUES: dict[str, str] = {
     "frames in view": "frames with at least half the figure in view, of the clip's frames",
     "mean visibility": "mean share of the figure in view over the clip's frames",
+    "elbow flexion": "the elbow angle the renderer drew (degrees): arm posture, which a single frame shows",
     "cadence": "the gait's cadence (steps per minute) as the renderer drew it: the gait oracle",
 }
 
@@ -128,6 +132,7 @@ def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int,
         rows.append({"video": item.meta["key"], "person": int(item.meta["person"]), "action": item.meta["action"],
                      "label": int(item.label), "frames in view": float(np.mean(visibility >= in_view)),
                      "mean visibility": float(visibility.mean()),
+                     "elbow flexion": float(meta["parameters"]["elbow"]),
                      "cadence": float(meta["cadence_steps_per_minute"])})
     return pd.DataFrame(rows)
 
@@ -172,3 +177,22 @@ def baseline_table(found: Mapping[str, CueBaseline], describe: Callable[[str], s
                           "train accuracy": round(b.stump.train_accuracy, 3),
                           "test accuracy (95% CI over persons)": b.accuracy.text(".3f")}
                          for cue, b in found.items()])
+
+
+#: The glue name of each cue in :func:`cue_glue`.
+GLUE_NAMES = {"frames in view": "visibility", "mean visibility": "mean_visibility", "elbow flexion": "posture",
+              "cadence": "gait"}
+
+
+def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame) -> dict[str, str]:
+    """The data chapter's glued texts: ``cue_<name>_accuracy`` (interval) and ``cue_<name>_rule`` per cue
+    (names of :data:`GLUE_NAMES`), and ``cue_in_view_medians``, the training clips' median share of frames in
+    view per action."""
+    values = {}
+    for cue, baseline in found.items():
+        values[f"cue_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
+        values[f"cue_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
+                                                 f"{baseline.stump.threshold:.3g}")
+    values["cue_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
+                                                 train.groupby("action")["frames in view"].median().items())
+    return values
