@@ -16,6 +16,14 @@ Masks are stored compactly (three integers each plus one shared label map)
 and materialised only a batch at a time (:func:`apply_masks`), with the batch
 size chosen under a memory bound (:func:`masks_per_batch`).
 
+:func:`masked_logits` evaluates the model on every masked copy. Its
+``engine`` picks how: ``"full"`` runs each masked video through the whole
+model (the slow twin, any model); ``"incremental"`` recomputes only what a
+mask can reach, for the models an engine of :data:`INCREMENTAL_ENGINES`
+supports (per-frame models: :mod:`vidsal_core.saliency.incremental`), in
+batches sized for the CPU's cache (:func:`cache_masks_per_batch`);
+``"auto"`` (the default) takes the incremental path where it applies.
+
 Constructors
 ------------
 - :func:`frame_masks` — one mask per frame (seed 000's time contribution);
@@ -35,7 +43,11 @@ Benchmarking deep learning interpretability in time series predictions. NeurIPS.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 import weakref
+from functools import lru_cache
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -51,6 +63,18 @@ BASELINES: tuple[str, ...] = ("zero", "mean", "blur", "first_element")
 DEFAULT_MAX_BATCH_BYTES = 512 * 2**20
 #: Default Gaussian blur (pixels) of the "blur" baseline, as a fraction of the frame's shorter side.
 DEFAULT_BLUR_FRACTION = 0.1
+#: Engines :func:`masked_logits` offers.
+ENGINES: tuple[str, ...] = ("auto", "incremental", "full")
+#: Modules of incremental engines, tried in order by :func:`masked_logits`; each has
+#: ``supports(model) -> bool`` and ``masked_logits(model, video, masks, baseline, batch_size)``.
+INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental",)
+#: Cache size assumed where the operating system does not report one (bytes): 1 MiB, a common
+#: per-core L2 of current x86 server CPUs (this machine's AMD EPYC has 1 MiB per core).
+FALLBACK_CACHE_BYTES = 2**20
+#: Batches of an incremental engine hold about this many times the per-core L2 cache in
+#: activations: the best of the sweep of ``bench/bench_incremental_batch.py`` on this CPU
+#: (see ``bench/README.md``).
+CACHE_BATCH_FACTOR = 4
 
 
 def _positive_int(value, argument: str) -> int:
@@ -661,6 +685,77 @@ def masks_per_batch(model: nn.Module, video: torch.Tensor, max_batch_bytes: int 
     return max(1, int(max_batch_bytes // (per_video * copies_per_mask)))
 
 
+@lru_cache(maxsize=None)
+def cache_bytes(level: int = 2, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
+    """Size in bytes of the CPU's data (or unified) cache of ``level`` that core 0 sees.
+
+    Read from Linux's sysfs (``index*/level``, ``type``, ``size``), else from
+    ``os.sysconf("SC_LEVEL<level>_CACHE_SIZE")`` where Python knows the name
+    (glibc), else :data:`FALLBACK_CACHE_BYTES` (for level 2; level 3 falls back
+    to 32 times that, level 1 to a 32nd).
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.masking import cache_bytes
+    >>> cache_bytes(2) > 0
+    True
+    >>> cache_bytes(2, root="/nonexistent") > 0  # sysconf or the fallback
+    True
+    """
+    _positive_int(level, "level")
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    for entry in sorted(Path(root).glob("index*")):
+        try:
+            entry_level = int((entry / "level").read_text())
+            kind = (entry / "type").read_text().strip()
+            text = (entry / "size").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if entry_level == level and kind in ("Data", "Unified") and text:
+            return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    try:
+        value = os.sysconf(f"SC_LEVEL{level}_CACHE_SIZE")
+    except (ValueError, OSError):
+        value = 0
+    if value > 0:
+        return int(value)
+    return max(1, FALLBACK_CACHE_BYTES * 32 ** (level - 2)) if level >= 2 else FALLBACK_CACHE_BYTES // 32
+
+
+def cache_masks_per_batch(bytes_per_mask: int, cache: int | None = None, factor: int = CACHE_BATCH_FACTOR) -> int:
+    """Masks per batch of an incremental engine: about ``factor`` × the L2 cache in activations.
+
+    A batch should be large enough that each layer's work is a matrix
+    product worth its call overhead, and small enough that a layer's output
+    is still in cache when the next layer reads it. On this CPU (AMD EPYC,
+    1 MiB L2 per core) the sweep of ``bench/bench_incremental_batch.py`` put the
+    best at about :data:`CACHE_BATCH_FACTOR` × L2 of activations per batch
+    (``bench/README.md``).
+
+    Parameters
+    ----------
+    bytes_per_mask : int
+        Activation bytes one mask's recomputation takes (e.g.
+        :meth:`~vidsal_core.saliency.incremental.IncrementalFrames.bytes_per_mask`).
+    cache : int, optional
+        Cache bytes; default :func:`cache_bytes` ``(2)``.
+    factor : int, default CACHE_BATCH_FACTOR
+        Batch activations as a multiple of the cache.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.masking import cache_masks_per_batch
+    >>> cache_masks_per_batch(2**18, cache=2**20, factor=4)
+    16
+    >>> cache_masks_per_batch(2**30, cache=2**20)  # always at least one
+    1
+    """
+    _positive_int(bytes_per_mask, "bytes_per_mask")
+    _positive_int(factor, "factor")
+    cache = cache_bytes(2) if cache is None else _positive_int(cache, "cache")
+    return max(1, int(factor * cache // bytes_per_mask))
+
+
 def batches(count: int, size: int) -> Iterator[torch.Tensor]:
     """Consecutive index ranges ``0..count`` in chunks of ``size``."""
     for start in range(0, count, size):
@@ -674,6 +769,7 @@ def masked_logits(
     baseline: torch.Tensor,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     batch_size: int | None = None,
+    engine: str = "auto",
 ) -> torch.Tensor:
     """Logits of every masked copy of ``video``: ``(M, classes)``, evaluated in batches.
 
@@ -688,9 +784,18 @@ def masked_logits(
     baseline : torch.Tensor
         ``(T, C, H, W)`` replacement values.
     max_batch_bytes : int, default 512 MiB
-        Memory bound of one batch (see :func:`masks_per_batch`).
+        Memory bound of one batch of the full engine (see :func:`masks_per_batch`).
     batch_size : int, optional
-        Masks per batch, overriding the memory bound.
+        Masks per batch, overriding the memory bound (full engine) or the
+        cache-sized batch (incremental engines, :func:`cache_masks_per_batch`).
+    engine : {"auto", "incremental", "full"}, default "auto"
+        ``"full"``: every masked video through the whole model (the slow
+        twin). ``"incremental"``: recompute only what each mask reaches
+        (an engine of :data:`INCREMENTAL_ENGINES`; per-frame models:
+        :mod:`vidsal_core.saliency.incremental`); refused for a model none
+        supports. ``"auto"``: incremental where an engine supports the model,
+        else full (with a warning if a supporting engine refuses the video).
+        The engines agree up to floating-point rounding.
 
     Examples
     --------
@@ -707,10 +812,41 @@ def masked_logits(
     True
     """
     masks.check_video(video)
-    size = _positive_int(batch_size, "batch_size") if batch_size is not None else masks_per_batch(
-        model, video, max_batch_bytes)
+    if engine not in ENGINES:
+        raise ConfigError(f"engine={engine!r}: choose one of {list(ENGINES)}")
+    if batch_size is not None:
+        _positive_int(batch_size, "batch_size")
+    if engine != "full":
+        logits = _incremental_logits(model, video, masks, baseline, batch_size, required=engine == "incremental")
+        if logits is not None:
+            return logits
+    size = batch_size if batch_size is not None else masks_per_batch(model, video, max_batch_bytes)
     outputs = []
     with torch.no_grad():
         for indices in batches(len(masks), size):
             outputs.append(model(apply_masks(video, masks, baseline, indices)))
     return check_finite(torch.cat(outputs), "model output on masked videos")
+
+
+def _incremental_logits(model: nn.Module, video: torch.Tensor, masks: MaskSet, baseline: torch.Tensor,
+                        batch_size: int | None, required: bool) -> torch.Tensor | None:
+    """The logits from the first engine of :data:`INCREMENTAL_ENGINES` that supports ``model``, or None."""
+    import importlib
+
+    for name in INCREMENTAL_ENGINES:
+        module = importlib.import_module(name)
+        if not module.supports(model):
+            continue
+        try:
+            return module.masked_logits(model, video, masks, baseline, batch_size)
+        except ConfigError as error:
+            if required:
+                raise
+            warnings.warn(f"masked_logits falls back to engine='full': {error}", stacklevel=3)
+            return None
+    if required:
+        raise ConfigError(
+            f"engine='incremental': no incremental engine supports {type(model).__name__} "
+            f"(engines: {list(INCREMENTAL_ENGINES)}); use engine='full' or 'auto'"
+        )
+    return None

@@ -1,0 +1,236 @@
+"""Incremental masked forward passes for per-frame models: only what a mask can reach is recomputed.
+
+A frame-CNN + LSTM (FrameLSTM, ICA-LSTM, seed 000's ResNet-18 + LSTM) is
+
+    logits = head(LSTM(inputs_1, …, inputs_T)[T]),   inputs = sequence_inputs(e_1, …, e_T),
+    e_t = encoder(x_{t - r}, …, x_t),
+
+with ``r`` the encoder's reach (0: each frame alone; 1 with ``frame_differences``,
+where frame ``t`` is read beside its difference to frame ``t - 1``). A mask
+confined to frames ``s`` to ``u - 1`` therefore changes
+
+- the encodings of frames ``s`` to ``u - 1 + r`` only: those are encoded
+  again, from the masked frames (``u - s + r`` frames per mask, plus the
+  ``r`` frames before ``s`` they read; one encoder pass per mask, not per video);
+- the LSTM's inputs at steps ``>= s`` only: ``sequence_inputs`` is the identity
+  for the FrameLSTM, and for the ICA-LSTM an input-cell attention that is
+  causal (step ``t`` attends to steps ``s <= t`` in its window, "growing" or
+  fixed, never to later ones; :meth:`~vidsal_core.models.lstm.InputCellAttention.forward_from`),
+  so only the summaries of steps ``>= s`` are recomputed (from the scores of
+  every step, which the window reaches back to);
+- the recurrence from step ``s`` on: it restarts from the clean video's
+  hidden and cell states after step ``s - 1`` of every layer, cached once per
+  video, and runs ``T - s`` steps.
+
+Masks spanning several frames (windows) restart from their first frame. The
+result equals full re-inference (:func:`~vidsal_core.saliency.masking.masked_logits`
+with ``engine="full"``, the slow twin: every masked video through the whole model) up to floating-point rounding; the
+tests check agreement in float64.
+
+The per-frame protocol
+----------------------
+A model takes this path when it declares, as
+:class:`~vidsal_core.models.lstm.FrameLSTM` and its subclasses do:
+
+``frame_reach`` : int
+    Encoding ``t`` depends on frames ``t - frame_reach`` to ``t`` only.
+``encode(videos)`` → ``(B, T, d)``
+    The encoder half of the split that
+    :class:`~vidsal_core.saliency.factorised.FrameFactorisation` uses (its
+    ``encode_frames`` is ``encode`` on one-frame clips).
+``recurrence_states(encodings)`` → ``(h, c)``, each ``(T, layers, B, hidden)``
+    The recurrent states after every step.
+``head_from(encodings, states, first)`` → ``(B, classes)``
+    The temporal half (``FrameFactorisation.classify_encodings``) re-run
+    from step ``first``, given the states after step ``first - 1``.
+
+:func:`supports` tests for it; :class:`IncrementalFrames` checks the split
+against the model's own forward pass before using it. Nothing private is
+inspected: a model that does not declare the protocol is evaluated in full.
+
+Where it does not apply: deletion and insertion curves over blocks
+(:mod:`vidsal_core.analysis.faithfulness`) mask, at each point, units spread
+over many frames, so a point restarts from its earliest masked frame and
+re-encodes every frame holding a masked unit (about all of them after the
+first few points); their whole-frame curves already use the frames' cached
+encodings (:func:`~vidsal_core.analysis.faithfulness.frame_perturbation_curve`).
+TSR's masked passes need gradients: the factorised engine
+(:mod:`vidsal_core.saliency.factorised`) is their incremental path.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vidsal_core.errors import ConfigError
+from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
+
+#: Methods and attributes of the per-frame protocol (see the module's description).
+PROTOCOL: tuple[str, ...] = ("frame_reach", "encode", "recurrence_states", "head_from")
+#: Relative tolerance of the check that the split reproduces the model's logits.
+SPLIT_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
+
+
+def supports(model: nn.Module) -> bool:
+    """Whether ``model`` declares the per-frame protocol (see the module's description).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vidsal_core.models.registry import build_model
+    >>> from vidsal_core.saliency.incremental import supports
+    >>> supports(build_model("frame_lstm", {"num_classes": 2}, seed=0)), supports(nn.Linear(2, 2))
+    (True, False)
+    """
+    reach = getattr(model, "frame_reach", None)
+    return (isinstance(reach, int) and not isinstance(reach, bool) and reach >= 0
+            and all(callable(getattr(model, name, None)) for name in PROTOCOL[1:]))
+
+
+class IncrementalFrames:
+    """One video's clean encodings and recurrent states, ready for masked forward passes.
+
+    Parameters
+    ----------
+    model : nn.Module
+        In eval mode, declaring the per-frame protocol (:func:`supports`).
+    video : torch.Tensor
+        ``(T, C, H, W)``.
+
+    Raises
+    ------
+    ConfigError
+        If the model does not declare the protocol, is in training mode, or
+        its split does not reproduce its own logits on the video.
+
+    Examples
+    --------
+    The masked logits of two blocks equal the model's on the masked videos:
+
+    >>> import torch
+    >>> from vidsal_core.models.registry import build_model
+    >>> from vidsal_core.saliency.incremental import IncrementalFrames
+    >>> from vidsal_core.saliency.masking import apply_masks, baseline_video, block_masks
+    >>> config = {"num_classes": 2, "input_size": [8, 8], "hidden_size": 4, "head_size": 4,
+    ...           "encoder": {"stem_channels": 2, "channels": [2], "stage_strides": [2], "feature_size": 3}}
+    >>> model = build_model("frame_lstm", config, seed=0).double().eval()
+    >>> video = torch.rand(5, 1, 8, 8, dtype=torch.float64)
+    >>> masks = block_masks(5, 8, 8, block_size=4, frames=[0, 4]).subset([0, 7])
+    >>> baseline = baseline_video(video)
+    >>> logits = IncrementalFrames(model, video).masked_logits(masks, baseline)
+    >>> torch.allclose(logits, model(apply_masks(video, masks, baseline)), rtol=0, atol=1e-12)
+    True
+    """
+
+    def __init__(self, model: nn.Module, video: torch.Tensor) -> None:
+        check_video(video)
+        check_eval_mode(model)
+        if not supports(model):
+            raise ConfigError(
+                f"engine='incremental': {type(model).__name__} does not declare the per-frame protocol "
+                f"({', '.join(PROTOCOL)}); use engine='full'"
+            )
+        self.model, self.video = model, video.detach()
+        self.reach = int(model.frame_reach)
+        with torch.no_grad():
+            self.encodings = model.encode(self.video[None])  # (1, T, d)
+            self.hidden, self.cells = model.recurrence_states(self.encodings)  # (T, L, 1, H) each
+            self.logits = model(self.video[None])
+            split = model.head_from(self.encodings, None, 0)
+            restarted = model.head_from(self.encodings, (self.hidden[-2], self.cells[-2]), video.shape[0] - 1) \
+                if video.shape[0] > 1 else split
+        tolerance = SPLIT_TOLERANCE.get(video.dtype, 1e-4)
+        scale = float(self.logits.abs().max()) + 1.0
+        for what, ours in (("logits", split), ("logits restarted at the last step", restarted)):
+            error = float((ours - self.logits).abs().max())
+            if not error <= tolerance * scale:
+                raise ConfigError(
+                    f"engine='incremental': {type(model).__name__}'s per-frame split does not reproduce its "
+                    f"{what} (largest difference {error:.2e}); use engine='full'"
+                )
+
+    def bytes_per_mask(self, frames: int = 1) -> int:
+        """Activation bytes of one mask of ``frames`` frames: its encoder passes and its recurrence (measured once).
+
+        Measured by forward hooks on one encoder pass of ``frames + frame_reach``
+        frames and on the recurrence over the whole clip (the most a mask re-runs).
+        """
+        from vidsal_core.saliency.masking import model_bytes_per_video
+
+        clip = self.video[:min(self.video.shape[0], frames + self.reach)]
+        return model_bytes_per_video(self.model, clip)
+
+    def masked_logits(self, masks, baseline: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """Logits ``(M, classes)`` of the video under every mask, recomputing only what each mask reaches.
+
+        Parameters
+        ----------
+        masks : MaskSet
+            Masks made for the video (single frames or windows).
+        baseline : torch.Tensor
+            ``(T, C, H, W)`` values masked entries take.
+        batch_size : int, optional
+            Masks per encoder and recurrence pass; default
+            :func:`~vidsal_core.saliency.masking.cache_masks_per_batch` for
+            this model. Results do not depend on it beyond rounding.
+        """
+        from vidsal_core.saliency.masking import cache_masks_per_batch
+
+        masks.check_video(self.video)
+        try:
+            baseline = baseline.to(self.video).expand_as(self.video)
+        except RuntimeError as error:
+            raise ConfigError(
+                f"baseline: shape {tuple(baseline.shape)} does not broadcast to the video's {tuple(self.video.shape)}"
+            ) from error
+        if batch_size is None:
+            width = int((masks.stops - masks.starts).max())
+            batch_size = cache_masks_per_batch(self.bytes_per_mask(width))
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size!r}: expected a positive integer")
+        outputs = torch.empty(len(masks), self.logits.shape[1], dtype=self.logits.dtype, device=self.video.device)
+        # Masks with the same frames share a restart: group them, then cut each group into batches.
+        keys = masks.starts * (masks.n_frames + 1) + masks.stops
+        with torch.no_grad():
+            for key in torch.unique(keys).tolist():
+                group = torch.nonzero(keys == key).flatten()
+                start, stop = divmod(int(key), masks.n_frames + 1)
+                for first in range(0, group.numel(), batch_size):
+                    indices = group[first:first + batch_size]
+                    outputs[indices.to(outputs.device)] = self._group_logits(masks, baseline, indices, start, stop)
+        return check_finite(outputs, "model output on masked videos")
+
+    def _group_logits(self, masks, baseline: torch.Tensor, indices: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Logits of masks ``indices``, all covering frames ``start`` to ``stop - 1``."""
+        frames = self.video.shape[0]
+        low, high = max(start - self.reach, 0), min(stop + self.reach, frames)
+        clip_frames = torch.arange(low, high)
+        in_time = (clip_frames >= start) & (clip_frames < stop)  # (w,)
+        regions = masks.regions[indices]
+        if masks.labels is None:
+            in_space = torch.ones(indices.numel(), high - low, masks.height, masks.width, dtype=torch.bool)
+        else:
+            labels = masks.labels[low:high]
+            in_space = (labels[None] == regions[:, None, None, None]) | (regions[:, None, None, None] < 0)
+        covered = (in_time[None, :, None, None] & in_space)[:, :, None].to(self.video.device)  # (m, w, 1, H, W)
+        clips = torch.where(covered, baseline[None, low:high], self.video[None, low:high])
+        changed = self.model.encode(clips)[:, start - low:]  # encodings of frames start .. high - 1
+        count = indices.numel()
+        encodings = self.encodings.expand(count, -1, -1).clone()
+        encodings[:, start:high] = changed
+        states = None
+        if start > 0:
+            states = (self.hidden[start - 1].expand(-1, count, -1).contiguous(),
+                      self.cells[start - 1].expand(-1, count, -1).contiguous())
+        return self.model.head_from(encodings, states, start)
+
+
+def masked_logits(model: nn.Module, video: torch.Tensor, masks, baseline: torch.Tensor,
+                  batch_size: int | None = None) -> torch.Tensor:
+    """Logits ``(M, classes)`` of ``video`` under every mask, the incremental way (:class:`IncrementalFrames`).
+
+    The entry point :func:`vidsal_core.saliency.masking.masked_logits` calls
+    for ``engine="auto"`` or ``"incremental"``.
+    """
+    return IncrementalFrames(model, video).masked_logits(masks, baseline, batch_size)
