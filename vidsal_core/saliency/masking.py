@@ -68,13 +68,13 @@ ENGINES: tuple[str, ...] = ("auto", "incremental", "full")
 #: Modules of incremental engines, tried in order by :func:`masked_logits`; each has
 #: ``supports(model) -> bool`` and ``masked_logits(model, video, masks, baseline, batch_size)``.
 INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental",)
-#: Cache size assumed where the operating system does not report one (bytes): 1 MiB, a common
-#: per-core L2 of current x86 server CPUs (this machine's AMD EPYC has 1 MiB per core).
-FALLBACK_CACHE_BYTES = 2**20
-#: Batches of an incremental engine hold about this many times the per-core L2 cache in
-#: activations: the best of the sweep of ``bench/bench_incremental_batch.py`` on this CPU
-#: (see ``bench/README.md``).
-CACHE_BATCH_FACTOR = 4
+#: Last-level cache per core assumed where the operating system reports none (bytes): 4 MiB,
+#: within the 1.5-4 MiB of L3 per core of current x86 server CPUs (this machine's AMD EPYC: 32 MiB for 2).
+FALLBACK_CACHE_BYTES = 4 * 2**20
+#: Batches of an incremental engine hold about this many times one core's share of the last-level
+#: cache in activations: the best of the sweep of ``bench/bench_incremental_batch.py`` on this CPU
+#: (``bench/README.md``).
+CACHE_BATCH_FACTOR = 1
 
 
 def _positive_int(value, argument: str) -> int:
@@ -685,21 +685,39 @@ def masks_per_batch(model: nn.Module, video: torch.Tensor, max_batch_bytes: int 
     return max(1, int(max_batch_bytes // (per_video * copies_per_mask)))
 
 
-@lru_cache(maxsize=None)
-def cache_bytes(level: int = 2, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
-    """Size in bytes of the CPU's data (or unified) cache of ``level`` that core 0 sees.
+def _cpu_count(cpu_list: str) -> int:
+    """Number of CPUs in a sysfs list such as ``0-3,8``."""
+    count = 0
+    for part in cpu_list.strip().split(","):
+        if part:
+            first, _, last = part.partition("-")
+            count += int(last or first) - int(first) + 1
+    return max(1, count)
 
-    Read from Linux's sysfs (``index*/level``, ``type``, ``size``), else from
-    ``os.sysconf("SC_LEVEL<level>_CACHE_SIZE")`` where Python knows the name
-    (glibc), else :data:`FALLBACK_CACHE_BYTES` (for level 2; level 3 falls back
-    to 32 times that, level 1 to a 32nd).
+
+@lru_cache(maxsize=None)
+def cache_bytes(level: int = 3, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
+    """One core's share, in bytes, of the CPU's data (or unified) cache of ``level``.
+
+    Read from Linux's sysfs (``index*/level``, ``type``, ``size`` and
+    ``shared_cpu_list``: the cache's size divided by the CPUs sharing it);
+    else ``os.sysconf("SC_LEVEL<level>_CACHE_SIZE")`` divided by the CPU
+    count, where Python knows the name (glibc); else
+    :data:`FALLBACK_CACHE_BYTES` (a level-3 share; scaled by 1/4 per level below).
+
+    Parameters
+    ----------
+    level : int, default 3
+        Cache level (1, 2, 3).
+    root : str
+        The sysfs folder of core 0's caches.
 
     Examples
     --------
-    >>> from vidsal_core.saliency.masking import cache_bytes
-    >>> cache_bytes(2) > 0
+    >>> from vidsal_core.saliency.masking import FALLBACK_CACHE_BYTES, cache_bytes
+    >>> cache_bytes(3) > 0
     True
-    >>> cache_bytes(2, root="/nonexistent") > 0  # sysconf or the fallback
+    >>> cache_bytes(3, root="/nonexistent") > 0  # sysconf or the fallback
     True
     """
     _positive_int(level, "level")
@@ -709,28 +727,32 @@ def cache_bytes(level: int = 2, root: str = "/sys/devices/system/cpu/cpu0/cache"
             entry_level = int((entry / "level").read_text())
             kind = (entry / "type").read_text().strip()
             text = (entry / "size").read_text().strip()
-        except (OSError, ValueError):
+            sharing = _cpu_count((entry / "shared_cpu_list").read_text())
+            size = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+        except (OSError, ValueError, IndexError):
             continue
-        if entry_level == level and kind in ("Data", "Unified") and text:
-            return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+        if entry_level == level and kind in ("Data", "Unified"):
+            return max(1, size // sharing)
     try:
         value = os.sysconf(f"SC_LEVEL{level}_CACHE_SIZE")
     except (ValueError, OSError):
         value = 0
     if value > 0:
-        return int(value)
-    return max(1, FALLBACK_CACHE_BYTES * 32 ** (level - 2)) if level >= 2 else FALLBACK_CACHE_BYTES // 32
+        return max(1, int(value) // (os.cpu_count() or 1))
+    return max(1, FALLBACK_CACHE_BYTES // 4 ** max(0, 3 - level))
 
 
 def cache_masks_per_batch(bytes_per_mask: int, cache: int | None = None, factor: int = CACHE_BATCH_FACTOR) -> int:
-    """Masks per batch of an incremental engine: about ``factor`` × the L2 cache in activations.
+    """Masks per batch of an incremental engine: about ``factor`` × a core's last-level cache in activations.
 
     A batch should be large enough that each layer's work is a matrix
     product worth its call overhead, and small enough that a layer's output
     is still in cache when the next layer reads it. On this CPU (AMD EPYC,
-    1 MiB L2 per core) the sweep of ``bench/bench_incremental_batch.py`` put the
-    best at about :data:`CACHE_BATCH_FACTOR` × L2 of activations per batch
-    (``bench/README.md``).
+    1 MiB L2 per core, 32 MiB L3 for 2 cores) the sweep of
+    ``bench/bench_incremental_batch.py`` put the best batch at about one
+    core's share of L3 in activations (:data:`CACHE_BATCH_FACTOR`;
+    ``bench/README.md``); much smaller batches pay per-call overhead, much
+    larger ones spill to memory.
 
     Parameters
     ----------
@@ -738,21 +760,21 @@ def cache_masks_per_batch(bytes_per_mask: int, cache: int | None = None, factor:
         Activation bytes one mask's recomputation takes (e.g.
         :meth:`~vidsal_core.saliency.incremental.IncrementalFrames.bytes_per_mask`).
     cache : int, optional
-        Cache bytes; default :func:`cache_bytes` ``(2)``.
+        Cache bytes; default :func:`cache_bytes` ``(3)``.
     factor : int, default CACHE_BATCH_FACTOR
         Batch activations as a multiple of the cache.
 
     Examples
     --------
     >>> from vidsal_core.saliency.masking import cache_masks_per_batch
-    >>> cache_masks_per_batch(2**18, cache=2**20, factor=4)
-    16
+    >>> cache_masks_per_batch(2**18, cache=2**24, factor=1)
+    64
     >>> cache_masks_per_batch(2**30, cache=2**20)  # always at least one
     1
     """
     _positive_int(bytes_per_mask, "bytes_per_mask")
     _positive_int(factor, "factor")
-    cache = cache_bytes(2) if cache is None else _positive_int(cache, "cache")
+    cache = cache_bytes(3) if cache is None else _positive_int(cache, "cache")
     return max(1, int(factor * cache // bytes_per_mask))
 
 
