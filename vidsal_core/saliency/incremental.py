@@ -190,41 +190,49 @@ class IncrementalFrames:
         elif isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size={batch_size!r}: expected a positive integer")
         outputs = torch.empty(len(masks), self.logits.shape[1], dtype=self.logits.dtype, device=self.video.device)
-        # Masks with the same frames share a restart: group them, then cut each group into batches.
-        keys = masks.starts * (masks.n_frames + 1) + masks.stops
+        # Masks in frame order, so that a batch holds few restart frames.
+        order = torch.argsort(masks.starts * (masks.n_frames + 1) + masks.stops, stable=True)
         with torch.no_grad():
-            for key in torch.unique(keys).tolist():
-                group = torch.nonzero(keys == key).flatten()
-                start, stop = divmod(int(key), masks.n_frames + 1)
-                for first in range(0, group.numel(), batch_size):
-                    indices = group[first:first + batch_size]
-                    outputs[indices.to(outputs.device)] = self._group_logits(masks, baseline, indices, start, stop)
+            for first in range(0, len(masks), batch_size):
+                indices = order[first:first + batch_size]
+                outputs[indices.to(outputs.device)] = self._batch_logits(masks, baseline, indices)
         return check_finite(outputs, "model output on masked videos")
 
-    def _group_logits(self, masks, baseline: torch.Tensor, indices: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Logits of masks ``indices``, all covering frames ``start`` to ``stop - 1``."""
-        frames = self.video.shape[0]
-        low, high = max(start - self.reach, 0), min(stop + self.reach, frames)
-        clip_frames = torch.arange(low, high)
-        in_time = (clip_frames >= start) & (clip_frames < stop)  # (w,)
-        regions = masks.regions[indices]
-        if masks.labels is None:
-            in_space = torch.ones(indices.numel(), high - low, masks.height, masks.width, dtype=torch.bool)
-        else:
-            labels = masks.labels[low:high]
-            in_space = (labels[None] == regions[:, None, None, None]) | (regions[:, None, None, None] < 0)
-        covered = (in_time[None, :, None, None] & in_space)[:, :, None].to(self.video.device)  # (m, w, 1, H, W)
-        clips = torch.where(covered, baseline[None, low:high], self.video[None, low:high])
-        changed = self.model.encode(clips)[:, start - low:]  # encodings of frames start .. high - 1
+    def _batch_logits(self, masks, baseline: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Logits of masks ``indices``: the changed encodings, one encoder pass per clip shape; one restart per first frame."""
+        frames, device = self.video.shape[0], self.video.device
+        starts, stops, regions = masks.starts[indices], masks.stops[indices], masks.regions[indices]
+        lows, highs = (starts - self.reach).clamp(min=0), (stops + self.reach).clamp(max=frames)
         count = indices.numel()
-        encodings = self.encodings.expand(count, -1, -1).clone()
-        encodings[:, start:high] = changed
-        states = None
-        if start > 0:
-            states = (self.hidden[start - 1].expand(-1, count, -1).contiguous(),
-                      self.cells[start - 1].expand(-1, count, -1).contiguous())
-        return self.model.head_from(encodings, states, start)
-
+        encodings = self.encodings.expand(count, -1, -1).clone()  # (m, T, d)
+        # Masks whose clips (frames low .. high - 1, the changed ones from start on) have one shape share a pass.
+        shapes = (starts - lows) * (frames + 1) + (highs - lows)
+        for shape in torch.unique(shapes).tolist():
+            rows = torch.nonzero(shapes == shape).flatten()
+            offset, width = divmod(int(shape), frames + 1)
+            clip_frames = lows[rows, None] + torch.arange(width)  # (r, w)
+            in_time = (clip_frames >= starts[rows, None]) & (clip_frames < stops[rows, None])
+            if masks.labels is None:
+                covered = in_time[:, :, None, None].expand(-1, -1, masks.height, masks.width)
+            else:
+                wanted = regions[rows, None, None, None]
+                covered = in_time[:, :, None, None] & ((masks.labels[clip_frames] == wanted) | (wanted < 0))
+            covered = covered[:, :, None].to(device)  # (r, w, 1, H, W)
+            clip_frames = clip_frames.to(device)
+            clips = torch.where(covered, baseline[clip_frames], self.video[clip_frames])
+            changed = self.model.encode(clips)[:, offset:]  # encodings of frames start .. high - 1
+            targets = starts[rows, None].to(device) + torch.arange(width - offset, device=device)
+            encodings[rows.to(device)[:, None], targets] = changed
+        # The recurrence from each mask's first frame, from the clean states after the frame before.
+        logits = torch.empty(count, self.logits.shape[1], dtype=self.logits.dtype, device=device)
+        for start in torch.unique(starts).tolist():
+            rows = torch.nonzero(starts == start).flatten().to(device)
+            states = None
+            if start > 0:
+                states = (self.hidden[start - 1].expand(-1, rows.numel(), -1).contiguous(),
+                          self.cells[start - 1].expand(-1, rows.numel(), -1).contiguous())
+            logits[rows] = self.model.head_from(encodings[rows], states, start)
+        return logits
 
 def masked_logits(model: nn.Module, video: torch.Tensor, masks, baseline: torch.Tensor,
                   batch_size: int | None = None) -> torch.Tensor:
