@@ -72,9 +72,9 @@ INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental",)
 #: within the 1.5-4 MiB of L3 per core of current x86 server CPUs (this machine's AMD EPYC: 32 MiB for 2).
 FALLBACK_CACHE_BYTES = 4 * 2**20
 #: Batches of an incremental engine hold about this many times one core's share of the last-level
-#: cache in activations: the best of the sweep of ``bench/bench_incremental_batch.py`` on this CPU
-#: (``bench/README.md``).
-CACHE_BATCH_FACTOR = 1
+#: cache in activations: the sweeps of ``bench/bench_incremental_batch.py`` on this CPU put the best
+#: between 1 and 4 times (``bench/README.md``).
+CACHE_BATCH_FACTOR = 2
 
 
 def _positive_int(value, argument: str) -> int:
@@ -749,10 +749,10 @@ def cache_masks_per_batch(bytes_per_mask: int, cache: int | None = None, factor:
     product worth its call overhead, and small enough that a layer's output
     is still in cache when the next layer reads it. On this CPU (AMD EPYC,
     1 MiB L2 per core, 32 MiB L3 for 2 cores) the sweep of
-    ``bench/bench_incremental_batch.py`` put the best batch at about one
-    core's share of L3 in activations (:data:`CACHE_BATCH_FACTOR`;
-    ``bench/README.md``); much smaller batches pay per-call overhead, much
-    larger ones spill to memory.
+    ``bench/bench_incremental_batch.py`` put the best batch at 1 to 4 times
+    one core's share of L3 in activations (:data:`CACHE_BATCH_FACTOR` = 2;
+    ``bench/README.md``); batches of a few masks pay per-call overhead (5 to
+    10 times slower one mask at a time).
 
     Parameters
     ----------
