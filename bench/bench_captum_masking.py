@@ -29,7 +29,10 @@ kept. The ratio is the best Captum time over vidsal's (> 1: vidsal faster),
 and the largest difference of the maps is printed.
 
 Models: the default profile's FrameLSTM, ICA-LSTM and C3D architectures,
-**untrained** (seeded; timing and agreement do not depend on the weights).
+**untrained** (seeded; timing and agreement do not depend on the weights);
+``--models frame_lstm_6class`` adds the 6-class FrameLSTM, whose encoder also
+reads each frame's difference to the previous one (a mask then changes two
+encodings; its split is not the factorised engine's, so no factorised row).
 Clip: a SynthKTH walking clip at the models' input size (60 × 80), 30 frames
 for the LSTMs, 16 for C3D.
 
@@ -56,7 +59,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _saliency_setup import markdown_table, synthkth_clip  # noqa: E402
 
-RUNS = {"frame_lstm": "frame_lstm_binary", "ica_lstm": "ica_lstm_binary", "c3d": "c3d_6class"}
+RUNS = {"frame_lstm": "frame_lstm_binary", "ica_lstm": "ica_lstm_binary", "c3d": "c3d_6class",
+        "frame_lstm_6class": "frame_lstm_6class"}  # the last: frame differences (the encoder reads frames t - 1 and t)
 
 
 def probabilities(model):
@@ -167,7 +171,7 @@ def main() -> None:
                   lambda: time_contribution(model, video, target=target, engine="full").probability_drop)]
                 + ([("vidsal factorised_time_contribution",
                      lambda: factorised_time_contribution(model, video, target=target).probability_drop)]
-                   if name != "c3d" else []),
+                   if name in ("frame_lstm", "ica_lstm") else []),
                 lambda method, value: captum_time_contribution(model, video, target, method, value)),
             f"{arguments.block_size}×{arguments.block_size} block occlusion": (
                 [("vidsal masked_logits over block masks",
