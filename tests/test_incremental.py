@@ -122,8 +122,11 @@ class LinearRecurrence(nn.Module):
         self.encoded: list[int] = []
 
     def encode(self, videos):
-        self.encoded.append(videos.shape[0] * videos.shape[1])
-        return videos.flatten(2).mean(2, keepdim=True)
+        return self.encode_from(videos, 0)
+
+    def encode_from(self, videos, first):
+        self.encoded.append(videos.shape[0] * (videos.shape[1] - first))
+        return videos[:, first:].flatten(2).mean(2, keepdim=True)
 
     def recurrence_states(self, encodings):
         hidden, state = [], torch.zeros_like(encodings[:, 0, 0])
@@ -254,3 +257,17 @@ def test_the_module_entry_point_is_the_engine():
     masks, values = border_masks(), baseline_video(video)
     torch.testing.assert_close(incremental.masked_logits(model, video, masks, values, batch_size=4),
                                IncrementalFrames(model, video).masked_logits(masks, values), rtol=0, atol=1e-12)
+
+
+def test_with_frame_differences_a_mask_re_encodes_its_frame_and_the_next_only():
+    model, video = tiny("frame_lstm_differences_2_layers"), tiny_video()
+    engine = IncrementalFrames(model, video)
+    seen: list[int] = []
+    handle = model.encoder.register_forward_hook(lambda _module, inputs, _output: seen.append(inputs[0].shape[0]))
+    try:
+        engine.masked_logits(border_masks(), baseline_video(video), batch_size=1000)
+    finally:
+        handle.remove()
+    # 16 blocks in each of frames 0, 3 and 6: frames 0-1 and 3-4 are encoded again (frame 2 is read as the
+    # previous frame of 3's difference, not encoded), the last frame alone: 16·2 + 16·2 + 16·1 frames.
+    assert sorted(seen) == [16, 32, 32]

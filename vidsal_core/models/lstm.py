@@ -442,10 +442,22 @@ class FrameLSTM(nn.Module):
 
     def encode(self, videos: torch.Tensor) -> torch.Tensor:
         """Frame encodings ``(B, T, feature_size)`` of ``(B, T, C, H, W)`` videos."""
+        return self.encode_from(videos, 0)
+
+    def encode_from(self, videos: torch.Tensor, first: int) -> torch.Tensor:
+        """Encodings of frames ``first`` to ``T - 1`` only: ``encode(videos)[:, first:]``, without encoding the others.
+
+        Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`:
+        the frames before ``first`` are read only as the previous frames of
+        a frame difference (``frame_differences``), not encoded.
+        """
         check_videos(videos, self.config["in_channels"], self.model_name)
+        if not 0 <= first < videos.shape[1]:
+            raise ConfigError(f"first={first!r}: expected a frame from 0 to {videos.shape[1] - 1}")
         videos = self.resize(videos)
         if self.config.get("frame_differences"):
             videos = torch.cat([videos, torch.diff(videos, dim=1, prepend=videos[:, :1])], dim=2)
+        videos = videos[:, first:]
         batch, time = videos.shape[:2]
         encodings = self.encoder(videos.reshape(batch * time, *videos.shape[2:]))
         return encodings.reshape(batch, time, -1)
@@ -471,7 +483,7 @@ class FrameLSTM(nn.Module):
         """Later frames whose encoding a change of one frame reaches: 1 with ``frame_differences``, else 0.
 
         Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`:
-        :meth:`encode` gives encoding ``t`` from frames ``t - frame_reach`` to
+        :meth:`encode` (and :meth:`encode_from`) give encoding ``t`` from frames ``t - frame_reach`` to
         ``t`` alone (frame ``t`` and, with ``frame_differences``, its
         difference to frame ``t - 1``).
         """

@@ -10,8 +10,9 @@ where frame ``t`` is read beside its difference to frame ``t - 1``). A mask
 confined to frames ``s`` to ``u - 1`` therefore changes
 
 - the encodings of frames ``s`` to ``u - 1 + r`` only: those are encoded
-  again, from the masked frames (``u - s + r`` frames per mask, plus the
-  ``r`` frames before ``s`` they read; one encoder pass per mask, not per video);
+  again, from the masked frames (``u - s + r`` frames per mask, reading the
+  ``r`` frames before ``s`` as context; one encoder pass per mask, not per
+  video, batched over the masks whose clips have one shape);
 - the LSTM's inputs at steps ``>= s`` only: ``sequence_inputs`` is the identity
   for the FrameLSTM, and for the ICA-LSTM an input-cell attention that is
   causal (step ``t`` attends to steps ``s <= t`` in its window, "growing" or
@@ -38,6 +39,10 @@ A model takes this path when it declares, as
     The encoder half of the split that
     :class:`~vidsal_core.saliency.factorised.FrameFactorisation` uses (its
     ``encode_frames`` is ``encode`` on one-frame clips).
+``encode_from(videos, first)`` → ``(B, T - first, d)``
+    ``encode(videos)[:, first:]`` without encoding the frames before
+    ``first`` (they are read only as context, e.g. the previous frame of a
+    frame difference).
 ``recurrence_states(encodings)`` → ``(h, c)``, each ``(T, layers, B, hidden)``
     The recurrent states after every step.
 ``head_from(encodings, states, first)`` → ``(B, classes)``
@@ -67,7 +72,7 @@ from vidsal_core.errors import ConfigError
 from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
 
 #: Methods and attributes of the per-frame protocol (see the module's description).
-PROTOCOL: tuple[str, ...] = ("frame_reach", "encode", "recurrence_states", "head_from")
+PROTOCOL: tuple[str, ...] = ("frame_reach", "encode", "encode_from", "recurrence_states", "head_from")
 #: Relative tolerance of the check that the split reproduces the model's logits.
 SPLIT_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
 
@@ -220,7 +225,7 @@ class IncrementalFrames:
             covered = covered[:, :, None].to(device)  # (r, w, 1, H, W)
             clip_frames = clip_frames.to(device)
             clips = torch.where(covered, baseline[clip_frames], self.video[clip_frames])
-            changed = self.model.encode(clips)[:, offset:]  # encodings of frames start .. high - 1
+            changed = self.model.encode_from(clips, offset)  # encodings of frames start .. high - 1
             targets = starts[rows, None].to(device) + torch.arange(width - offset, device=device)
             encodings[rows.to(device)[:, None], targets] = changed
         # The recurrence from each mask's first frame, from the clean states after the frame before.
