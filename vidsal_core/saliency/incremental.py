@@ -204,7 +204,7 @@ class IncrementalFrames:
         return check_finite(outputs, "model output on masked videos")
 
     def _batch_logits(self, masks, baseline: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """Logits of masks ``indices``: the changed encodings, one encoder pass per clip shape; one restart per first frame."""
+        """Logits of masks ``indices``: changed encodings one pass per clip shape, one restart per first frame."""
         frames, device = self.video.shape[0], self.video.device
         starts, stops, regions = masks.starts[indices], masks.stops[indices], masks.regions[indices]
         lows, highs = (starts - self.reach).clamp(min=0), (stops + self.reach).clamp(max=frames)

@@ -46,9 +46,9 @@ import math
 import os
 import warnings
 import weakref
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
@@ -714,7 +714,7 @@ def cache_bytes(level: int = 3, root: str = "/sys/devices/system/cpu/cpu0/cache"
 
     Examples
     --------
-    >>> from vidsal_core.saliency.masking import FALLBACK_CACHE_BYTES, cache_bytes
+    >>> from vidsal_core.saliency.masking import cache_bytes
     >>> cache_bytes(3) > 0
     True
     >>> cache_bytes(3, root="/nonexistent") > 0  # sysconf or the fallback
