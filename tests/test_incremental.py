@@ -50,11 +50,12 @@ MODELS = {
 def tiny(key: str, seed: int = 0) -> nn.Module:
     name, config = MODELS[key]
     model = build_model(name, config, seed=seed).double().eval()
+    generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # non-trivial BatchNorm statistics, so eval-mode normalisation matters
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
+                module.running_mean.uniform_(-0.2, 0.2, generator=generator)
+                module.running_var.uniform_(0.5, 1.5, generator=generator)
     return model
 
 
@@ -157,9 +158,10 @@ def test_a_case_worked_by_hand():
     # Frame 1 loses a 2 of four: e_1 = 1.5, h = (0.5 + 1.5)·0.5 + 3 = 4.0.
     # Frame 2 loses a 3 of four: e_2 = 2.25, h = 2.5·0.5 + 2.25 = 3.5.
     torch.testing.assert_close(logits[:, 0], torch.tensor([4.0, 3.5], dtype=torch.float64), rtol=0, atol=1e-15)
-    # The clean video (3 frames) encoded once, and once more by the model's own forward pass (the split's
-    # check), then one frame per mask: not the whole video per mask.
-    assert model.encoded == [3, 3, 1, 1]
+    # The clean video (3 frames) encoded once, and once more by the model's own forward pass; the checks of
+    # the split run the model on the video with its middle frame changed (3) and re-encode that frame (1);
+    # then one frame per mask: not the whole video per mask.
+    assert model.encoded == [3, 3, 3, 1, 1, 1]
 
 
 def test_icalstm_attention_is_causal_and_forward_from_is_a_slice_of_forward():
@@ -208,6 +210,10 @@ def test_engines_are_chosen_and_refused_clearly():
     with pytest.warns(UserWarning, match="falls back to engine='full'"):
         fallback = masked_logits(wrong, video, masks, torch.zeros_like(video))
     torch.testing.assert_close(fallback, wrong(apply_masks(video, masks, torch.zeros_like(video))))
+    liar = tiny("frame_lstm_differences_2_layers")
+    liar.__class__ = type("Liar", (type(liar),), {"frame_reach": 0})  # claims one frame per encoding: it reads two
+    with pytest.raises(ConfigError, match=r"frame 2 changed \(is frame_reach=0 right\?\)"):
+        IncrementalFrames(liar, video)
     training = tiny("frame_lstm").train()
     with pytest.raises(ConfigError, match="training mode"):
         IncrementalFrames(training, video)

@@ -25,8 +25,8 @@ confined to frames ``s`` to ``u - 1`` therefore changes
 
 Masks spanning several frames (windows) restart from their first frame. The
 result equals full re-inference (:func:`~vidsal_core.saliency.masking.masked_logits`
-with ``engine="full"``, the slow twin: every masked video through the whole model) up to floating-point rounding; the
-tests check agreement in float64.
+with ``engine="full"``, the slow twin: every masked video through the whole
+model) up to floating-point rounding; the tests check agreement in float64.
 
 The per-frame protocol
 ----------------------
@@ -107,7 +107,9 @@ class IncrementalFrames:
     ------
     ConfigError
         If the model does not declare the protocol, is in training mode, or
-        its split does not reproduce its own logits on the video.
+        its split does not reproduce its own logits on the video, restarted
+        at the last step, and with the middle frame changed (which also
+        checks the declared ``frame_reach``).
 
     Examples
     --------
@@ -145,15 +147,27 @@ class IncrementalFrames:
             split = model.head_from(self.encodings, None, 0)
             restarted = model.head_from(self.encodings, (self.hidden[-2], self.cells[-2]), video.shape[0] - 1) \
                 if video.shape[0] > 1 else split
-        tolerance = SPLIT_TOLERANCE.get(video.dtype, 1e-4)
-        scale = float(self.logits.abs().max()) + 1.0
-        for what, ours in (("logits", split), ("logits restarted at the last step", restarted)):
-            error = float((ours - self.logits).abs().max())
-            if not error <= tolerance * scale:
-                raise ConfigError(
-                    f"engine='incremental': {type(model).__name__}'s per-frame split does not reproduce its "
-                    f"{what} (largest difference {error:.2e}); use engine='full'"
-                )
+        self._check(split, self.logits, "logits")
+        self._check(restarted, self.logits, "logits restarted at the last step")
+        # The declared reach: change every pixel of the middle frame, compare with the model on that video.
+        from vidsal_core.saliency.masking import frame_masks
+
+        middle = frame_masks(*self.video.shape[:1], *self.video.shape[2:]).subset([video.shape[0] // 2])
+        changed = 1.0 - self.video
+        with torch.no_grad():
+            expected = model(torch.where(middle.dense(device=video.device)[0], changed, self.video)[None])
+        self._check(self.masked_logits(middle, changed, batch_size=1), expected,
+                    f"logits with frame {video.shape[0] // 2} changed (is frame_reach={self.reach} right?)")
+
+    def _check(self, ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
+        """Refuse the split if ``ours`` differs from the model's own ``theirs`` beyond rounding."""
+        tolerance = SPLIT_TOLERANCE.get(self.video.dtype, 1e-4)
+        error = float((ours - theirs).abs().max())
+        if not error <= tolerance * (float(theirs.abs().max()) + 1.0):
+            raise ConfigError(
+                f"engine='incremental': {type(self.model).__name__}'s per-frame split does not reproduce its "
+                f"{what} (largest difference {error:.2e}); use engine='full'"
+            )
 
     def bytes_per_mask(self, frames: int = 1) -> int:
         """Activation bytes of one mask of ``frames`` frames: its encoder passes and its recurrence (measured once).
