@@ -9,11 +9,17 @@ compute here, on the same model, clip and target, in one run:
                        as a ``(T, H, W)`` map.
 
 vidsal: :func:`~vidsal_core.saliency.time_contribution.time_contribution`
-(masked clips batched under the memory bound) and, for the frame-CNN + LSTMs,
+(its default engine: for the frame-CNN + LSTMs the incremental masked forward
+of :mod:`vidsal_core.saliency.incremental`, for C3D the masked clips batched
+under the memory bound; and ``engine="full"``, every masked clip through the
+whole model, the slow twin) and, for the frame-CNN + LSTMs,
 :func:`~vidsal_core.saliency.time_contribution_factorised.factorised_time_contribution`
 (frames encoded once); the block map by
 :func:`~vidsal_core.saliency.masking.masked_logits` over
-:func:`~vidsal_core.saliency.masking.label_masks` of the blocks. Captum:
+:func:`~vidsal_core.saliency.masking.label_masks` of the blocks, with its
+default engine (incremental where it applies, batches sized for the cache)
+and with ``engine="full"``. The ratio of the default engine to ``engine="full"``
+is printed too. Captum:
 ``FeatureAblation`` with a feature mask of one id per frame (or per block),
 and ``Occlusion`` with a ``(1, C, H, W)`` (or ``(1, C, 10, 10)``) window
 and the same stride, both on ``softmax(model(x))`` with baseline 0, each with
@@ -23,19 +29,27 @@ kept. The ratio is the best Captum time over vidsal's (> 1: vidsal faster),
 and the largest difference of the maps is printed.
 
 Models: the default profile's FrameLSTM, ICA-LSTM and C3D architectures,
-**untrained** (seeded; timing and agreement do not depend on the weights).
+**untrained** (seeded; timing and agreement do not depend on the weights);
+``--models frame_lstm_6class`` adds the 6-class FrameLSTM, whose encoder also
+reads each frame's difference to the previous one (a mask then changes two
+encodings; its split is not the factorised engine's, so no factorised row).
 Clip: a SynthKTH walking clip at the models' input size (60 × 80), 30 frames
 for the LSTMs, 16 for C3D.
+
+The load average is printed: on a shared machine absolute seconds move, the
+ratios of one run are what count.
 
 Usage::
 
     .venv/bin/python bench/bench_captum_masking.py
+    .venv/bin/python bench/bench_captum_masking.py --threads 1 --models frame_lstm ica_lstm --tasks blocks
     .venv/bin/python bench/bench_captum_masking.py --models c3d --perturbations 1 16
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,7 +59,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _saliency_setup import markdown_table, synthkth_clip  # noqa: E402
 
-RUNS = {"frame_lstm": "frame_lstm_binary", "ica_lstm": "ica_lstm_binary", "c3d": "c3d_6class"}
+RUNS = {"frame_lstm": "frame_lstm_binary", "ica_lstm": "ica_lstm_binary", "c3d": "c3d_6class",
+        "frame_lstm_6class": "frame_lstm_6class"}  # the last: frame differences (the encoder reads frames t - 1 and t)
 
 
 def probabilities(model):
@@ -55,7 +70,7 @@ def probabilities(model):
     return forward
 
 
-def vidsal_block_occlusion(model, video, target, block_size, batch_size=None):
+def vidsal_block_occlusion(model, video, target, block_size, batch_size=None, engine="auto"):
     """``(T, H, W)`` drop of the target probability when each block of each frame is set to zero."""
     from vidsal_core.saliency.masking import baseline_video, block_labels, label_masks, masked_logits
 
@@ -64,7 +79,7 @@ def vidsal_block_occlusion(model, video, target, block_size, batch_size=None):
     masks = label_masks(labels.expand(frames, height, width))
     with torch.no_grad():
         probability = torch.softmax(model(video[None]), dim=1)[0, target]
-    logits = masked_logits(model, video, masks, baseline_video(video, "zero"), batch_size=batch_size)
+    logits = masked_logits(model, video, masks, baseline_video(video, "zero"), batch_size=batch_size, engine=engine)
     drops = probability - torch.softmax(logits, dim=1)[:, target]
     table = drops.new_zeros(frames, int(labels.max()) + 1)
     table[masks.starts, masks.regions] = drops
@@ -132,10 +147,12 @@ def main() -> None:
                         help="Captum perturbations_per_eval values to try (the best is kept)")
     parser.add_argument("--max-batch-mib", type=float, default=2048.0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--tasks", nargs="+", choices=["time", "blocks"], default=["time", "blocks"])
     arguments = parser.parse_args()
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
     torch.set_grad_enabled(False)
+    start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
 
     rows = []
     for name in arguments.models:
@@ -149,16 +166,24 @@ def main() -> None:
                  if value == 1 or value * per_video <= arguments.max_batch_mib * 2**20]
         tasks = {
             "time contribution": (
-                [("vidsal time_contribution", lambda: time_contribution(model, video, target=target).probability_drop)]
+                [("vidsal time_contribution", lambda: time_contribution(model, video, target=target).probability_drop),
+                 ("vidsal time_contribution, engine='full'",
+                  lambda: time_contribution(model, video, target=target, engine="full").probability_drop)]
                 + ([("vidsal factorised_time_contribution",
                      lambda: factorised_time_contribution(model, video, target=target).probability_drop)]
-                   if name != "c3d" else []),
+                   if name in ("frame_lstm", "ica_lstm") else []),
                 lambda method, value: captum_time_contribution(model, video, target, method, value)),
             f"{arguments.block_size}×{arguments.block_size} block occlusion": (
                 [("vidsal masked_logits over block masks",
-                  lambda: vidsal_block_occlusion(model, video, target, arguments.block_size))],
+                  lambda: vidsal_block_occlusion(model, video, target, arguments.block_size)),
+                 ("vidsal masked_logits over block masks, engine='full'",
+                  lambda: vidsal_block_occlusion(model, video, target, arguments.block_size, engine="full"))],
                 lambda method, value: captum_block_occlusion(model, video, target, arguments.block_size, method, value)),
         }
+        if "time" not in arguments.tasks:
+            del tasks["time contribution"]
+        if "blocks" not in arguments.tasks:
+            del tasks[f"{arguments.block_size}×{arguments.block_size} block occlusion"]
         for task, (ours, theirs) in tasks.items():
             print(f"{name}: {task} ...", file=sys.stderr, flush=True)
             measured = [(label, *seconds_of(function)) for label, function in ours]
@@ -169,18 +194,21 @@ def main() -> None:
                     seconds, result = seconds_of(lambda: theirs(method, value))
                     captum.append((f"Captum {method}, perturbations_per_eval={value}", seconds, result))
             best = min(captum, key=lambda entry: entry[1])
+            full = next(seconds for label, seconds, _ in measured if label.endswith("engine='full'"))
             for label, seconds, result in measured + captum:
                 error = float((result.double() - reference.double().reshape(result.shape)).abs().max())
                 ratio = best[1] / seconds if label.startswith("vidsal") else seconds / measured[0][1]
                 rows.append([name, task, label + (" (best Captum)" if label == best[0] else ""), f"{seconds:.2f}",
                              f"{ratio:.1f}×" if label.startswith("vidsal") else f"{ratio:.2f}× vidsal's",
+                             f"{full / seconds:.1f}×" if label.startswith("vidsal") else "",
                              f"{error:.1e}"])
     print(f"masking attributions, vidsal vs Captum 0.9: {arguments.profile} profile architectures, UNTRAINED (seed 0), "
           f"SynthKTH walking clip at the models' input size, baseline 0, target = predicted class, "
-          f"torch threads {torch.get_num_threads()}\n")
+          f"torch threads {torch.get_num_threads()}; load average at the end "
+          f"{' '.join(f'{value:.2f}' for value in os.getloadavg())} (at the start {start_load})\n")
     print(markdown_table(["model", "task", "implementation", "seconds",
                           "vidsal: best Captum time / this; Captum: this / vidsal's first",
-                          "max |map − vidsal's first map|"], rows))
+                          "vidsal: engine='full' time / this", "max |map − vidsal's first map|"], rows))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ the frames' and the baseline frames' encodings (``2T`` encoder passes in all,
 point then costs one pass of the temporal part instead of a forward pass of
 ``T`` frames. :func:`faithfulness` takes that path by itself where it applies.
 
+The incremental masked forward of :mod:`vidsal_core.saliency.incremental`
+(one masked frame encoded, the recurrence re-run from it) does not apply to
+curves over blocks or superpixels: a point removes (or, for insertion,
+restores) the first ``k`` units of the order, spread over many frames, so
+after the first few points it would re-encode nearly every frame and re-run
+the recurrence from the first one, which is the full forward pass.
+
 References
 ----------
 Petsiuk, V., Das, A. and Saenko, K. (2018). RISE: randomized input sampling

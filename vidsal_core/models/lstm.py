@@ -333,10 +333,26 @@ class InputCellAttention(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Summaries ``M_t`` of all steps: ``(B, T, F)`` (mean) or ``(B, T, r·F)`` (flatten)."""
-        weights = self.weights(features)
+        return self.forward_from(features, 0)
+
+    def forward_from(self, features: torch.Tensor, first: int) -> torch.Tensor:
+        """Summaries ``M_t`` of steps ``first`` to ``T - 1`` only: ``(B, T - first, F)`` (or ``r·F``).
+
+        The attention is causal (:func:`window_mask`: step ``t`` looks at steps
+        ``s <= t`` only), so a change of input ``s`` changes the summaries of
+        steps ``t >= s`` and no earlier one; the incremental masked forward
+        (:mod:`vidsal_core.saliency.incremental`) recomputes only these. The
+        scores of every step are computed (a step's window reaches back before
+        ``first``); only the softmax rows and products of steps ``>= first`` are.
+        """
+        scores = self.second(self.tanh(self.first(features))).transpose(1, 2)  # (B, r, T)
+        length = features.shape[1]
+        mask = window_mask(length, self.window, features.device)[first:]  # (T - first, T)
+        logits = scores[:, :, None, :].expand(-1, -1, length - first, -1)
+        weights = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)  # (B, r, T - first, T)
         if self.hop_aggregation == "mean":
             return weights.mean(dim=1) @ features
-        summaries = weights @ features[:, None]  # (B, r, T, F)
+        summaries = weights @ features[:, None]  # (B, r, T - first, F)
         return summaries.permute(0, 2, 1, 3).flatten(start_dim=2)
 
 
@@ -426,10 +442,22 @@ class FrameLSTM(nn.Module):
 
     def encode(self, videos: torch.Tensor) -> torch.Tensor:
         """Frame encodings ``(B, T, feature_size)`` of ``(B, T, C, H, W)`` videos."""
+        return self.encode_from(videos, 0)
+
+    def encode_from(self, videos: torch.Tensor, first: int) -> torch.Tensor:
+        """Encodings of frames ``first`` to ``T - 1`` only: ``encode(videos)[:, first:]``, without encoding the others.
+
+        Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`:
+        the frames before ``first`` are read only as the previous frames of
+        a frame difference (``frame_differences``), not encoded.
+        """
         check_videos(videos, self.config["in_channels"], self.model_name)
+        if not 0 <= first < videos.shape[1]:
+            raise ConfigError(f"first={first!r}: expected a frame from 0 to {videos.shape[1] - 1}")
         videos = self.resize(videos)
         if self.config.get("frame_differences"):
             videos = torch.cat([videos, torch.diff(videos, dim=1, prepend=videos[:, :1])], dim=2)
+        videos = videos[:, first:]
         batch, time = videos.shape[:2]
         encodings = self.encoder(videos.reshape(batch * time, *videos.shape[2:]))
         return encodings.reshape(batch, time, -1)
@@ -447,6 +475,74 @@ class FrameLSTM(nn.Module):
     def forward(self, videos: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes)`` of ``(B, T, C, H, W)`` videos in [0, 1]."""
         return self.head(self.hidden_states(videos)[:, -1])
+
+    # --- the per-frame protocol of vidsal_core.saliency.incremental -------------------------------
+
+    @property
+    def frame_reach(self) -> int:
+        """Later frames whose encoding a change of one frame reaches: 1 with ``frame_differences``, else 0.
+
+        Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`:
+        :meth:`encode` (and :meth:`encode_from`) give encoding ``t`` from frames ``t - frame_reach`` to
+        ``t`` alone (frame ``t`` and, with ``frame_differences``, its
+        difference to frame ``t - 1``).
+        """
+        return 1 if self.config.get("frame_differences") else 0
+
+    def sequence_inputs_from(self, encodings: torch.Tensor, first: int) -> torch.Tensor:
+        """What the LSTM reads at steps ``first`` to ``T - 1``: ``sequence_inputs(encodings)[:, first:]``.
+
+        Step ``t`` of :meth:`sequence_inputs` depends on encodings ``s <= t``
+        only (the identity here; causal attention in :class:`ICALSTM`).
+        """
+        return self.sequence_inputs(encodings[:, first:])
+
+    def recurrence_states(self, encodings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hidden and cell states of every LSTM layer after every step: two ``(T, num_layers, B, hidden_size)``.
+
+        Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`:
+        ``head_from(encodings, (h[t - 1], c[t - 1]), t)`` continues the
+        recurrence from step ``t``. The LSTM is stepped one step at a time (an
+        ``nn.LSTM`` returns the cell state of its last step only).
+
+        Parameters
+        ----------
+        encodings : torch.Tensor
+            ``(B, T, feature_size)`` frame encodings (:meth:`encode`).
+        """
+        inputs = self.sequence_inputs(self.feature_dropout(encodings))
+        hidden, cells, state = [], [], None
+        for step in range(inputs.shape[1]):
+            _, state = self.lstm(inputs[:, step:step + 1], state)
+            hidden.append(state[0])
+            cells.append(state[1])
+        return torch.stack(hidden), torch.stack(cells)
+
+    def head_from(self, encodings: torch.Tensor, states: tuple[torch.Tensor, torch.Tensor] | None,
+                  first: int) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` with the recurrence re-run from step ``first`` only.
+
+        Part of the per-frame protocol of :mod:`vidsal_core.saliency.incremental`.
+        ``head_from(encode(videos), None, 0)`` equals ``forward(videos)``.
+
+        Parameters
+        ----------
+        encodings : torch.Tensor
+            ``(B, T, feature_size)`` encodings of every frame (the attention of
+            :class:`ICALSTM` looks back before ``first``).
+        states : (torch.Tensor, torch.Tensor) or None
+            Hidden and cell states ``(num_layers, B, hidden_size)`` after step
+            ``first - 1`` (from :meth:`recurrence_states`); None when ``first`` is 0.
+        first : int
+            The first step to recompute.
+        """
+        if not 0 <= first < encodings.shape[1]:
+            raise ConfigError(f"first={first!r}: expected a step from 0 to {encodings.shape[1] - 1}")
+        if (states is None) != (first == 0):
+            raise ConfigError(f"states: give the states after step {first - 1} (None only when first is 0)")
+        inputs = self.sequence_inputs_from(self.feature_dropout(encodings), first)
+        outputs, _ = self.lstm(inputs, states)
+        return self.head(outputs[:, -1])
 
 
 class ICALSTM(FrameLSTM):
@@ -507,6 +603,15 @@ class ICALSTM(FrameLSTM):
     def sequence_inputs(self, encodings: torch.Tensor) -> torch.Tensor:
         """What the LSTM reads at each step: the attention summaries ``M_t``."""
         return self.attention(encodings)
+
+    def sequence_inputs_from(self, encodings: torch.Tensor, first: int) -> torch.Tensor:
+        """Attention summaries of steps ``first`` to ``T - 1`` (:meth:`InputCellAttention.forward_from`).
+
+        The input-cell attention is causal: step ``t`` attends to encodings
+        ``s <= t`` (its window, "growing" or fixed), never to later ones, so
+        a change of frame ``s`` reaches the summaries of steps ``>= s`` only.
+        """
+        return self.attention.forward_from(encodings, first)
 
     def attention_weights(self, videos: torch.Tensor) -> torch.Tensor:
         """Attention weights ``(B, r, T, T)`` over frames, for inspection."""

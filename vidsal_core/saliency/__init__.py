@@ -15,6 +15,8 @@ module                                          holds
 ==============================================  =============================================
 ``gradients``                                   input gradient, Integrated Gradients, SmoothGrad
 ``masking``                                     masks (frames, windows, blocks, superpixels), baselines
+``incremental``                                 masked forward passes of per-frame models, recomputing
+                                                only what a mask reaches
 ``time_contribution``                           time contribution of one video and of a dataset
 ``keyframes``                                   frame-difference keyframes, agreement measures
 ``tsr``                                         two-step TSR (fast engines), one-step rescaling
@@ -50,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "dataset_mean_frame": "masking",
     "apply_masks": "masking",
     "masked_logits": "masking",
+    "IncrementalFrames": "incremental",
     "dataset_time_contribution": "time_contribution",
     "TimeContribution": "time_contribution",
     "DatasetTimeContribution": "time_contribution",

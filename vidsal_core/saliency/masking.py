@@ -16,6 +16,14 @@ Masks are stored compactly (three integers each plus one shared label map)
 and materialised only a batch at a time (:func:`apply_masks`), with the batch
 size chosen under a memory bound (:func:`masks_per_batch`).
 
+:func:`masked_logits` evaluates the model on every masked copy. Its
+``engine`` picks how: ``"full"`` runs each masked video through the whole
+model (the slow twin, any model); ``"incremental"`` recomputes only what a
+mask can reach, for the models an engine of :data:`INCREMENTAL_ENGINES`
+supports (per-frame models: :mod:`vidsal_core.saliency.incremental`), in
+batches sized for the CPU's cache (:func:`cache_masks_per_batch`);
+``"auto"`` (the default) takes the incremental path where it applies.
+
 Constructors
 ------------
 - :func:`frame_masks` — one mask per frame (seed 000's time contribution);
@@ -35,8 +43,12 @@ Benchmarking deep learning interpretability in time series predictions. NeurIPS.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
@@ -51,6 +63,18 @@ BASELINES: tuple[str, ...] = ("zero", "mean", "blur", "first_element")
 DEFAULT_MAX_BATCH_BYTES = 512 * 2**20
 #: Default Gaussian blur (pixels) of the "blur" baseline, as a fraction of the frame's shorter side.
 DEFAULT_BLUR_FRACTION = 0.1
+#: Engines :func:`masked_logits` offers.
+ENGINES: tuple[str, ...] = ("auto", "incremental", "full")
+#: Modules of incremental engines, tried in order by :func:`masked_logits`; each has
+#: ``supports(model) -> bool`` and ``masked_logits(model, video, masks, baseline, batch_size)``.
+INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental",)
+#: Last-level cache per core assumed where the operating system reports none (bytes): 4 MiB,
+#: within the 1.5-4 MiB of L3 per core of current x86 server CPUs (this machine's AMD EPYC: 32 MiB for 2).
+FALLBACK_CACHE_BYTES = 4 * 2**20
+#: Batches of an incremental engine hold about this many times one core's share of the last-level
+#: cache in activations: the sweeps of ``bench/bench_incremental_batch.py`` on this CPU put the best
+#: between 1 and 4 times (``bench/README.md``).
+CACHE_BATCH_FACTOR = 2
 
 
 def _positive_int(value, argument: str) -> int:
@@ -661,6 +685,99 @@ def masks_per_batch(model: nn.Module, video: torch.Tensor, max_batch_bytes: int 
     return max(1, int(max_batch_bytes // (per_video * copies_per_mask)))
 
 
+def _cpu_count(cpu_list: str) -> int:
+    """Number of CPUs in a sysfs list such as ``0-3,8``."""
+    count = 0
+    for part in cpu_list.strip().split(","):
+        if part:
+            first, _, last = part.partition("-")
+            count += int(last or first) - int(first) + 1
+    return max(1, count)
+
+
+@lru_cache(maxsize=None)
+def cache_bytes(level: int = 3, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
+    """One core's share, in bytes, of the CPU's data (or unified) cache of ``level``.
+
+    Read from Linux's sysfs (``index*/level``, ``type``, ``size`` and
+    ``shared_cpu_list``: the cache's size divided by the CPUs sharing it);
+    else ``os.sysconf("SC_LEVEL<level>_CACHE_SIZE")`` divided by the CPU
+    count, where Python knows the name (glibc); else
+    :data:`FALLBACK_CACHE_BYTES` (a level-3 share; scaled by 1/4 per level below).
+
+    Parameters
+    ----------
+    level : int, default 3
+        Cache level (1, 2, 3).
+    root : str
+        The sysfs folder of core 0's caches.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.masking import cache_bytes
+    >>> cache_bytes(3) > 0
+    True
+    >>> cache_bytes(3, root="/nonexistent") > 0  # sysconf or the fallback
+    True
+    """
+    _positive_int(level, "level")
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    for entry in sorted(Path(root).glob("index*")):
+        try:
+            entry_level = int((entry / "level").read_text())
+            kind = (entry / "type").read_text().strip()
+            text = (entry / "size").read_text().strip()
+            sharing = _cpu_count((entry / "shared_cpu_list").read_text())
+            size = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+        except (OSError, ValueError, IndexError):
+            continue
+        if entry_level == level and kind in ("Data", "Unified"):
+            return max(1, size // sharing)
+    try:
+        value = os.sysconf(f"SC_LEVEL{level}_CACHE_SIZE")
+    except (ValueError, OSError):
+        value = 0
+    if value > 0:
+        return max(1, int(value) // (os.cpu_count() or 1))
+    return max(1, FALLBACK_CACHE_BYTES // 4 ** max(0, 3 - level))
+
+
+def cache_masks_per_batch(bytes_per_mask: int, cache: int | None = None, factor: int = CACHE_BATCH_FACTOR) -> int:
+    """Masks per batch of an incremental engine: about ``factor`` × a core's last-level cache in activations.
+
+    A batch should be large enough that each layer's work is a matrix
+    product worth its call overhead, and small enough that a layer's output
+    is still in cache when the next layer reads it. On this CPU (AMD EPYC,
+    1 MiB L2 per core, 32 MiB L3 for 2 cores) the sweep of
+    ``bench/bench_incremental_batch.py`` put the best batch at 1 to 4 times
+    one core's share of L3 in activations (:data:`CACHE_BATCH_FACTOR` = 2;
+    ``bench/README.md``); batches of a few masks pay per-call overhead (5 to
+    10 times slower one mask at a time).
+
+    Parameters
+    ----------
+    bytes_per_mask : int
+        Activation bytes one mask's recomputation takes (e.g.
+        :meth:`~vidsal_core.saliency.incremental.IncrementalFrames.bytes_per_mask`).
+    cache : int, optional
+        Cache bytes; default :func:`cache_bytes` ``(3)``.
+    factor : int, default CACHE_BATCH_FACTOR
+        Batch activations as a multiple of the cache.
+
+    Examples
+    --------
+    >>> from vidsal_core.saliency.masking import cache_masks_per_batch
+    >>> cache_masks_per_batch(2**18, cache=2**24, factor=1)
+    64
+    >>> cache_masks_per_batch(2**30, cache=2**20)  # always at least one
+    1
+    """
+    _positive_int(bytes_per_mask, "bytes_per_mask")
+    _positive_int(factor, "factor")
+    cache = cache_bytes(3) if cache is None else _positive_int(cache, "cache")
+    return max(1, int(factor * cache // bytes_per_mask))
+
+
 def batches(count: int, size: int) -> Iterator[torch.Tensor]:
     """Consecutive index ranges ``0..count`` in chunks of ``size``."""
     for start in range(0, count, size):
@@ -674,6 +791,7 @@ def masked_logits(
     baseline: torch.Tensor,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     batch_size: int | None = None,
+    engine: str = "auto",
 ) -> torch.Tensor:
     """Logits of every masked copy of ``video``: ``(M, classes)``, evaluated in batches.
 
@@ -688,9 +806,18 @@ def masked_logits(
     baseline : torch.Tensor
         ``(T, C, H, W)`` replacement values.
     max_batch_bytes : int, default 512 MiB
-        Memory bound of one batch (see :func:`masks_per_batch`).
+        Memory bound of one batch of the full engine (see :func:`masks_per_batch`).
     batch_size : int, optional
-        Masks per batch, overriding the memory bound.
+        Masks per batch, overriding the memory bound (full engine) or the
+        cache-sized batch (incremental engines, :func:`cache_masks_per_batch`).
+    engine : {"auto", "incremental", "full"}, default "auto"
+        ``"full"``: every masked video through the whole model (the slow
+        twin). ``"incremental"``: recompute only what each mask reaches
+        (an engine of :data:`INCREMENTAL_ENGINES`; per-frame models:
+        :mod:`vidsal_core.saliency.incremental`); refused for a model none
+        supports. ``"auto"``: incremental where an engine supports the model,
+        else full (with a warning if a supporting engine refuses the video).
+        The engines agree up to floating-point rounding.
 
     Examples
     --------
@@ -707,10 +834,41 @@ def masked_logits(
     True
     """
     masks.check_video(video)
-    size = _positive_int(batch_size, "batch_size") if batch_size is not None else masks_per_batch(
-        model, video, max_batch_bytes)
+    if engine not in ENGINES:
+        raise ConfigError(f"engine={engine!r}: choose one of {list(ENGINES)}")
+    if batch_size is not None:
+        _positive_int(batch_size, "batch_size")
+    if engine != "full":
+        logits = _incremental_logits(model, video, masks, baseline, batch_size, required=engine == "incremental")
+        if logits is not None:
+            return logits
+    size = batch_size if batch_size is not None else masks_per_batch(model, video, max_batch_bytes)
     outputs = []
     with torch.no_grad():
         for indices in batches(len(masks), size):
             outputs.append(model(apply_masks(video, masks, baseline, indices)))
     return check_finite(torch.cat(outputs), "model output on masked videos")
+
+
+def _incremental_logits(model: nn.Module, video: torch.Tensor, masks: MaskSet, baseline: torch.Tensor,
+                        batch_size: int | None, required: bool) -> torch.Tensor | None:
+    """The logits from the first engine of :data:`INCREMENTAL_ENGINES` that supports ``model``, or None."""
+    import importlib
+
+    for name in INCREMENTAL_ENGINES:
+        module = importlib.import_module(name)
+        if not module.supports(model):
+            continue
+        try:
+            return module.masked_logits(model, video, masks, baseline, batch_size)
+        except ConfigError as error:
+            if required:
+                raise
+            warnings.warn(f"masked_logits falls back to engine='full': {error}", stacklevel=3)
+            return None
+    if required:
+        raise ConfigError(
+            f"engine='incremental': no incremental engine supports {type(model).__name__} "
+            f"(engines: {list(INCREMENTAL_ENGINES)}); use engine='full' or 'auto'"
+        )
+    return None

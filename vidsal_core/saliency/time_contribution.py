@@ -138,6 +138,7 @@ def time_contribution(
     blur_sigma: float | None = None,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     batch_size: int | None = None,
+    engine: str = "auto",
 ) -> TimeContribution:
     """Time contribution of every frame of one video (seed 000 §4.1).
 
@@ -167,6 +168,12 @@ def time_contribution(
         Memory bound of one batch of masked videos.
     batch_size : int, optional
         Masked videos per batch, overriding the bound (results do not depend on it).
+    engine : {"auto", "incremental", "full"}, default "auto"
+        How the masked videos are evaluated (:func:`~vidsal_core.saliency.masking.masked_logits`):
+        for a per-frame model ``"auto"`` re-encodes only the masked frames and
+        re-runs the recurrence from the first of them
+        (:mod:`vidsal_core.saliency.incremental`); ``"full"`` runs every
+        masked video through the whole model. The results agree up to rounding.
 
     Examples
     --------
@@ -197,7 +204,7 @@ def time_contribution(
     frames, _, height, width = video.shape
     masks = window_masks(frames, height, width, window, stride)
     values = baseline_video(video, baseline, mean=mean, blur_sigma=blur_sigma)
-    masked = masked_logits(model, video, masks, values, max_batch_bytes, batch_size)
+    masked = masked_logits(model, video, masks, values, max_batch_bytes, batch_size, engine)
     probability = torch.softmax(logits.double(), dim=1)[0, tracked]
     masked_probability = torch.softmax(masked.double(), dim=1)[:, tracked]
     drop = probability - masked_probability
@@ -262,6 +269,7 @@ def dataset_time_contribution(
     batch_size: int | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
+    engine: str = "auto",
 ) -> DatasetTimeContribution:
     """Time contribution of every frame over a dataset, for each video's true label.
 
@@ -272,7 +280,7 @@ def dataset_time_contribution(
     dataset : VideoDataset
         Items with ``.video`` ``(T, C, H, W)`` (all of one length) and ``.label``
         in the model's classes.
-    window, stride, baseline, mean, blur_sigma, max_batch_bytes, batch_size
+    window, stride, baseline, mean, blur_sigma, max_batch_bytes, batch_size, engine
         As :func:`time_contribution`.
     max_videos : int, optional
         Only the first ``max_videos`` videos.
@@ -321,7 +329,7 @@ def dataset_time_contribution(
         length = video.shape[0]
         result = time_contribution(model, video, label=int(item.label), window=window, stride=stride,
                                    baseline=baseline, mean=mean, blur_sigma=blur_sigma,
-                                   max_batch_bytes=max_batch_bytes, batch_size=batch_size)
+                                   max_batch_bytes=max_batch_bytes, batch_size=batch_size, engine=engine)
         drops.append(result.probability_drop)
         correct.append(float(result.prediction == result.label) - result.accuracy_drop)
         labels.append(result.label)
