@@ -117,11 +117,23 @@ class Box:
         return tuple(int(length) for length in self.values.shape[2:])
 
 
+def _flat_positions(starts: torch.Tensor, lengths: Sequence[int], sizes: Sequence[int]) -> torch.Tensor:
+    """``(B, l_t, l_h, l_w)`` flat positions in a ``sizes`` map of the windows at ``starts`` ``(B, 3)``."""
+    flat = torch.zeros((), dtype=torch.long, device=starts.device)
+    for axis in range(3):
+        shape = [starts.shape[0], 1, 1, 1]
+        shape[axis + 1] = lengths[axis]
+        position = (starts[:, axis, None] + torch.arange(lengths[axis], device=starts.device)).view(shape)
+        flat = flat * int(sizes[axis]) + position
+    return flat
+
+
 def _gather(source: torch.Tensor, starts: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
     """``(B, C, *lengths)`` windows of ``source`` ``(C, T, H, W)`` starting at ``starts`` ``(B, 3)``."""
-    axes = [starts[:, axis, None] + torch.arange(length, device=starts.device) for axis, length in enumerate(lengths)]
-    tiles = source[:, axes[0][:, :, None, None], axes[1][:, None, :, None], axes[2][:, None, None, :]]
-    return tiles.transpose(0, 1)
+    channels, batch = source.shape[0], starts.shape[0]
+    flat = _flat_positions(starts, lengths, source.shape[1:]).reshape(-1)
+    tiles = source.reshape(channels, -1).index_select(1, flat)
+    return tiles.view(channels, batch, *lengths).transpose(0, 1)
 
 
 def _scatter(tiles: torch.Tensor, values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
@@ -190,7 +202,7 @@ class Window(Layer):
     """A convolution or pooling over ``(T, H, W)`` windows, maintained on the box its changed inputs reach.
 
     ``padding`` is ``None`` for TensorFlow "SAME" padding (computed from the
-    input's extent), else a symmetric ``(T, H, W)`` padding; ``operation``
+    input's extent), else ``(before, after)`` per axis ``(T, H, W)``; ``operation``
     runs the layer on an already padded tile.
     """
 
@@ -198,7 +210,7 @@ class Window(Layer):
     kernel: tuple[int, int, int]
     stride: tuple[int, int, int]
     dilation: tuple[int, int, int]
-    padding: tuple[int, int, int] | None
+    padding: tuple[tuple[int, int], ...] | None
     pad_value: float
     ceil_mode: bool
     operation: Callable[[torch.Tensor], torch.Tensor]
@@ -212,7 +224,7 @@ class Window(Layer):
             if self.padding is None:
                 low, high = same_padding(int(size), kernel, stride)
             else:
-                low = high = self.padding[axis]
+                low, high = self.padding[axis]
             span = size + low + high - reach - 1
             count = (-(-span // stride) if self.ceil_mode else span // stride) + 1
             if self.ceil_mode and (count - 1) * stride >= size + low:
@@ -301,13 +313,12 @@ def _conv_layer(name: str, conv: nn.Conv3d) -> Window:
     if isinstance(conv, SamePadConv3d):
         padding = None
     elif conv.padding == "valid":
-        padding = (0, 0, 0)
-    elif conv.padding == "same":
-        if any(d * (k - 1) % 2 for d, k in zip(conv.dilation, conv.kernel_size)):
-            raise _unsupported(name, conv, "has asymmetric 'same' padding")
-        padding = tuple(d * (k - 1) // 2 for d, k in zip(conv.dilation, conv.kernel_size))
+        padding = ((0, 0),) * 3
+    elif conv.padding == "same":  # PyTorch puts the odd pixel after the data
+        padding = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                        for d, k in zip(conv.dilation, conv.kernel_size))
     else:
-        padding = tuple(conv.padding)
+        padding = tuple((p, p) for p in conv.padding)
     if padding is None and any(d != 1 for d in conv.dilation):
         raise _unsupported(name, conv, "combines 'SAME' padding with dilation")
 
@@ -325,14 +336,14 @@ def _pool_layer(name: str, pool: nn.Module) -> Window:
         if pool.return_indices:
             raise _unsupported(name, pool, "returns indices")
         dilation = _triple(pool.dilation)
-        padding = None if isinstance(pool, SamePadMaxPool3d) else _triple(pool.padding)
+        padding = None if isinstance(pool, SamePadMaxPool3d) else tuple((p, p) for p in _triple(pool.padding))
         if isinstance(pool, SamePadMaxPool3d) and (any(d != 1 for d in dilation) or pool.ceil_mode):
             raise _unsupported(name, pool, "combines 'SAME' padding with dilation or ceil_mode")
         return Window(name, kernel, stride, dilation, padding, -math.inf, bool(pool.ceil_mode),
                       lambda tiles: F.max_pool3d(tiles, kernel, stride, 0, dilation))
     if type(pool) is nn.AvgPool3d:
-        padding = _triple(pool.padding)
-        if pool.ceil_mode or pool.divisor_override is not None or (any(padding) and not pool.count_include_pad):
+        padding = tuple((p, p) for p in _triple(pool.padding))
+        if pool.ceil_mode or pool.divisor_override is not None or (any(map(any, padding)) and not pool.count_include_pad):
             raise _unsupported(name, pool, "averages with ceil_mode, divisor_override or count_include_pad=False; "
                                "only fixed-divisor windows are maintained")
         return Window(name, kernel, stride, (1, 1, 1), padding, 0.0, False,
@@ -484,6 +495,29 @@ def _i3d_graph(model: InceptionI3d) -> LayerGraph:
     return LayerGraph(prepare, layers, head, names)
 
 
+def sequential_graph(features: nn.Sequential, head: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                     name: str = "features") -> LayerGraph:
+    """The layer graph of a plain chain of 3-D layers on ``(B, T, C, H, W)`` videos (a user's own 3-D CNN).
+
+    Parameters
+    ----------
+    features : nn.Sequential
+        Conv3d, MaxPool3d, AvgPool3d, BatchNorm3d and ReLU modules, applied in order
+        to ``(B, C, T, H, W)``; anything else raises :class:`ConfigError` naming it.
+    head : callable, optional
+        Features → logits, run normally; default: flatten.
+    name : str, default "features"
+        Prefix of the layer names in error messages.
+    """
+    if not isinstance(features, nn.Sequential):
+        raise ConfigError(f"features: expected an nn.Sequential of 3-D layers, got {type(features).__name__}")
+    layers = [layer for child, module in features.named_children()
+              for layer in module_layers(f"{name}.{child}", module)]
+    names = [child for child, _ in features.named_children()]
+    return LayerGraph(lambda videos: videos.transpose(1, 2), layers,
+                      head if head is not None else (lambda output: output.flatten(1)), names)
+
+
 def supports(model: nn.Module) -> bool:
     """Whether :func:`layer_graph` describes ``model`` (exactly a C3D or an InceptionI3d)."""
     return type(model) in (C3D, InceptionI3d)
@@ -503,26 +537,61 @@ def layer_graph(model: nn.Module) -> LayerGraph:
 # The engine
 # ---------------------------------------------------------------------------
 
-def mask_boxes(masks: MaskSet, indices: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(starts, stops)`` ``(M, 3)`` of the ``(T, H, W)`` bounding box of every mask.
+def mask_boxes(masks: MaskSet) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(starts, stops)`` ``(M, 3)``: the ``(T, H, W)`` bounding box of every mask.
 
-    A mask that covers nothing (a label absent from its frame) gets a box of
-    one pixel at the frame's corner: it changes nothing, and the box is exact.
+    Computed from the label map (the bounding box of every label in every
+    frame), not from dense masks. A mask that covers nothing (a label absent
+    from its frames) gets a box of one pixel at the corner: it changes
+    nothing, so any box is exact.
     """
-    indices = torch.arange(len(masks)) if indices is None else torch.as_tensor(indices, dtype=torch.long)
-    covered = masks.dense(indices)[:, :, 0]  # (m, T, H, W)
+    count = len(masks)
+    starts = torch.stack([masks.starts, torch.zeros(count, dtype=torch.long), torch.zeros(count, dtype=torch.long)], 1)
+    stops = torch.stack([masks.stops, torch.full((count,), masks.height), torch.full((count,), masks.width)], 1)
+    if masks.labels is None or not bool((masks.regions >= 0).any()):
+        return starts, stops
+    labels = masks.labels.cpu()
+    frames, height, width = labels.shape
+    regions = int(labels.max()) + 1
+    keys = (torch.arange(frames)[:, None, None] * regions + labels).reshape(-1)
+    rows = torch.arange(height)[None, :, None].expand(frames, height, width).reshape(-1)
+    columns = torch.arange(width)[None, None, :].expand(frames, height, width).reshape(-1)
     bounds = []
-    for axis in (1, 2, 3):
-        other = [dim for dim in (1, 2, 3) if dim != axis]
-        present = covered.any(dim=other[1]).any(dim=other[0])  # (m, extent)
-        positions = torch.arange(present.shape[1])
-        first = torch.where(present, positions, present.shape[1]).amin(1)
-        last = torch.where(present, positions, -1).amax(1)
-        empty = last < 0
-        bounds.append((torch.where(empty, 0, first), torch.where(empty, 1, last + 1)))
-    starts = torch.stack([low for low, _ in bounds], dim=1)
-    stops = torch.stack([high for _, high in bounds], dim=1)
+    for positions, initial, reduce in ((rows, height, "amin"), (rows, -1, "amax"),
+                                       (columns, width, "amin"), (columns, -1, "amax")):
+        bounds.append(torch.full((frames * regions,), initial).scatter_reduce(0, keys, positions, reduce)
+                      .view(frames, regions))
+    for index in torch.nonzero(masks.regions >= 0).flatten().tolist():
+        region = int(masks.regions[index])
+        span = slice(int(masks.starts[index]), int(masks.stops[index]))
+        if region >= regions:
+            top, bottom, left, right = 0, -1, 0, -1
+        else:
+            top, bottom = int(bounds[0][span, region].min()), int(bounds[1][span, region].max())
+            left, right = int(bounds[2][span, region].min()), int(bounds[3][span, region].max())
+        if bottom < 0:  # the label is absent: nothing changes
+            starts[index] = torch.tensor([int(masks.starts[index]), 0, 0])
+            stops[index] = starts[index] + 1
+        else:
+            starts[index, 1:] = torch.tensor([top, left])
+            stops[index, 1:] = torch.tensor([bottom + 1, right + 1])
     return starts, stops
+
+
+def covered_tiles(masks: MaskSet, indices: torch.Tensor, starts: torch.Tensor, lengths: Sequence[int],
+                  device=None) -> torch.Tensor:
+    """``(m, 1, *lengths)`` bool: which values of the box at ``starts`` each mask in ``indices`` covers."""
+    frames = starts[:, 0, None] + torch.arange(lengths[0])  # (m, l_t)
+    in_time = (frames >= masks.starts[indices, None]) & (frames < masks.stops[indices, None])
+    in_time = in_time[:, :, None, None]
+    regions = masks.regions[indices]
+    if masks.labels is None:
+        covered = in_time.expand(len(indices), *lengths)
+    else:
+        flat = _flat_positions(starts, lengths, masks.labels.shape)
+        labels = masks.labels.reshape(-1).to(flat.device)[flat]  # (m, l_t, l_h, l_w)
+        covered = in_time & ((labels == regions[:, None, None, None]) | (regions[:, None, None, None] < 0))
+    return covered[:, None].to(device)
 
 
 class IncrementalCNN:
@@ -534,6 +603,9 @@ class IncrementalCNN:
         A :class:`~vidsal_core.models.c3d.C3D` or :class:`~vidsal_core.models.i3d.InceptionI3d`, in eval mode.
     video : torch.Tensor
         ``(T, C, H, W)``.
+    graph : LayerGraph, optional
+        The model's layer graph; default :func:`layer_graph` (C3D, I3D), or
+        :func:`sequential_graph` of a user's chain of 3-D layers.
 
     Attributes
     ----------
@@ -541,12 +613,12 @@ class IncrementalCNN:
         ``(classes,)`` logits of the clean video (through the same layers).
     """
 
-    def __init__(self, model: nn.Module, video: torch.Tensor) -> None:
+    def __init__(self, model: nn.Module, video: torch.Tensor, graph: LayerGraph | None = None) -> None:
         check_eval_mode(model)
         if not isinstance(video, torch.Tensor) or video.dim() != 4:
             raise ConfigError(f"video: expected a (T, C, H, W) tensor, got {getattr(video, 'shape', type(video))}")
         self.model, self.video = model, video.detach()
-        self.graph = layer_graph(model)
+        self.graph = layer_graph(model) if graph is None else graph
         self.cache: dict = {}
         with torch.no_grad():
             self.inputs = self.graph.prepare(self.video[None])[0]  # (C, T, H, W)
@@ -556,10 +628,7 @@ class IncrementalCNN:
     def _batch_logits(self, masks: MaskSet, indices: torch.Tensor, baseline_inputs: torch.Tensor,
                       starts: torch.Tensor, stops: torch.Tensor) -> torch.Tensor:
         box_starts, lengths = _common_box(starts, stops - 1, self.inputs.shape[1:])
-        dense = masks.dense(indices, device=self.video.device)[:, :, 0]  # (m, T, H, W)
-        axes = [box_starts[:, axis, None] + torch.arange(length) for axis, length in enumerate(lengths)]
-        covered = dense[torch.arange(len(indices))[:, None, None, None], axes[0][:, :, None, None],
-                        axes[1][:, None, :, None], axes[2][:, None, None, :]][:, None]  # (m, 1, t, h, w)
+        covered = covered_tiles(masks, indices, box_starts, lengths, self.video.device)
         clean = _gather(self.inputs, box_starts, lengths)
         replaced = _gather(baseline_inputs, box_starts, lengths)
         box = Box(torch.where(covered, replaced, clean), box_starts, tuple(self.inputs.shape[1:]))
@@ -600,6 +669,17 @@ def _cone_order(starts: torch.Tensor, stops: torch.Tensor) -> torch.Tensor:
     """Masks sorted by box shape, then position, so that a batch's cones share their shape."""
     keys = torch.cat([stops - starts, starts], dim=1).tolist()
     return torch.tensor(sorted(range(len(keys)), key=keys.__getitem__), dtype=torch.long)
+
+
+def applies(model: nn.Module, video: torch.Tensor) -> bool:
+    """Whether :class:`IncrementalCNN` can run ``model`` on ``video`` (a C3D at its input size, or an I3D)."""
+    if not supports(model) or not isinstance(video, torch.Tensor) or video.dim() != 4:
+        return False
+    try:
+        layer_graph(model).prepare(video[None])
+    except ConfigError:
+        return False
+    return True
 
 
 def incremental_masked_logits(model: nn.Module, video: torch.Tensor, masks: MaskSet, baseline: torch.Tensor,

@@ -674,6 +674,7 @@ def masked_logits(
     baseline: torch.Tensor,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     batch_size: int | None = None,
+    engine: str = "auto",
 ) -> torch.Tensor:
     """Logits of every masked copy of ``video``: ``(M, classes)``, evaluated in batches.
 
@@ -691,6 +692,11 @@ def masked_logits(
         Memory bound of one batch (see :func:`masks_per_batch`).
     batch_size : int, optional
         Masks per batch, overriding the memory bound.
+    engine : {"auto", "incremental", "full"}, default "auto"
+        ``"incremental"`` maintains only the cone each mask reaches in a C3D or
+        I3D (:mod:`vidsal_core.saliency.incremental_cnn`; ``batch_size`` masks
+        at a time, its own default without one); ``"full"`` runs every masked
+        copy through the whole model; ``"auto"`` is incremental where it applies.
 
     Examples
     --------
@@ -707,6 +713,9 @@ def masked_logits(
     True
     """
     masks.check_video(video)
+    incremental = _incremental_cnn_logits(model, video, masks, baseline, batch_size, engine)
+    if incremental is not None:
+        return incremental
     size = _positive_int(batch_size, "batch_size") if batch_size is not None else masks_per_batch(
         model, video, max_batch_bytes)
     outputs = []
@@ -714,3 +723,25 @@ def masked_logits(
         for indices in batches(len(masks), size):
             outputs.append(model(apply_masks(video, masks, baseline, indices)))
     return check_finite(torch.cat(outputs), "model output on masked videos")
+
+
+#: Engines of :func:`masked_logits`.
+MASKED_LOGITS_ENGINES: tuple[str, ...] = ("auto", "incremental", "full")
+
+
+def _incremental_cnn_logits(model: nn.Module, video: torch.Tensor, masks: MaskSet, baseline: torch.Tensor,
+                            batch_size: int | None, engine: str) -> torch.Tensor | None:
+    """:func:`masked_logits` by the 3-D CNN incremental engine, or None where ``engine`` asks for the full passes."""
+    # incremental_cnn imports this module: a real cycle, so it is imported here.
+    from vidsal_core.saliency import incremental_cnn
+
+    if engine not in MASKED_LOGITS_ENGINES:
+        raise ConfigError(f"engine={engine!r}: choose one of {list(MASKED_LOGITS_ENGINES)}")
+    if engine == "full":
+        return None
+    if not incremental_cnn.applies(model, video):
+        if engine == "incremental":
+            incremental_cnn.layer_graph(model).prepare(video[None])  # raises the reason
+            raise ConfigError(f"engine='incremental': {type(model).__name__} cannot be run incrementally")
+        return None
+    return incremental_cnn.incremental_masked_logits(model, video, masks, baseline, batch_size)
