@@ -15,6 +15,7 @@ module                                          holds
 ==============================================  =============================================
 ``gradients``                                   input gradient, Integrated Gradients, SmoothGrad
 ``masking``                                     masks (frames, windows, blocks, superpixels), baselines
+``incremental_cnn``                             masked logits of C3D / I3D recomputing only each mask's cone
 ``time_contribution``                           time contribution of one video and of a dataset
 ``keyframes``                                   frame-difference keyframes, agreement measures
 ``tsr``                                         two-step TSR (fast engines), one-step rescaling
@@ -50,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "dataset_mean_frame": "masking",
     "apply_masks": "masking",
     "masked_logits": "masking",
+    "IncrementalCNN": "incremental_cnn",
+    "incremental_masked_logits": "incremental_cnn",
     "dataset_time_contribution": "time_contribution",
     "TimeContribution": "time_contribution",
     "DatasetTimeContribution": "time_contribution",
