@@ -156,6 +156,11 @@ def _scatter(tiles: torch.Tensor, values: torch.Tensor, offsets: torch.Tensor) -
     return out[:, :, :volume].reshape(tiles.shape)
 
 
+def _whole(box: Box) -> bool:
+    """Whether the box covers the whole map (every mask of the batch has reached every position)."""
+    return box.lengths == tuple(box.extent)
+
+
 def _common_box(first: torch.Tensor, last: torch.Tensor, extent: Sequence[int]) -> tuple[torch.Tensor, list[int]]:
     """Starts ``(B, 3)`` and one common length per axis covering ``[first, last]`` of every mask, inside ``extent``."""
     lengths, starts = [], []
@@ -255,8 +260,13 @@ class Window(Layer):
         starts, out_lengths = _common_box(first, last, output)
         tile_starts = starts * stride  # in padded coordinates
         tile_lengths = [(n - 1) * s + r + 1 for n, s, r in zip(out_lengths, self.stride, reach.tolist())]
-        tiles = _gather(padded, tile_starts, tile_lengths)
-        tiles = _scatter(tiles, box.values, box.starts + low - tile_starts)
+        if _whole(box) and out_lengths == output:  # the cone has covered the map: pad the batch itself
+            high = [size - length - pad for size, length, pad in zip(padded.shape[1:], box.lengths, before)]
+            tiles = F.pad(box.values, (before[2], high[2], before[1], high[1], before[0], high[0]),
+                          value=self.pad_value)
+        else:
+            tiles = _gather(padded, tile_starts, tile_lengths)
+            tiles = _scatter(tiles, box.values, box.starts + low - tile_starts)
         return Box(self.operation(tiles), starts, tuple(output))
 
 
@@ -279,7 +289,7 @@ class Branches(Layer):
         first = torch.stack([part.starts for part in boxes]).amin(0)
         last = torch.stack([part.starts + length - 1 for part, length in zip(boxes, lengths)]).amax(0)
         starts, common = _common_box(first, last, extent)
-        parts = [_scatter(_gather(clean, starts, common), part.values, part.starts - starts)
+        parts = [part.values if _whole(part) else _scatter(_gather(clean, starts, common), part.values, part.starts - starts)
                  for clean, part in zip(cache[id(self)], boxes)]
         return Box(torch.cat(parts, dim=1), starts, extent)
 
@@ -633,7 +643,8 @@ class IncrementalCNN:
         replaced = _gather(baseline_inputs, box_starts, lengths)
         box = Box(torch.where(covered, replaced, clean), box_starts, tuple(self.inputs.shape[1:]))
         box = run_update(self.graph.layers, box, self.cache)
-        features = _scatter(self.features[None].expand(len(indices), *self.features.shape), box.values, box.starts)
+        features = box.values if _whole(box) else _scatter(
+            self.features[None].expand(len(indices), *self.features.shape), box.values, box.starts)
         return self.graph.head(features)
 
     def masked_logits(self, masks: MaskSet, baseline: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
