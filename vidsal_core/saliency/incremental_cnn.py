@@ -50,17 +50,23 @@ invariance and a hand-worked case.
 
 Gradients (TSR)
 ---------------
-Temporal Saliency Rescaling needs ``|∂y/∂x|`` at every masked input. The
-gradient at the input depends on the head: the ReLU pattern of ``fc6``/``fc7``
-(C3D) changes with the mask, so ``∂y/∂(pool5)`` differs everywhere, and the
-backward pass through every convolution has to be run in full for every
-mask; only the forward pass could be maintained incrementally. Measured on
-the default C3D (60×80, 16 frames, 1/8 width, BatchNorm; one thread; batch
-of 32 masked clips), the forward pass is about a third of a forward and
-backward pass (see ``bench/README.md``, "Incremental 3-D CNN"), so an
-incremental forward can make a gradient-based TSR at most about 1.5× faster,
-far from the 3× goal; the TSR engine therefore keeps its batched full
-forward and backward passes for C3D and I3D.
+Temporal Saliency Rescaling needs ``|∂y/∂x|`` at every masked input, and the
+backward pass can reuse nothing of the clean video exactly: the gradient that
+reaches the convolutions, ``∂y/∂pool5``, depends on the ReLU pattern of
+``fc6`` and ``fc7`` and on every pool5 value, which the mask changes, so it
+differs everywhere, and the transposed convolutions must then run over every
+whole map for every mask. Only the forward half of each masked attribution
+could be maintained incrementally. Measured on the default C3D (16×60×80,
+1/8 width, BatchNorm, untrained; one thread, load average 7–10;
+``bench/bench_incremental_cnn.py --tasks c3d_tsr``): two-step TSR with the
+batched engine took 27.6 s, of which its 353 masked forward passes alone take
+9.2 s (33 %); incremental, those forward passes take 2.5 s, so replacing them
+bounds TSR's speed-up at 27.6 / (27.6 − 9.2 + 2.5) = 1.32×, far from the 3×
+goal. The TSR engine therefore keeps its batched forward and backward passes
+for C3D and I3D. What could be reused in principle is the clean backward
+operator from pool5 to the input (a 384 × 76,800 Jacobian for the default
+C3D, 118 MB in float32) together with a backward cone correction where the
+mask changed the ReLU and max-pool patterns; that is not built here.
 
 References
 ----------
@@ -94,9 +100,10 @@ from vidsal_core.models.i3d import (
 from vidsal_core.saliency.checks import check_eval_mode, check_finite
 from vidsal_core.saliency.masking import MaskSet, apply_masks, batches
 
-#: Masks maintained together by default: measured on the default C3D at one
-#: thread (``bench/bench_incremental_cnn.py --batch-sizes``), 16 to 64 are within
-#: a few per cent of each other; 32 keeps one batch's tiles in a few MiB.
+#: Masks maintained together by default. On the default C3D at one thread
+#: (10×10 blocks, 768 masks, load average 6–7) 16, 32 and 64 masks per batch
+#: took 4.8, 4.5 and 4.1 s (whole frames: 0.35, 0.31, 0.34 s); 32 keeps one
+#: batch's tiles of the I3D stem within a few tens of MiB. Results do not depend on it.
 DEFAULT_BATCH_SIZE = 32
 
 
