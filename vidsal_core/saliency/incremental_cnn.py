@@ -138,7 +138,7 @@ def _flat_positions(starts: torch.Tensor, lengths: Sequence[int], sizes: Sequenc
 def _gather(source: torch.Tensor, starts: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
     """``(B, C, *lengths)`` windows of ``source`` ``(C, T, H, W)`` starting at ``starts`` ``(B, 3)``."""
     channels, batch = source.shape[0], starts.shape[0]
-    flat = _flat_positions(starts, lengths, source.shape[1:]).reshape(-1)
+    flat = _flat_positions(starts, lengths, source.shape[1:]).reshape(-1).to(source.device)
     tiles = source.reshape(channels, -1).index_select(1, flat)
     return tiles.view(channels, batch, *lengths).transpose(0, 1)
 
@@ -147,6 +147,7 @@ def _scatter(tiles: torch.Tensor, values: torch.Tensor, offsets: torch.Tensor) -
     """Write ``values`` ``(B, C, *l)`` into ``tiles`` ``(B, C, *L)`` at ``offsets`` ``(B, 3)``, dropping what falls outside."""
     batch, channels = tiles.shape[:2]
     sizes, lengths = tiles.shape[2:], values.shape[2:]
+    offsets = offsets.to(tiles.device)
     flat = torch.zeros((), dtype=torch.long, device=tiles.device)
     inside = torch.ones((), dtype=torch.bool, device=tiles.device)
     for axis in range(3):
