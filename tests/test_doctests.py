@@ -24,6 +24,7 @@ MODULES = [
     # every public function of vidsal_core.saliency (see its _EXPORTS)
     "vidsal_core.saliency.gradients",
     "vidsal_core.saliency.masking",
+    "vidsal_core.saliency.incremental_cnn",
     "vidsal_core.saliency.time_contribution",
     "vidsal_core.saliency.keyframes",
     "vidsal_core.saliency.tsr",
