@@ -29,6 +29,7 @@ MODULES = [
     "vidsal_core.saliency.gradients",
     "vidsal_core.saliency.masking",
     "vidsal_core.saliency.incremental",
+    "vidsal_core.saliency.incremental_cnn",
     "vidsal_core.saliency.time_contribution",
     "vidsal_core.saliency.keyframes",
     "vidsal_core.saliency.tsr",

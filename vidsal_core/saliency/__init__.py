@@ -17,6 +17,7 @@ module                                          holds
 ``masking``                                     masks (frames, windows, blocks, superpixels), baselines
 ``incremental``                                 masked forward passes of per-frame models, recomputing
                                                 only what a mask reaches
+``incremental_cnn``                             masked logits of C3D / I3D recomputing only each mask's cone
 ``time_contribution``                           time contribution of one video and of a dataset
 ``keyframes``                                   frame-difference keyframes, agreement measures
 ``tsr``                                         two-step TSR (fast engines), one-step rescaling
@@ -53,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     "apply_masks": "masking",
     "masked_logits": "masking",
     "IncrementalFrames": "incremental",
+    "IncrementalCNN": "incremental_cnn",
+    "incremental_masked_logits": "incremental_cnn",
     "dataset_time_contribution": "time_contribution",
     "TimeContribution": "time_contribution",
     "DatasetTimeContribution": "time_contribution",

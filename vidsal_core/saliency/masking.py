@@ -67,7 +67,7 @@ DEFAULT_BLUR_FRACTION = 0.1
 ENGINES: tuple[str, ...] = ("auto", "incremental", "full")
 #: Modules of incremental engines, tried in order by :func:`masked_logits`; each has
 #: ``supports(model) -> bool`` and ``masked_logits(model, video, masks, baseline, batch_size)``.
-INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental",)
+INCREMENTAL_ENGINES: tuple[str, ...] = ("vidsal_core.saliency.incremental", "vidsal_core.saliency.incremental_cnn")
 #: Last-level cache per core assumed where the operating system reports none (bytes): 4 MiB,
 #: within the 1.5-4 MiB of L3 per core of current x86 server CPUs (this machine's AMD EPYC: 32 MiB for 2).
 FALLBACK_CACHE_BYTES = 4 * 2**20
