@@ -238,7 +238,7 @@ def test_masked_logits_refuses_incremental_where_it_cannot_apply():
     model = nn.Sequential(nn.Flatten(), nn.Linear(16 * 1 * 4 * 4, 2)).double().eval()
     video = _video(16, 1, 4, 4)
     masks = frame_masks(16, 4, 4)
-    with pytest.raises(ConfigError, match="no layer graph for Sequential"):
+    with pytest.raises(ConfigError, match="no incremental engine supports Sequential"):
         masked_logits(model, video, masks, baseline_video(video), engine="incremental")
     with pytest.raises(ConfigError, match="engine='fast'"):
         masked_logits(model, video, masks, baseline_video(video), engine="fast")
