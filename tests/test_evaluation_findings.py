@@ -133,7 +133,10 @@ def test_mask_comparisons_and_their_rows_per_mask_value():
     assert findings.mask_sentence(rows, findings.TSR_CLAIM, "lstm") == (
         "reproduced with the first-element mask; contradicted with the zero mask")
     assert findings.mask_sentence(rows, findings.TSR_CLAIM, "none") == findings.MISSING
-    assert masks.glued()["rule_lstm_blur_in_view"] == "n/a"
+    texts = masks.glued(["lstm", "other"])
+    assert texts["rule_lstm_blur_in_view"] == "n/a" and texts["rule_other_zero_selected_tsr"] == "n/a"
+    assert texts["rule_lstm_zero_selected_tsr"].startswith("0.80 [") and texts["mask_sentence_other"] == "n/a"
+    assert texts["mask_sentence_lstm"] == "reproduced with the first-element mask; contradicted with the zero mask"
     assert list(masks.table()["model"]) == ["lstm", "lstm", "c3d", "c3d"]
     assert findings.mask_comparisons(pd.DataFrame(), ["lstm"]).runs == ()
 

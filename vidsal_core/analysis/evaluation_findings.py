@@ -780,11 +780,26 @@ class MaskComparisons:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def glued(self) -> dict[str, str]:
-        """``rule_<run>_<mask>_<frame set>`` → the difference's text, for every model and mask value."""
-        return {f"rule_{run}_{mask_value}_{frame_set}": estimate_text(self.estimates.get((run, mask_value, frame_set,
-                                                                                           "difference")))
-                for run in self.runs for mask_value in TSR_MASK_VALUES for frame_set in FRAME_SETS}
+    def glued(self, runs: Sequence[str] | None = None) -> dict[str, str]:
+        """Every text the chapter glues from the comparisons, by glue name.
+
+        ``rule_<run>_<mask>_<frame set>`` (the difference), ``rule_<run>_<mask>_<frame set>_tsr`` and
+        ``..._gradient`` (each map's mean per-frame AUROC), for every run of ``runs`` (default the ablated
+        ones; :data:`MISSING` where not measured) and every mask value of :data:`TSR_MASK_VALUES`;
+        ``mask_sentence_<run>``: for which masks the chapter's claim holds (:func:`mask_sentence` of
+        :func:`tsr_mask_rows`).
+        """
+        runs = self.runs if runs is None else tuple(runs)
+        texts = {}
+        rows = tsr_mask_rows(self)
+        for run in runs:
+            for mask_value in TSR_MASK_VALUES:
+                for frame_set in FRAME_SETS:
+                    name = f"rule_{run}_{mask_value}_{frame_set}"
+                    for part, suffix in (("difference", ""), ("first", "_tsr"), ("second", "_gradient")):
+                        texts[name + suffix] = estimate_text(self.estimates.get((run, mask_value, frame_set, part)))
+            texts[f"mask_sentence_{run}"] = mask_sentence(rows, TSR_CLAIM, run)
+        return texts
 
 
 def mask_comparisons(masks: pd.DataFrame, runs: Sequence[str]) -> MaskComparisons:
