@@ -9,6 +9,10 @@ numbers and words the chapter glues into its Markdown:
   that localise and those that are faithful, TSR against the input gradient and
   flow against the best method;
 - :func:`mask_ablation_findings`: TSR's mask value (:class:`MaskAblationFindings`);
+- :func:`mask_comparisons`: TSR against the input gradient under the one
+  flat-frame rule (:mod:`vidsal_core.analysis.flat_frames`), per model and mask
+  value (:class:`MaskComparisons`); :func:`tsr_mask_rows` its claim rows and
+  :func:`mask_sentence` the masks a claim holds for, in words;
 - :func:`randomisation_findings`: the cascading randomisation check per model
   and method (:class:`RandomisationFindings`);
 - :func:`i3d_findings`: the pretrained I3D on real footage (:class:`I3DFindings`);

@@ -40,7 +40,9 @@ Both TSR methods take the options of the TSR chapter's variant
 by default ``reference_code``, Ismail et al.'s code: masks take the value of
 the video's first element, Δ min-max scaled, 0.1 below α), so the book uses
 one TSR everywhere. :func:`mask_ablation_frame` re-runs block TSR with each
-mask value of :data:`TSR_MASK_VALUES` and scores its localisation.
+mask value of :data:`TSR_MASK_VALUES` (:func:`tsr_across_mask_values`: one
+engine per clip, shared by the values) and compares it with the input
+gradient under the one flat-frame rule (:mod:`vidsal_core.analysis.flat_frames`).
 """
 
 from __future__ import annotations
