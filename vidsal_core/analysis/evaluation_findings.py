@@ -55,7 +55,7 @@ MASK_RESPONSE_WORDS: dict[bool | None, str] = {
     True: "Yes",
     False: "No, it responds differently",
     None: ("Not measured at this profile, which leaves C3D out of the ablation (its block TSR costs about twenty "
-           "times the LSTM's; the quick and full profiles include it)"),
+           "times the LSTM's; the quick, default and full profiles include it)"),
 }
 #: TSR's mask values in words (quantity texts and the sentence of :func:`mask_sentence`).
 MASK_WORDS: dict[str, str] = {"zero": "zero", "first_element": "first-element", "mean": "dataset-mean",
