@@ -14,7 +14,7 @@ In one run, on one SynthKTH clip at the profile's size and the model's
               (the reference: the chapter's cost before issue 28);
 ``shared``    :func:`~vidsal_core.analysis.evaluation_study.tsr_across_mask_values` for all values,
 
-and prints the seconds per map, the ratio separate / shared, and the largest
+and prints the wall-clock and CPU seconds (all threads) per map, the ratios separate / shared, and the largest
 relative difference of the maps. The model is the profile's trained run when
 its checkpoint is there, else its architecture untrained (the cost does not
 depend on the weights; the line says which).
@@ -68,25 +68,26 @@ def main() -> None:
         mean = float(video.double().mean())
         with torch.no_grad():
             target = int(model(video[None])[0].argmax())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         separate = {value: temporal_saliency_rescaling(model, video, target, block_size=arguments.block,
                                                        **{**REFERENCE_CODE_OPTIONS, "mask_value": value},
                                                        mask_mean=mean if value == "mean" else None)
                     for value in TSR_MASK_VALUES}
-        separate_seconds = time.perf_counter() - started
-        started = time.perf_counter()
+        separate_seconds, separate_cpu = time.perf_counter() - started, time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
         shared = tsr_across_mask_values(model, video, target, TSR_MASK_VALUES, arguments.block, REFERENCE_CODE_OPTIONS,
                                         mask_mean=mean)
-        shared_seconds = time.perf_counter() - started
+        shared_seconds, shared_cpu = time.perf_counter() - started, time.process_time() - cpu
         difference = max(float((shared[value].saliency.double() - separate[value].saliency.double()).abs().max())
                          / max(float(separate[value].saliency.abs().max()), 1e-30) for value in TSR_MASK_VALUES)
         engine = shared[TSR_MASK_VALUES[0]].engine
         print(f"{run}: {source}; {tuple(video.shape)}; engine {engine}", flush=True)
-        rows.append([run, engine, f"{separate_seconds / len(TSR_MASK_VALUES):.2f}",
-                     f"{shared_seconds / len(TSR_MASK_VALUES):.2f}", f"{separate_seconds / shared_seconds:.2f}",
-                     f"{difference:.1e}"])
+        count = len(TSR_MASK_VALUES)
+        rows.append([run, engine, f"{separate_seconds / count:.2f}", f"{shared_seconds / count:.2f}",
+                     f"{separate_seconds / shared_seconds:.2f}", f"{separate_cpu / count:.2f}",
+                     f"{shared_cpu / count:.2f}", f"{separate_cpu / shared_cpu:.2f}", f"{difference:.1e}"])
     print(markdown_table(["run", "engine", "separate s/map", "shared s/map", "separate / shared",
-                          "max |Δ| / max map"], rows))
+                          "separate CPU-s/map", "shared CPU-s/map", "CPU ratio", "max |Δ| / max map"], rows))
 
 
 if __name__ == "__main__":
