@@ -97,20 +97,48 @@ def test_table_estimate_and_its_text():
     assert findings.estimate_text(Estimate(np.nan, np.nan, np.nan, 0)) == "n/a"
 
 
-def masks_frame(c3d_zero: float, c3d_first: float, with_c3d: bool = True) -> pd.DataFrame:
-    """TSR's mask ablation: the LSTM localises worse with the zero mask (0.4) than with the first element (0.7)."""
+def masks_frame(c3d_zero: float, c3d_first: float, with_c3d: bool = True, persons: int = 4) -> pd.DataFrame:
+    """TSR's mask ablation: the LSTM localises worse with the zero mask (0.4) than with the first element (0.7).
+
+    The gradient scores 0.6 on every in-view frame; on the frames TSR selected, TSR and the gradient both 0.8.
+    """
     rows = []
     values = {("lstm", "zero"): 0.4, ("lstm", "first_element"): 0.7,
               ("c3d", "zero"): c3d_zero, ("c3d", "first_element"): c3d_first}
     for (run, mask_value), value in values.items():
         if run == "c3d" and not with_c3d:
             continue
-        for index, person in enumerate(PERSONS[:4]):
+        for index, person in enumerate(PERSONS[:persons]):
+            tsr = value + WOBBLE[index % len(WOBBLE)]
+            comparison = {"in_view": {"first": tsr, "second": 0.6, "difference": tsr - 0.6, "frames": 5},
+                          "selected": {"first": 0.8, "second": 0.8, "difference": 0.0, "frames": 2}}
             rows.append({"model": run, "mask_value": mask_value, "mask_mean": 0.5, "video": f"{run}{person}",
-                         "person": person, "auroc_person": value + WOBBLE[index],
-                         "auroc_above_alpha": np.nan, "pooled_auroc_person": value,
-                         "person_intensity": 0.2, "background_intensity": 0.8 if run == "lstm" else 0.6})
+                         "person": person, "tsr_auroc_in_view": tsr,
+                         "tsr_auroc_selected": np.nan, "pooled_auroc_person": value,
+                         "person_intensity": 0.2, "background_intensity": 0.8 if run == "lstm" else 0.6,
+                         "comparison": comparison})
     return pd.DataFrame(rows)
+
+
+def test_mask_comparisons_and_their_rows_per_mask_value():
+    masks = findings.mask_comparisons(masks_frame(0.3, 0.8, persons=len(PERSONS)), ["lstm", "other", "c3d"])
+    assert masks.runs == ("lstm", "c3d") and masks.mask_values == ("zero", "first_element")
+    assert masks.estimates["lstm", "zero", "in_view", "difference"].mean == pytest.approx(-0.2, abs=0.05)
+    assert masks.estimates["lstm", "zero", "selected", "difference"].mean == 0.0
+    rows = findings.tsr_mask_rows(masks)
+    assert [row["quantity"].rsplit("(", 1)[1] for row in rows] == [
+        "lstm, mask=first_element)", "lstm, mask=zero)", "c3d, mask=first_element)", "c3d, mask=zero)"]
+    assert rows[0]["note"].startswith("headline") and "on the frames TSR selected: 0.00 [" in rows[0]["note"]
+    assert [row["verdict"] for row in rows] == ["reproduced", "contradicted", "reproduced", "contradicted"]
+    assert findings.mask_sentence(rows, findings.TSR_CLAIM, "lstm") == (
+        "reproduced with the first-element mask; contradicted with the zero mask")
+    assert findings.mask_sentence(rows, findings.TSR_CLAIM, "none") == findings.MISSING
+    texts = masks.glued(["lstm", "other"])
+    assert texts["rule_lstm_blur_in_view"] == "n/a" and texts["rule_other_zero_selected_tsr"] == "n/a"
+    assert texts["rule_lstm_zero_selected_tsr"].startswith("0.80 [") and texts["mask_sentence_other"] == "n/a"
+    assert texts["mask_sentence_lstm"] == "reproduced with the first-element mask; contradicted with the zero mask"
+    assert list(masks.table()["model"]) == ["lstm", "lstm", "c3d", "c3d"]
+    assert findings.mask_comparisons(pd.DataFrame(), ["lstm"]).runs == ()
 
 
 ARCHITECTURES = {"lstm": "frame_lstm", "other": "ica_lstm", "c3d": "c3d"}
@@ -244,14 +272,18 @@ def test_the_claim_rows_follow_the_one_rule_and_the_chapters_order(tmp_path):
     faith, i3d_random = i3d_frames()
     i3d = findings.i3d_findings(faith, i3d_random)
     cam = findings.cam_findings(results, ["m"], randomisation, faith, i3d_random, layers={"c3d": "a", "i3d": "b"})
-    rows = findings.claim_rows(found, randomisation, i3d, cam)
+    masks = findings.mask_comparisons(masks_frame(0.3, 0.8, with_c3d=False, persons=len(PERSONS)), ["m", "lstm"])
+    rows = findings.claim_rows(found, randomisation, i3d, cam, masks)
     claims = [row["claim"] for row in rows]
-    assert claims[:4] == [findings.BY_EYE_CLAIM, findings.TSR_CLAIM, findings.FLOW_CLAIM, findings.OCCLUSION_CLAIM]
+    assert claims[:5] == [findings.BY_EYE_CLAIM, findings.TSR_CLAIM, findings.TSR_CLAIM, findings.FLOW_CLAIM,
+                          findings.OCCLUSION_CLAIM]
     assert rows[0]["estimate"] == pytest.approx(0.9) and rows[0]["low"] is None and rows[0]["units"] == 8
     assert rows[0]["note"].endswith("chance 0.5; 1 of 4 methods localise above chance")
-    assert rows[1]["verdict"] == "contradicted" and rows[1]["note"] == "TSR lower"
-    assert rows[3]["note"] == "faithful to the model if below 0: below 0"
-    assert claims[4] == findings.RANDOMISATION_CLAIM and rows[4]["quantity"].endswith("(m)")
+    assert rows[1]["verdict"] == "reproduced" and rows[1]["quantity"].endswith("(lstm, mask=first_element)")
+    assert rows[2]["verdict"] == "contradicted" and rows[2]["quantity"].endswith("(lstm, mask=zero)")
+    assert rows[4]["note"] == "faithful to the model if below 0: below 0"
+    assert claims[5] == findings.RANDOMISATION_CLAIM and rows[5]["quantity"].endswith("(m)")
+    assert "cluster t interval" in rows[5]["note"] and "bootstrap" not in rows[5]["note"]
     i3d_rows = [row for row in rows if "Kinetics-400" in row["quantity"]]
     assert i3d_rows[0]["claim"] == findings.DEEP_TAYLOR_CLAIM and i3d_rows[0]["note"].endswith("3 clips")
     cam_rows = [row for row in rows if row["claim"] == findings.CAM_CLAIM]

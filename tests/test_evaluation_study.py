@@ -8,8 +8,12 @@ import pytest
 import torch
 import yaml
 
+from types import SimpleNamespace
+
 from _saliency_models import LinearFrames, QuadraticFrames
+from _toy_videos import TINY_MODELS
 from vidsal_core.analysis import evaluation_study as study
+from vidsal_core.analysis.sweeps import SweepItem
 from vidsal_core.errors import ConfigError
 
 OPTIONS = {"ig_steps": 4, "smoothgrad_samples": 2, "tsr_block": 2, "superpixels": 4, "occlusion_baseline": "zero",
@@ -155,32 +159,75 @@ def test_mask_ablation_settings_are_checked():
         study.mask_ablation_settings({**section, "mask_ablation": {"runs": ["c"]}})
 
 
-def test_the_mask_value_reaches_tsr(monkeypatch):
-    """mask_ablation_work runs block TSR with the variant's options and the given mask value (the mean as given)."""
-    from types import SimpleNamespace
-
-    seen = []
+def _quadratic_clip():
     generator = torch.Generator().manual_seed(2)
     model = QuadraticFrames(torch.rand(1, 4, 6, generator=generator) + 0.5, torch.tensor([1.0, 2.0, 0.5, 3.0])).eval()
     clip = torch.rand(4, 1, 4, 6, generator=generator)
     parts = np.zeros((4, 4, 6), np.uint8)
     parts[:, 1:3, 1:3] = 1
-    truth = SimpleNamespace(parts=parts, visibility=np.ones(4))
+    return model, clip, SimpleNamespace(parts=parts, visibility=np.ones(4))
+
+
+def test_the_mask_value_reaches_tsr(monkeypatch):
+    """mask_ablation_work runs block TSR once per mask value with the variant's options, the mean as given."""
+    model, clip, truth = _quadratic_clip()
     monkeypatch.setattr(study, "model_for", lambda descriptor: model)
     monkeypatch.setattr(study, "load_clip", lambda video, descriptor: SimpleNamespace(video=clip, truth=truth))
-    import vidsal_core.saliency.tsr as tsr
+    import vidsal_core.saliency.masking as masking
 
-    original = tsr.temporal_saliency_rescaling
+    seen = []
+    original = masking.baseline_video
 
-    def recording(*args, **kwargs):
-        seen.append(kwargs)
-        return original(*args, **kwargs)
+    def recording(video, value, *args, **kwargs):
+        seen.append((value, kwargs.get("mean")))
+        return original(video, value, *args, **kwargs)
 
-    monkeypatch.setattr(tsr, "temporal_saliency_rescaling", recording)
-    for mask_value in study.TSR_MASK_VALUES:
-        result = study.mask_ablation_work({"key": "v"}, {"model": {}, "mask_value": mask_value, "mean": 0.25,
-                                                         "variant": "reference_code", "block": 2,
-                                                         "min_visibility": 0.5, "version": 0})
-        assert 0.0 <= result["auroc_person"] <= 1.0 and result["frames_in_view"] == 4
-    assert [kwargs["mask_value"] for kwargs in seen] == list(study.TSR_MASK_VALUES)
-    assert seen[2]["mask_mean"] == 0.25 and all(kwargs["below_threshold"] == 0.1 for kwargs in seen)
+    monkeypatch.setattr(masking, "baseline_video", recording)
+    result = study.mask_ablation_work({"key": "v"}, {"model": {}, "mask_values": list(study.TSR_MASK_VALUES),
+                                                     "mean": 0.25, "variant": "reference_code", "block": 2,
+                                                     "min_visibility": 0.5, "version": 0})
+    assert [value for value, _ in seen] == list(study.TSR_MASK_VALUES) and seen[2] == ("mean", 0.25)
+    assert result["frames_in_view"] == 4 and list(result["masks"]) == list(study.TSR_MASK_VALUES)
+    for scores in result["masks"].values():
+        for frame_set in ("in_view", "selected"):
+            assert 0.0 <= scores[frame_set]["first"] <= 1.0
+            assert scores[frame_set]["difference"] == pytest.approx(scores[frame_set]["first"] - scores[frame_set]["second"])
+        assert scores["in_view"]["frames"] == 4 and scores["selected"]["frames"] == scores["frames_above_alpha"]
+    items = [SweepItem({"key": "v", "person": 3}, {"model": {"run": "m"}, "mean": 0.25})]
+    frame = study.mask_ablation_rows(items, [result])
+    assert list(frame["mask_value"]) == list(study.TSR_MASK_VALUES) and set(frame["person"]) == {3}
+    assert frame["difference_in_view"].tolist() == [result["masks"][m]["in_view"]["difference"]
+                                                    for m in study.TSR_MASK_VALUES]
+
+
+@pytest.mark.parametrize("name, engine", [("frame_lstm", "factorised"), ("ica_lstm", "factorised"),
+                                          ("frame_lstm", "batched")])
+def test_shared_engine_across_mask_values_equals_separate_runs_in_float64(name, engine):
+    """One engine (Jacobians computed once) for every mask value gives each separate TSR call's map."""
+    from vidsal_core.models.registry import build_model
+    from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS, temporal_saliency_rescaling
+
+    model = build_model(name, TINY_MODELS[name], seed=11).double().eval()
+    video = torch.rand(6, 1, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(12))
+    shared = study.tsr_across_mask_values(model, video, 0, study.TSR_MASK_VALUES, 5, REFERENCE_CODE_OPTIONS,
+                                          mask_mean=0.4, engine=engine)
+    assert list(shared) == list(study.TSR_MASK_VALUES)
+    for mask_value, result in shared.items():
+        options = {**REFERENCE_CODE_OPTIONS, "mask_value": mask_value}
+        separate = temporal_saliency_rescaling(model, video, 0, block_size=5, engine=engine,
+                                               mask_mean=0.4 if mask_value == "mean" else None, **options)
+        assert result.engine == separate.engine == engine
+        assert torch.equal(result.selected, separate.selected)
+        torch.testing.assert_close(result.time_relevance, separate.time_relevance, rtol=1e-12, atol=0)
+        torch.testing.assert_close(result.saliency, separate.saliency, rtol=1e-12, atol=1e-15)
+        assert result.attribution_calls == separate.attribution_calls
+    maps = [result.saliency for result in shared.values()]
+    assert any(not torch.equal(maps[0], other) for other in maps[1:])  # the mask value matters
+
+
+def test_shared_engine_refuses_bad_mask_values():
+    model, clip, _ = _quadratic_clip()
+    with pytest.raises(ConfigError, match="mask_values"):
+        study.tsr_across_mask_values(model, clip, 0, ["grey"], 2, {})
+    with pytest.raises(ConfigError, match="mask_mean"):
+        study.tsr_across_mask_values(model, clip, 0, ["mean"], 2, {})

@@ -19,11 +19,14 @@ from vidsal_core.analysis.tsr_findings import (
     claim_rows,
     cost_findings,
     paired_difference,
+    rule_findings,
     shortcut_findings,
     study_overview,
     superpixel_cost_glued,
     tsr_findings,
 )
+from vidsal_core.analysis.evaluation_findings import mask_sentence
+from vidsal_core.analysis.tsr_findings import LEGS_CLAIM, ONE_STEP_CLAIM
 from vidsal_core.analysis.tsr_study import (
     METHODS,
     SEED_SETTING,
@@ -191,15 +194,56 @@ def test_cost_findings_without_the_paper_pass_or_a_record():
         cost_findings(costs_table()[costs_table()["measured"]], results_table(), RUNS, 4, None, cost.seed)
 
 
+#: Per mask value, the paired difference of every clip's comparisons before the person's share (0.01 per person).
+MASK_SHIFTS = {"zero": -0.3, "first_element": -0.2, "blur": 0.3}
+
+
+def with_rule(results: pd.DataFrame) -> pd.DataFrame:
+    """The results with a hand-made ``rule`` column: difference = shift + 0.01 person on every in-view frame,
+    shift / 2 on the frames TSR selected."""
+    results = results.copy()
+
+    def comparison(shift, person):
+        return {"in_view": {"difference": shift + 0.01 * person, "first": 0.5, "second": 0.5 - shift, "frames": 4},
+                "selected": {"difference": shift / 2, "first": 0.6, "second": 0.6 - shift / 2, "frames": 2}}
+
+    names = ("one_step_vs_tsr_rho", "tsr_vs_gradient_auroc_legs", "tsr_vs_gradient_auroc_person")
+    results["rule"] = [{mask: {name: comparison(shift, person) for name in names} for mask, shift in MASK_SHIFTS.items()}
+                       for person in results["person"]]
+    return results
+
+
+def test_rule_findings_and_rows_per_mask_value():
+    results = results_table()
+    many = with_rule(pd.DataFrame([{"run": run, "person": person} for run in RUNS for person in range(1, 9)]))
+    rule = rule_findings(many, RUNS)
+    assert rule.mask_values[0] == "first_element" and set(rule.mask_values) == set(MASK_SHIFTS)
+    estimate = rule.estimate(RUNS[0], "blur", "one_step_vs_tsr_rho")
+    assert estimate.mean == pytest.approx(0.3 + 0.01 * 4.5) and estimate.units == 8
+    assert rule.estimate(RUNS[0], "zero", "one_step_vs_tsr_rho", "selected").mean == pytest.approx(-0.15)
+    assert rule.glued()[f"rule_{RUNS[0]}_blur_one_step_vs_tsr_rho_selected"].startswith("0.15")
+    found, shortcut = tsr_findings(results, RUNS), shortcut_findings(results, RUNS)
+    cost = cost_findings(costs_table(), results, RUNS, 4, {"seconds": 0.5}, SeedSettingCost(60.0, 2047, "bench"))
+    claims = claim_rows(found, shortcut, cost, (30, 40), rule)
+    rows = [claim for claim in claims if claim["claim"] in (ONE_STEP_CLAIM, LEGS_CLAIM)]
+    assert len(rows) == 2 * len(RUNS) * len(MASK_SHIFTS)
+    first = rows[0]
+    assert first["quantity"].endswith("(FrameLSTM, mask=first_element)") and first["note"].startswith("headline")
+    verdicts = {row["quantity"].rsplit("mask=", 1)[1][:-1]: row["verdict"] for row in rows[:len(MASK_SHIFTS)]}
+    assert verdicts == {"first_element": "contradicted", "zero": "contradicted", "blur": "reproduced"}
+    assert mask_sentence(claims, ONE_STEP_CLAIM, "FrameLSTM") == ("reproduced with the blurred-copy mask; contradicted "
+                                                                   "with the first-element and zero masks")
+
+
 def test_claim_rows_judge_the_seeds_claims_and_report_the_new_results():
     results = results_table()
     found, shortcut = tsr_findings(results, RUNS), shortcut_findings(results, RUNS)
     cost = cost_findings(costs_table(), results, RUNS, 4, {"seconds": 0.5}, SeedSettingCost(60.0, 2047, "bench"))
     claims = claim_rows(found, shortcut, cost, (30, 40))
-    assert len(claims) == 2 + 2 * len(RUNS) + 3 + 1 + 1
+    assert len(claims) == 2 + 3 + 1 + 1  # without the rule's findings, no TSR claim rows
     assert [claim["verdict"] for claim in claims[:2]] != ["new", "new"]
-    assert all(claim["verdict"] == "new" for claim in claims[2 + 2 * len(RUNS):])
-    hour, speedup = claims[2 + 2 * len(RUNS)], claims[3 + 2 * len(RUNS)]
+    assert all(claim["verdict"] == "new" for claim in claims[2:])
+    hour, speedup = claims[2], claims[3]
     assert hour["estimate"] == pytest.approx(0.5 * 463) and "2.00 s at 30x40" in hour["note"]
     assert speedup["estimate"] == pytest.approx(10.0) and "4x4 blocks" in speedup["quantity"]
     assert claims[-1]["estimate"] == pytest.approx(100 * 0.1)  # superpixel − block TSR legs, points

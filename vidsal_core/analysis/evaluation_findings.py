@@ -9,6 +9,10 @@ numbers and words the chapter glues into its Markdown:
   that localise and those that are faithful, TSR against the input gradient and
   flow against the best method;
 - :func:`mask_ablation_findings`: TSR's mask value (:class:`MaskAblationFindings`);
+- :func:`mask_comparisons`: TSR against the input gradient under the one
+  flat-frame rule (:mod:`vidsal_core.analysis.flat_frames`), per model and mask
+  value (:class:`MaskComparisons`); :func:`tsr_mask_rows` its claim rows and
+  :func:`mask_sentence` the masks a claim holds for, in words;
 - :func:`randomisation_findings`: the cascading randomisation check per model
   and method (:class:`RandomisationFindings`);
 - :func:`i3d_findings`: the pretrained I3D on real footage (:class:`I3DFindings`);
@@ -34,7 +38,8 @@ import pandas as pd
 from vidsal_core.analysis.evaluation_study import (CAM_METHODS, METHOD_LABELS, TSR_MASK_VALUES, paired_difference,
                                                    summary_table)
 from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
-from vidsal_core.results import claim_row, interval_side, new_row
+from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
+from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row
 
 #: The text of a value that could not be measured.
 MISSING = "n/a"
@@ -50,8 +55,20 @@ MASK_RESPONSE_WORDS: dict[bool | None, str] = {
     True: "Yes",
     False: "No, it responds differently",
     None: ("Not measured at this profile, which leaves C3D out of the ablation (its block TSR costs about twenty "
-           "times the LSTM's; the quick and full profiles include it)"),
+           "times the LSTM's; the quick, default and full profiles include it)"),
 }
+#: TSR's mask values in words (quantity texts and the sentence of :func:`mask_sentence`).
+MASK_WORDS: dict[str, str] = {"zero": "zero", "first_element": "first-element", "mean": "dataset-mean",
+                              "blur": "blurred-copy"}
+#: The mask value of the reference code (Ismail et al.'s ``getTwoStepRescaling``): the named headline row.
+HEADLINE_MASK = "first_element"
+#: The flat-frame rule's version the claim rows use (:data:`~vidsal_core.analysis.flat_frames.FRAME_SETS`), and why.
+CLAIM_FRAME_SET = "in_view"
+CLAIM_FRAME_SET_REASON = ("the claim is about the map a reader sees, every frame of it: a frame TSR leaves flat "
+                          "shows nothing about where the person is, so it scores chance, and both maps are scored "
+                          "on the same frames")
+#: The version shown beside each claim row's number.
+OTHER_FRAME_SET = "selected"
 #: The TSR chapter's variants in words.
 TSR_VARIANT_NAMES: dict[str, str] = {
     "reference_code": ("the reference code's (Ismail et al.'s public code: masks take the value of the video's "
@@ -293,8 +310,8 @@ def _localises(table: pd.DataFrame, run: str, method: str) -> bool:
 
 
 #: Columns of the mask ablation's results and their names in its table.
-MASK_COLUMNS: dict[str, str] = {"auroc_person": "per-frame AUROC",
-                                "auroc_above_alpha": "per-frame AUROC, frames above α",
+MASK_COLUMNS: dict[str, str] = {"tsr_auroc_in_view": "per-frame AUROC, every in-view frame (flat: 0.5)",
+                                "tsr_auroc_selected": "per-frame AUROC, frames above α",
                                 "pooled_auroc_person": "pooled AUROC"}
 
 
@@ -356,7 +373,7 @@ def mask_ablation_findings(masks: pd.DataFrame, architectures: Mapping[str, str]
             finite = np.isfinite(values)
             value = mean_interval(values[finite], part["person"].to_numpy()[finite]) if finite.any() else None
             row[name] = estimate_text(value)
-            if column == "auroc_person" and value is not None:
+            if column == "tsr_auroc_in_view" and value is not None:
                 auroc[(run, mask_value)] = value
         rows.append(row)
     clips = masks.drop_duplicates(["model", "video"])
@@ -375,7 +392,7 @@ def mask_ablation_findings(masks: pd.DataFrame, architectures: Mapping[str, str]
 
 def _zero_below_first(masks: pd.DataFrame, run: str) -> bool:
     """Does the zero mask localise worse than the first-element mask on this run (mean per-frame AUROC)?"""
-    means = masks[masks["model"] == run].groupby("mask_value")["auroc_person"].mean()
+    means = masks[masks["model"] == run].groupby("mask_value")["tsr_auroc_in_view"].mean()
     return bool(means.get("zero", np.nan) < means.get("first_element", np.nan))
 
 
@@ -687,17 +704,148 @@ def _i3d_comparisons(faith: pd.DataFrame, randomised: pd.DataFrame) -> list[CamC
     return comparisons
 
 
+def mask_quantity(quantity: str, model: str, mask_value: str) -> str:
+    """A per-mask row's quantity text: ``"<quantity> (<model>, mask=<value>)"`` (the mask in the parentheses).
+
+    Examples
+    --------
+    >>> mask_quantity("TSR − gradient", "FrameLSTM", "blur")
+    'TSR − gradient (FrameLSTM, mask=blur)'
+    """
+    if mask_value not in TSR_MASK_VALUES:
+        raise ConfigError(f"mask_value={mask_value!r}: choose one of {list(TSR_MASK_VALUES)}")
+    return f"{quantity} ({model}, mask={mask_value})"
+
+
+def mask_sentence(rows: Sequence[Mapping[str, Any]], claim: str, model: str) -> str:
+    """For which mask values a claim holds on one model, in words, computed from its rows.
+
+    The rows of ``claim`` whose quantity names ``(model, mask=…)`` (:func:`mask_quantity`)
+    go through :func:`vidsal_core.results.claim_aggregate`, which gives each
+    verdict with the masks that carry it.
+
+    Examples
+    --------
+    >>> rows = [{"claim": "c", "quantity": f"q (M, mask={m})", "verdict": v}
+    ...         for m, v in (("zero", "contradicted"), ("first_element", "contradicted"), ("blur", "reproduced"))]
+    >>> mask_sentence(rows, "c", "M")
+    'reproduced with the blurred-copy mask; contradicted with the zero and first-element masks'
+    """
+    marker = f"({model}, mask="
+    chosen = []
+    for row in rows:
+        quantity = str(row["quantity"])
+        if row["claim"] != claim or marker not in quantity:
+            continue
+        mask_value = quantity[quantity.rfind("mask=") + 5:quantity.rfind(")")]
+        chosen.append({**row, "quantity": f"({mask_value})"})
+    line = claim_aggregate(chosen).get(claim)
+    if not line:
+        return MISSING
+    parts = []
+    for part in line.split("; "):
+        verdict, _, masks = part.partition(" on ")
+        words = [MASK_WORDS.get(mask, mask) for mask in masks.split(", ")]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        parts.append(f"{verdict} with the {listed} mask{'s' if len(words) > 1 else ''}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class MaskComparisons:
+    """Block TSR against the input gradient under the flat-frame rule, per model and mask value.
+
+    Attributes
+    ----------
+    runs : tuple of str
+        The models of the ablation, in the chapter's order.
+    mask_values : tuple of str
+        The mask values, in the ablation's order.
+    estimates : dict
+        (run, mask value, frame set, part) → Estimate over persons (None when not measured);
+        ``part``: ``"difference"`` (TSR − gradient, paired by frame within clip), ``"first"`` (TSR),
+        ``"second"`` (gradient).
+    """
+
+    runs: tuple[str, ...]
+    mask_values: tuple[str, ...]
+    estimates: dict[tuple[str, str, str, str], Estimate | None]
+
+    def table(self) -> pd.DataFrame:
+        """One row per (model, mask value): TSR, gradient and their difference in both versions, as text."""
+        rows = []
+        for run in self.runs:
+            for mask_value in self.mask_values:
+                row = {"model": run, "mask value": mask_value}
+                for frame_set in FRAME_SETS:
+                    name = "every in-view frame" if frame_set == "in_view" else "frames TSR selected"
+                    for part, label in (("first", "TSR"), ("second", "gradient"), ("difference", "TSR − gradient")):
+                        row[f"{label}, {name}"] = estimate_text(self.estimates.get((run, mask_value, frame_set, part)))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def glued(self, runs: Sequence[str] | None = None) -> dict[str, str]:
+        """Every text the chapter glues from the comparisons, by glue name.
+
+        ``rule_<run>_<mask>_<frame set>`` (the difference), ``rule_<run>_<mask>_<frame set>_tsr`` and
+        ``..._gradient`` (each map's mean per-frame AUROC), for every run of ``runs`` (default the ablated
+        ones; :data:`MISSING` where not measured) and every mask value of :data:`TSR_MASK_VALUES`;
+        ``mask_sentence_<run>``: for which masks the chapter's claim holds (:func:`mask_sentence` of
+        :func:`tsr_mask_rows`).
+        """
+        runs = self.runs if runs is None else tuple(runs)
+        texts = {}
+        rows = tsr_mask_rows(self)
+        for run in runs:
+            for mask_value in TSR_MASK_VALUES:
+                for frame_set in FRAME_SETS:
+                    name = f"rule_{run}_{mask_value}_{frame_set}"
+                    for part, suffix in (("difference", ""), ("first", "_tsr"), ("second", "_gradient")):
+                        texts[name + suffix] = estimate_text(self.estimates.get((run, mask_value, frame_set, part)))
+            texts[f"mask_sentence_{run}"] = mask_sentence(rows, TSR_CLAIM, run)
+        return texts
+
+
+def mask_comparisons(masks: pd.DataFrame, runs: Sequence[str]) -> MaskComparisons:
+    """TSR − gradient under the flat-frame rule from the mask ablation (:class:`MaskComparisons`).
+
+    Parameters
+    ----------
+    masks : pandas.DataFrame
+        :func:`~vidsal_core.analysis.evaluation_study.mask_ablation_frame` (its ``comparison`` column).
+    runs : sequence of str
+        The chapter's models in order (those not in the ablation are left out).
+    """
+    if masks.empty or "comparison" not in masks:
+        return MaskComparisons((), (), {})
+    ablated = [run for run in runs if run in set(masks["model"])]
+    mask_values = tuple(dict.fromkeys(masks["mask_value"]))
+    estimates = {}
+    for run in ablated:
+        for mask_value in mask_values:
+            part = masks[(masks["model"] == run) & (masks["mask_value"] == mask_value)]
+            for frame_set in FRAME_SETS:
+                for which in ("difference", "first", "second"):
+                    estimates[run, mask_value, frame_set, which] = paired_estimate(
+                        part["comparison"].tolist(), part["person"].tolist(), frame_set, which)
+    return MaskComparisons(tuple(ablated), mask_values, estimates)
+
+
 # --- the chapter's claim rows -----------------------------------------------------------------------------
 
 
 def claim_rows(found: EvaluationFindings, randomisation: RandomisationFindings, i3d: I3DFindings,
-               cam: CamFindings) -> list[dict[str, Any]]:
+               cam: CamFindings, masks: MaskComparisons | None = None) -> list[dict[str, Any]]:
     """The chapter's rows for the summary chapter (:func:`vidsal_core.results.record_claims`), in order.
 
     The best method's per-frame AUROC on the first model (seed 000: maps are judged by eye); TSR against the
     input gradient and flow against the best method on each model; frame occlusion's deletion against a random
     order; every randomisation outcome; I3D's deep Taylor deletion and randomisation outcomes; the Grad-CAM
     family on C3D and I3D.
+
+    TSR against the input gradient comes from the mask ablation (``masks``, :func:`mask_comparisons`): one row
+    per model and mask value, the reference code's mask (:data:`HEADLINE_MASK`) first, each scored under the
+    flat-frame rule on every in-view frame (:data:`CLAIM_FRAME_SET`), the frames TSR selected in its note.
     """
     rows = []
     first = found.runs[0]
@@ -709,11 +857,8 @@ def claim_rows(found: EvaluationFindings, randomisation: RandomisationFindings, 
             f"the person's pixels ({first})", top.mean, units=top.units,
             note=f"{top.mean:.3f} [{top.low:.3f}, {top.high:.3f}], chance 0.5; "
                  f"{len(found.localising[first])} of {len(found.saliency_methods)} methods localise above chance"))
+    rows += tsr_mask_rows(masks)
     for run in found.runs:
-        difference = found.tsr_vs_gradient[run]
-        if difference is not None:
-            rows.append(claim_row("000", TSR_CLAIM, f"per-frame AUROC (person) of TSR minus input gradient ({run})",
-                                  difference, "greater", note=f"TSR {DIFFERENCE_WORDS[side(difference)]}"))
         difference = found.flow_vs_best[run]
         if difference is not None:
             rows.append(new_row("000", FLOW_CLAIM,
@@ -729,9 +874,32 @@ def claim_rows(found: EvaluationFindings, randomisation: RandomisationFindings, 
         rows.append(new_row("002" if outcome.method == "deep_taylor" else "000", RANDOMISATION_CLAIM,
                             f"Spearman of {METHOD_LABELS[outcome.method]} maps, trained vs fully randomised "
                             f"({outcome.model})", outcome.estimate,
-                            note=f"{outcome.result} (per-frame Spearman, person bootstrap, against 0.5)"))
+                            note=f"{outcome.result} (per-frame Spearman, cluster t interval over persons, against 0.5)"))
     rows += _i3d_rows(i3d)
     rows += _cam_rows(cam)
+    return rows
+
+
+#: The quantity of TSR's rows against the input gradient (:func:`tsr_mask_rows`), before its model and mask.
+TSR_MASK_QUANTITY = "per-frame AUROC (person) of TSR minus input gradient, every in-view frame, flat frames at 0.5"
+
+
+def tsr_mask_rows(masks: MaskComparisons | None) -> list[dict[str, Any]]:
+    """TSR − input gradient rows: per model, one per mask value, the headline (reference code's) mask first."""
+    if masks is None:
+        return []
+    rows = []
+    order = sorted(masks.mask_values, key=lambda value: value != HEADLINE_MASK)
+    for run in masks.runs:
+        for mask_value in order:
+            difference = masks.estimates.get((run, mask_value, CLAIM_FRAME_SET, "difference"))
+            if difference is None:
+                continue
+            other = masks.estimates.get((run, mask_value, OTHER_FRAME_SET, "difference"))
+            headline = "headline (the reference code's mask); " if mask_value == HEADLINE_MASK else ""
+            rows.append(claim_row(
+                "000", TSR_CLAIM, mask_quantity(TSR_MASK_QUANTITY, run, mask_value), difference, "greater",
+                note=f"{headline}paired by frame within clip; on the frames TSR selected: {estimate_text(other)}"))
     return rows
 
 

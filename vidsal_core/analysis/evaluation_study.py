@@ -40,7 +40,9 @@ Both TSR methods take the options of the TSR chapter's variant
 by default ``reference_code``, Ismail et al.'s code: masks take the value of
 the video's first element, Δ min-max scaled, 0.1 below α), so the book uses
 one TSR everywhere. :func:`mask_ablation_frame` re-runs block TSR with each
-mask value of :data:`TSR_MASK_VALUES` and scores its localisation.
+mask value of :data:`TSR_MASK_VALUES` (:func:`tsr_across_mask_values`: one
+engine per clip, shared by the values) and compares it with the input
+gradient under the one flat-frame rule (:mod:`vidsal_core.analysis.flat_frames`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from vidsal_core.analysis.flat_frames import FRAME_SETS, compare_maps, in_view_frames
 from vidsal_core.analysis.statistics import mean_interval
 from vidsal_core.analysis.sweeps import SweepItem, canonical_json, run_sweep, sweep_directory
 from vidsal_core.errors import ConfigError
@@ -451,47 +454,172 @@ def figure_background_intensity(video: torch.Tensor, person: Any, frames: Any) -
     return (float(values[mask].mean()) if mask.any() else nan, float(values[~mask].mean()) if (~mask).any() else nan)
 
 
-def mask_ablation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
-    """Block TSR of one clip with one mask value (the variant's other options), scored for localisation.
+def tsr_across_mask_values(model: nn.Module, video: torch.Tensor, target: int, mask_values: Sequence[str],
+                           block_size: int, options: Mapping[str, Any], mask_mean: float | None = None,
+                           engine: str = "auto") -> dict[str, Any]:
+    """Block TSR of one clip with each mask value, sharing one attribution engine across the values.
 
-    ``setting``: ``model``, ``mask_value``, ``mean`` (the mask of ``"mean"``: the
-    mean intensity of the model's ablation clips), ``variant``, ``block``,
-    ``min_visibility``, ``version``. Returns the per-frame AUROC of the person
-    over the frames in view (the headline), the same over the frames TSR
-    selected (above α), the pooled AUROC, the frames counted, and the clip's
-    figure and background intensities.
+    The engine (:func:`vidsal_core.saliency.tsr.make_engine`) holds what does
+    not depend on the mask: the base attribution ``R(X)`` and, for a model with
+    a per-frame encoder (the factorised engine), the encodings and the
+    encoder's Jacobians at every frame, the costly part. Each mask value then
+    costs only its masked passes. Every step after the engine is
+    :func:`~vidsal_core.saliency.tsr.temporal_saliency_rescaling`'s, through
+    the same public helpers, so each result equals a separate call with that
+    ``mask_value`` (tested in float64 on a tiny model).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Eval mode.
+    video : torch.Tensor
+        ``(T, C, H, W)``.
+    target : int
+        The class explained.
+    mask_values : sequence of str
+        Mask values of :data:`TSR_MASK_VALUES`.
+    block_size : int
+        Block side in pixels.
+    options : mapping
+        The variant's other TSR options (:func:`tsr_variant_options`; any ``mask_value`` there is overridden).
+    mask_mean : float, optional
+        The value of the ``"mean"`` mask (required when it is asked for).
+    engine : str, default "auto"
+        As :func:`~vidsal_core.saliency.tsr.temporal_saliency_rescaling`'s.
+
+    Returns
+    -------
+    dict
+        Mask value → :class:`~vidsal_core.saliency.tsr.TSRResult` (``seconds``: the value's own
+        passes plus its share of the engine's set-up).
     """
-    from vidsal_core.analysis.localisation import auroc, frame_auroc, part_region
+    from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
+    from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
+    from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES, baseline_video, frame_masks, label_masks
+    from vidsal_core.saliency.tsr import (TSRResult, base_attribution, check_options, combine, make_engine,
+                                          region_labels, select_frames)
+
+    unknown = [value for value in mask_values if value not in TSR_MASK_VALUES]
+    if unknown or not mask_values:
+        raise ConfigError(f"mask_values={list(mask_values)}: choose one or more of {list(TSR_MASK_VALUES)}")
+    if "mean" in mask_values and mask_mean is None:
+        raise ConfigError("mask_mean: required when mask_values has 'mean'")
+    settings = {key: value for key, value in options.items() if key not in ("mask_value", "mask_mean")}
+    threshold_quantile = settings.get("threshold_quantile", 0.55)
+    time_scaling, feature_scaling = settings.get("time_scaling", "none"), settings.get("feature_scaling", "none")
+    below_threshold = settings.get("below_threshold", 0.0)
+    extra = sorted(set(settings) - {"threshold_quantile", "time_scaling", "feature_scaling", "below_threshold"})
+    if extra:
+        raise ConfigError(f"options: {extra} not supported here; expected the TSR variant's options")
+    started = time.perf_counter()
+    check_video(video)
+    check_eval_mode(model)
+    for value in mask_values:
+        check_options(value, threshold_quantile, time_scaling, feature_scaling, below_threshold)
+    video = video.detach()
+    attribution = base_attribution("gradient", True, 50, "zero")
+    frames, _, height, width = video.shape
+    region_labels(video, "blocks", block_size, 100, 0.1)  # refuse a bad block size before any compute
+    runner = make_engine(engine, model, video, int(target), attribution, DEFAULT_MAX_BATCH_BYTES, None,
+                         DEFAULT_MAX_JACOBIAN_BYTES)
+    check_finite(runner.base, f"{attribution.name} attribution")
+    shared = (time.perf_counter() - started) / len(mask_values)
+    results = {}
+    for value in mask_values:
+        started = time.perf_counter()
+        values = baseline_video(video, value, mean=mask_mean if value == "mean" else None)
+        time_relevance = check_finite(runner.changes(frame_masks(frames, height, width), values),
+                                      "time relevance Δ_t").cpu()
+        scaled_time, threshold, selected = select_frames(time_relevance, threshold_quantile)
+        chosen = torch.nonzero(selected).flatten()
+        labels = region_labels(video, "blocks", block_size, 100, 0.1, chosen)
+        region_relevance: dict[int, torch.Tensor] = {}
+        calls = 1 + frames
+        if chosen.numel():
+            masks = label_masks(labels, chosen)
+            changes = check_finite(runner.changes(masks, values), "feature relevance Δ_i").cpu()
+            calls += len(masks)
+            for frame in chosen.tolist():
+                region_relevance[frame] = changes[masks.starts == frame]
+        saliency, time_scores, feature_relevance, feature_scores = combine(
+            video, time_relevance, scaled_time, selected, labels, region_relevance, time_scaling, feature_scaling,
+            below_threshold)
+        results[value] = TSRResult(
+            saliency=saliency, time_relevance=time_relevance, time_scores=time_scores, threshold=threshold,
+            selected=selected.cpu(), feature_relevance=feature_relevance, feature_scores=feature_scores,
+            regions=labels.cpu(), base_attribution=runner.base, target=int(target), attribution_calls=calls,
+            engine=runner.name, seconds=shared + time.perf_counter() - started,
+            options={"method": attribution.name, "features": "blocks", "block_size": block_size, "mask_value": value,
+                     "threshold_quantile": threshold_quantile, "time_scaling": time_scaling,
+                     "feature_scaling": feature_scaling, "below_threshold": below_threshold})
+    return results
+
+
+#: What :func:`mask_ablation_work` compares block TSR with, on the same frames (the flat-frame rule).
+MASK_ABLATION_BASELINE = "input_gradient"
+
+
+def tsr_against_gradient(tsr: Any, gradient: Any, person: Any, in_view: Any, selected: Any) -> dict[str, dict[str, float]]:
+    """Per-frame AUROC (person) of a TSR map and a gradient map of one clip, paired under the flat-frame rule.
+
+    :func:`vidsal_core.analysis.flat_frames.compare_maps` with ``score="auroc"``:
+    ``first`` is TSR, ``second`` the gradient, in both versions (every in-view
+    frame, a flat frame scoring 0.5; the in-view frames TSR selected).
+    """
+    return compare_maps(tsr, gradient, person, "auroc", in_view, selected)
+
+
+def mask_ablation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
+    """Block TSR of one clip with every mask value (one shared engine), scored against the gradient's map.
+
+    ``setting``: ``model``, ``mask_values``, ``mean`` (the mask of ``"mean"``:
+    the mean intensity of the model's ablation clips), ``variant``, ``block``,
+    ``min_visibility``, ``version``. TSR runs through
+    :func:`tsr_across_mask_values`; the input gradient once. Both maps are
+    scored by the flat-frame rule (:func:`tsr_against_gradient`).
+
+    Returns
+    -------
+    dict
+        ``target``, ``frames_in_view``, ``person_intensity``, ``background_intensity``,
+        ``gradient_seconds`` and ``masks``: mask value → ``in_view`` and
+        ``selected`` (:func:`~vidsal_core.analysis.flat_frames.compare_maps`:
+        TSR's and the gradient's mean per-frame AUROC and their paired
+        difference), ``pooled_auroc_person``, ``frames_above_alpha``, ``seconds``.
+    """
+    from vidsal_core.analysis.localisation import auroc, part_region
     from vidsal_core.analysis.tsr_study import tsr_options
-    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
 
     model = model_for(setting["model"])
     item = load_clip(video, setting["model"])
     clip, truth = item.video, item.truth
     with torch.no_grad():
         target = int(model(clip[None])[0].argmax())
-    options = {**tsr_options(setting["variant"]), "mask_value": setting["mask_value"]}
-    if setting["mask_value"] == "mean":
-        options["mask_mean"] = float(setting["mean"])
+    started = time.perf_counter()
     with torch.enable_grad():
-        result = temporal_saliency_rescaling(model, clip, target, features="blocks", block_size=setting["block"],
-                                             **options)
-    saliency = result.saliency.detach().double()
+        gradient = explain(model, clip, target, MASK_ABLATION_BASELINE, {}).detach().double()
+    gradient_seconds = time.perf_counter() - started
+    with torch.enable_grad():
+        results = tsr_across_mask_values(model, clip, target, list(setting["mask_values"]), setting["block"],
+                                         tsr_options(setting["variant"]), mask_mean=float(setting["mean"]))
     person = part_region(truth.parts)
-    in_view = (np.asarray(truth.visibility, float) >= setting["min_visibility"]) & person.any(axis=(1, 2))
-    selected = result.selected.cpu().numpy().astype(bool)
-    per_frame = frame_auroc(saliency, person, in_view)
-    above = per_frame[selected & in_view]
+    in_view = in_view_frames(truth.visibility, person, setting["min_visibility"])
     figure, background = figure_background_intensity(clip, person, in_view)
-    nan = float("nan")
-    return {
-        "target": target,
-        "auroc_person": float(np.nanmean(per_frame)) if np.isfinite(per_frame).any() else nan,
-        "auroc_above_alpha": float(np.nanmean(above)) if np.isfinite(above).any() else nan,
-        "pooled_auroc_person": auroc(saliency, person, in_view) if in_view.any() else nan,
-        "frames_in_view": int(in_view.sum()), "frames_above_alpha": int((selected & in_view).sum()),
-        "person_intensity": figure, "background_intensity": background,
-    }
+    masks = {}
+    for mask_value, result in results.items():
+        saliency = result.saliency.detach().double()
+        selected = result.selected.cpu().numpy().astype(bool)
+        masks[mask_value] = {
+            **tsr_against_gradient(saliency, gradient, person, in_view, selected),
+            "pooled_auroc_person": auroc(saliency, person, in_view) if in_view.any() else float("nan"),
+            "frames_above_alpha": int((selected & in_view).sum()), "seconds": result.seconds,
+        }
+    return {"target": target, "frames_in_view": int(in_view.sum()), "person_intensity": figure,
+            "background_intensity": background, "gradient_seconds": gradient_seconds, "masks": masks}
+
+
+#: Bumped whenever :func:`mask_ablation_work` changes what it computes (its own sweep folder).
+MASK_WORK_VERSION = 2  # 2: every mask value in one item (one shared engine), the gradient paired by the flat-frame rule
 
 
 def mask_ablation_frame(models: Mapping[str, Mapping[str, Any]], videos: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -506,25 +634,54 @@ def mask_ablation_frame(models: Mapping[str, Mapping[str, Any]], videos: Mapping
         :func:`mask_ablation_settings`: ``runs``, ``videos`` (run → its first clips), ``mask_values``.
     options : mapping
         The chapter's options (``tsr_block``, ``min_visibility``, ``tsr_variant``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``mask_value``, ``mask_mean``, ``video``, ``person``, ``target``, ``frames_in_view``,
+        ``frames_above_alpha``, the intensities, ``seconds`` (TSR with this mask), ``gradient_seconds``,
+        ``pooled_auroc_person``, and per frame set ``s`` of :data:`~vidsal_core.analysis.flat_frames.FRAME_SETS`:
+        ``tsr_auroc_<s>``, ``gradient_auroc_<s>``, ``difference_<s>`` and ``frames_<s>``; ``comparison``
+        holds the clip's :func:`~vidsal_core.analysis.flat_frames.compare_maps` result.
     """
     items = []
     for run in ablation["runs"]:
         clips = list(videos[run])[:ablation["videos"][run]]
         mean = float(torch.stack([load_clip(clip, models[run]).video.double().mean() for clip in clips]).mean())
-        for mask_value in ablation["mask_values"]:
-            items += [SweepItem(clip, {"model": models[run], "mask_value": mask_value, "mean": round(mean, 6),
-                                       "variant": options.get("tsr_variant", "reference_code"),
-                                       "block": options["tsr_block"], "min_visibility": options["min_visibility"],
-                                       "version": WORK_VERSION})
-                      for clip in clips]
+        items += [SweepItem(clip, {"model": models[run], "mask_values": list(ablation["mask_values"]),
+                                   "mean": round(mean, 6), "variant": options.get("tsr_variant", "reference_code"),
+                                   "block": options["tsr_block"], "min_visibility": options["min_visibility"],
+                                   "version": MASK_WORK_VERSION})
+                  for clip in clips]
     if not items:
         return pd.DataFrame()
     directory = sweep_directory("evaluation-tsr-masks", {"work": "vidsal_core.analysis.evaluation_study.mask_ablation_work",
-                                                         "version": WORK_VERSION})
+                                                         "version": MASK_WORK_VERSION})
     results = run_sweep(mask_ablation_work, items, directory, progress=progress, description="TSR mask values")
-    return pd.DataFrame([{"model": item.setting["model"]["run"], "mask_value": item.setting["mask_value"],
-                          "mask_mean": item.setting["mean"], "video": item.video["key"], "person": item.video["person"],
-                          **result} for item, result in zip(items, results)])
+    return mask_ablation_rows(items, results)
+
+
+def mask_ablation_rows(items: Sequence[SweepItem], results: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """:func:`mask_ablation_frame`'s table from its sweep items and :func:`mask_ablation_work`'s results."""
+    rows = []
+    for item, result in zip(items, results):
+        common = {"model": item.setting["model"]["run"], "mask_mean": item.setting["mean"],
+                  "video": item.video["key"], "person": item.video["person"], "target": result["target"],
+                  "frames_in_view": result["frames_in_view"], "person_intensity": result["person_intensity"],
+                  "background_intensity": result["background_intensity"],
+                  "gradient_seconds": result["gradient_seconds"]}
+        for mask_value, scores in result["masks"].items():
+            row = {**common, "mask_value": mask_value, "seconds": scores["seconds"],
+                   "frames_above_alpha": scores["frames_above_alpha"],
+                   "pooled_auroc_person": scores["pooled_auroc_person"],
+                   "comparison": {frame_set: dict(scores[frame_set]) for frame_set in FRAME_SETS}}
+            for frame_set in FRAME_SETS:
+                row[f"tsr_auroc_{frame_set}"] = scores[frame_set]["first"]
+                row[f"gradient_auroc_{frame_set}"] = scores[frame_set]["second"]
+                row[f"difference_{frame_set}"] = scores[frame_set]["difference"]
+                row[f"frames_{frame_set}"] = scores[frame_set]["frames"]
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # --- cascading randomisation (Adebayo et al., 2018) ----------------------------------------------------------

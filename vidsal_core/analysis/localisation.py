@@ -30,6 +30,11 @@ heat maps; the sign of LRP or Integrated Gradients is not scored here.
   truth (visibility, limb motion).
 - :func:`localisation_metrics` — all of them for one video, as a dict.
 
+These score one map on its own (a constant frame is left out of the
+per-frame AUROC). Two maps are compared by the one flat-frame rule of
+:mod:`vidsal_core.analysis.flat_frames` (a flat frame at chance, the same
+frames for both).
+
 References
 ----------
 Zhang, J., Bargal, S. A., Lin, Z., Brandt, J., Shen, X. and Sclaroff, S. (2018).

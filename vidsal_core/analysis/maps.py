@@ -17,7 +17,10 @@ reports:
   ``1 + T + |{t > α}| · F``.
 
 Scores of a map *against a region* (share of mass on the person, on the legs)
-live in :mod:`vidsal_core.analysis.localisation`.
+live in :mod:`vidsal_core.analysis.localisation`. A comparison of *two* maps
+(one-step against TSR, TSR against the gradient) goes through the one
+flat-frame rule of :mod:`vidsal_core.analysis.flat_frames`, which pairs them
+frame by frame on the same frames.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ the text :func:`vidsal_core.book.glue` would write for an estimate):
   running clips (:class:`ShortcutFindings`);
 - :func:`cost_findings`: the engines' seconds, the speed-ups and the
   extrapolation to seed 000's setting (:class:`CostFindings`);
+- :func:`rule_findings`: maps compared under the flat-frame rule
+  (:mod:`vidsal_core.analysis.flat_frames`), per mask value of TSR (:class:`RuleFindings`);
 - :func:`claim_rows`: the chapter's rows for the summary chapter (:mod:`vidsal_core.results`);
 - :func:`superpixel_cost_glued`: the numbers of exercise 3's solution.
 
@@ -28,9 +30,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from vidsal_core.analysis.evaluation_findings import (CLAIM_FRAME_SET, HEADLINE_MASK, OTHER_FRAME_SET, estimate_text,
+                                                      mask_quantity)
+from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
 from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
 from vidsal_core.analysis.tsr_study import (
-    METHOD_LABELS, METHODS, SEED_SETTING, SeedSettingCost, Study, metric_table, model_label, seed_pass_count,
+    METHOD_LABELS, METHODS, RULE_COMPARISONS, SEED_SETTING, SeedSettingCost, Study, metric_table, model_label, seed_pass_count,
 )
 from vidsal_core.errors import ConfigError
 from vidsal_core.results import claim_row, interval_side, new_row
@@ -287,6 +292,90 @@ def tsr_findings(results: pd.DataFrame, runs: Sequence[str]) -> TSRFindings:
     return TSRFindings(runs, estimates, differences, pd.DataFrame(rows).set_index(["model", "map"]))
 
 
+# --- the flat-frame rule, per mask value -------------------------------------------------------------------
+
+
+#: The rule's comparisons in words, for the chapter's table.
+RULE_LABELS: dict[str, str] = {
+    "one_step_vs_tsr_rho": "ρ true motion, one-step − TSR",
+    "tsr_vs_gradient_auroc_legs": "AUROC legs, TSR − |gradient|",
+    "tsr_vs_gradient_auroc_person": "AUROC person, TSR − |gradient|",
+}
+
+
+@dataclass(frozen=True)
+class RuleFindings:
+    """Paired comparisons of maps under the flat-frame rule (:func:`rule_findings`).
+
+    Attributes
+    ----------
+    runs : tuple of str
+        The models, in order.
+    mask_values : tuple of str
+        TSR's mask values, the reference code's first.
+    estimates : dict
+        (run, mask value, comparison of :data:`~vidsal_core.analysis.tsr_study.RULE_COMPARISONS`, frame set,
+        part) → Estimate over persons or None; ``part`` ``"difference"``, ``"first"`` or ``"second"``.
+    """
+
+    runs: tuple[str, ...]
+    mask_values: tuple[str, ...]
+    estimates: dict[tuple[str, str, str, str, str], Estimate | None]
+
+    def estimate(self, run_name: str, mask_value: str, name: str, frame_set: str = CLAIM_FRAME_SET,
+                 part: str = "difference") -> Estimate | None:
+        """One estimate (None when not measured)."""
+        return self.estimates.get((run_name, mask_value, name, frame_set, part))
+
+    def table(self) -> pd.DataFrame:
+        """One row per (model, mask value, comparison): the difference on every in-view frame and on TSR's frames."""
+        rows = []
+        for run_name in self.runs:
+            for mask_value in self.mask_values:
+                for name, label in RULE_LABELS.items():
+                    rows.append({"model": model_label(run_name), "mask value": mask_value, "comparison": label,
+                                 **{("every in-view frame" if frame_set == "in_view" else "frames TSR selected"):
+                                    estimate_text(self.estimate(run_name, mask_value, name, frame_set))
+                                    for frame_set in FRAME_SETS}})
+        return pd.DataFrame(rows)
+
+    def glued(self) -> dict[str, str]:
+        """``rule_<run>_<mask>_<comparison>_<frame set>`` → the difference's text."""
+        return {f"rule_{run_name}_{mask_value}_{name}_{frame_set}":
+                estimate_text(self.estimate(run_name, mask_value, name, frame_set))
+                for run_name in self.runs for mask_value in self.mask_values for name in RULE_COMPARISONS
+                for frame_set in FRAME_SETS}
+
+
+def rule_findings(results: pd.DataFrame, runs: Sequence[str]) -> RuleFindings:
+    """The study's paired comparisons under the flat-frame rule, per model and mask value (:class:`RuleFindings`).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :attr:`~vidsal_core.analysis.tsr_study.Study.results`, with its ``rule`` column (one
+        :func:`~vidsal_core.analysis.tsr_study.rule_comparisons` per mask value and clip).
+    runs : sequence of str
+        The models, in order.
+    """
+    runs = tuple(runs)
+    if results.empty or "rule" not in results:
+        return RuleFindings(runs, (), {})
+    mask_values = tuple(sorted(dict.fromkeys(value for rule in results["rule"] for value in rule),
+                               key=lambda value: value != HEADLINE_MASK))
+    estimates = {}
+    for run_name in runs:
+        part = results[results["run"] == run_name]
+        for mask_value in mask_values:
+            for name in RULE_COMPARISONS:
+                comparisons = [rule[mask_value][name] for rule in part["rule"]]
+                for frame_set in FRAME_SETS:
+                    for which in ("difference", "first", "second"):
+                        estimates[run_name, mask_value, name, frame_set, which] = paired_estimate(
+                            comparisons, part["person"].tolist(), frame_set, which)
+    return RuleFindings(runs, mask_values, estimates)
+
+
 # --- the empty-frame check -----------------------------------------------------------------------------------
 
 
@@ -516,14 +605,47 @@ def cost_findings(costs: pd.DataFrame, results: pd.DataFrame, runs: Sequence[str
 # --- the claims and the exercises ---------------------------------------------------------------------------
 
 
+#: Seed 000's own finding (§4.3), tested per model and mask value under the flat-frame rule.
+ONE_STEP_CLAIM = "One-step maps are more interpretable than two-step TSR maps"
+#: Why seed 000 adopted TSR (Ismail et al., 2020), tested per model and mask value under the flat-frame rule.
+LEGS_CLAIM = "TSR captures the salient features (the moving legs) better than plain saliency"
+#: The quantities of those rows, before their model and mask (:func:`rule_rows`).
+RULE_QUANTITIES: dict[str, str] = {
+    "one_step_vs_tsr_rho": "ρ with the true motion per in-view frame, one-step − TSR blocks, flat frames at 0",
+    "tsr_vs_gradient_auroc_legs": "per-frame AUROC of the legs, TSR blocks − |gradient|, every in-view frame, "
+                                  "flat frames at 0.5",
+}
+
+
+def rule_rows(rule: RuleFindings) -> list[dict[str, Any]]:
+    """The two TSR claims' rows: per model, one per mask value (the reference code's first), under the flat-frame rule."""
+    rows = []
+    for claim, name in ((ONE_STEP_CLAIM, "one_step_vs_tsr_rho"), (LEGS_CLAIM, "tsr_vs_gradient_auroc_legs")):
+        for run_name in rule.runs:
+            for mask_value in rule.mask_values:
+                estimate = rule.estimate(run_name, mask_value, name)
+                if estimate is None:
+                    continue
+                other = rule.estimate(run_name, mask_value, name, OTHER_FRAME_SET)
+                headline = "headline (the reference code's mask); " if mask_value == HEADLINE_MASK else ""
+                rows.append(claim_row("000", claim, mask_quantity(RULE_QUANTITIES[name], model_label(run_name), mask_value),
+                                      estimate, "greater",
+                                      note=f"{headline}paired by frame within clip; on the frames TSR selected: "
+                                           f"{estimate_text(other)}"))
+    return rows
+
+
 def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFindings,
-               frame_size: tuple[int, int]) -> list[dict[str, Any]]:
+               frame_size: tuple[int, int], rule: RuleFindings | None = None) -> list[dict[str, Any]]:
     """The chapter's rows for the summary chapter: seed 000's claims judged, and the new results.
 
     Parameters
     ----------
     found, shortcut, cost
         The chapter's findings.
+    rule : RuleFindings, optional
+        The comparisons under the flat-frame rule: the rows of seed 000's one-step finding and of TSR's
+        legs claim, one per model and mask value (:func:`rule_rows`); none without it.
     frame_size : (int, int)
         The models' frame height and width (named in the cost's note).
     """
@@ -540,15 +662,7 @@ def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFinding
                   f"Spearman ρ of the one-step map with Farnebäck |flow| ({label_first})",
                   found.estimates[first, "one_step", "rho_farneback"], "greater", note="§5: 'on careful observation'"),
     ]
-    for run_name in found.runs:
-        name = model_label(run_name)
-        claims.append(claim_row("000", "One-step maps are more interpretable than two-step TSR maps",
-                                f"ρ with the true motion, one-step − TSR blocks ({name})",
-                                found.differences[run_name, "one_step_vs_tsr_rho"], "greater", note="paired over clips"))
-        claims.append(claim_row("000", "TSR captures the salient features (the moving legs) better than plain saliency",
-                                f"legs share, TSR blocks − |gradient|, percentage points ({name})",
-                                found.differences[run_name, "tsr_vs_gradient_legs"], "greater",
-                                note="why the seed adopted TSR (Ismail et al.)", scale=100.0))
+    claims += rule_rows(rule) if rule is not None else []
     # A cost is one deterministic measurement, not an interval over persons: reported as "new", beside the seed's hour.
     claims.append(new_row("000", "Two-step TSR with 10×10 blocks takes about an hour per video (RTX 3080)",
                           "naive loop at the seed's setting, extrapolated from one measured pass on this CPU, s",
@@ -565,8 +679,9 @@ def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFinding
                           found.estimates[first, "farneback", "rho_true"],
                           note="the seed's baseline has errors of its own"))
     if (first, "tsr_blocks", "empty") in shortcut.estimates:
-        claims.append(new_row("000", "TSR's late peak is a shortcut through empty frames (beyond the seed)",
-                              f"TSR mass on empty frames − their share, percentage points, running clips ({label_first})",
+        claims.append(new_row("000", "Whether TSR's late peak is a shortcut through empty frames (beyond the seed)",
+                              f"TSR mass on empty frames − their share, percentage points, running clips; above 0: a "
+                              f"shortcut, below 0: TSR avoids them ({label_first})",
                               shortcut.estimates[first, "tsr_blocks", "empty"], note="visibility < 5% of the person"))
     claims.append(new_row("000", "Superpixel TSR (the seed's suggestion) localises the legs better than block TSR "
                                  "(beyond the seed)",

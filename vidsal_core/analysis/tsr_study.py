@@ -37,6 +37,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from vidsal_core.analysis.evaluation_study import TSR_MASK_VALUES, tsr_across_mask_values
+from vidsal_core.analysis.flat_frames import compare_maps, in_view_frames
 from vidsal_core.analysis.maps import frame_mass_share, map_magnitude, motion_magnitude, naive_pass_count, \
     spatial_rank_correlation
 from vidsal_core.errors import CheckpointError, ConfigError
@@ -58,7 +60,14 @@ EMPTY_VISIBILITY = 0.05
 #: Visibility from which a frame counts as showing the person (for the person and leg shares).
 IN_VIEW_VISIBILITY = 0.5
 #: Bumped when :func:`explain_clip`'s results change meaning (names a new sweep folder).
-WORK_VERSION = 1
+WORK_VERSION = 2  # 2: paired comparisons under the flat-frame rule, for every mask value of TSR
+#: Comparisons of two maps under the flat-frame rule (:mod:`vidsal_core.analysis.flat_frames`), by name:
+#: (first map, second map, per-frame score, truth: ``"motion"`` (true speed), ``"person"`` or ``"legs"`` (regions)).
+RULE_COMPARISONS: dict[str, tuple[str, str, str, str]] = {
+    "one_step_vs_tsr_rho": ("one_step", "tsr_blocks", "spearman", "motion"),
+    "tsr_vs_gradient_auroc_legs": ("tsr_blocks", "gradient", "auroc", "legs"),
+    "tsr_vs_gradient_auroc_person": ("tsr_blocks", "gradient", "auroc", "person"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,11 @@ class StudySettings:
         Block side of the naive loop in the cost table (fewer blocks: fits the budget).
     paper_pass_repeats : int
         Timed passes of the paper-sized model (0 = skip that extrapolation).
+    mask_values : tuple of str
+        TSR's mask values compared under the flat-frame rule (:func:`rule_comparisons`); the
+        variant's own value gives the chapter's maps, the others cost only their masked passes
+        (:func:`~vidsal_core.analysis.evaluation_study.tsr_across_mask_values`). Default all of
+        :data:`~vidsal_core.analysis.evaluation_study.TSR_MASK_VALUES`.
     seed_setting_factorised : str
         The factorised engine at seed 000's setting (``seed000`` network,
         30 × 120 × 120, 10 × 10 blocks): ``"measure"`` runs it in the chapter,
@@ -96,6 +110,7 @@ class StudySettings:
     cost_block_size: int
     paper_pass_repeats: int
     seed_setting_factorised: str = "bench"
+    mask_values: tuple[str, ...] = TSR_MASK_VALUES
 
     @classmethod
     def from_profile(cls, profile: str, overrides: Mapping[str, Any] | None = None) -> "StudySettings":
@@ -107,7 +122,7 @@ class StudySettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"tsr_chapter: unknown setting(s) {unknown}; expected {sorted(known)}")
-        missing = sorted(known - set(values) - {"seed_setting_factorised"})
+        missing = sorted(known - set(values) - {"seed_setting_factorised", "mask_values"})
         if missing:
             raise ConfigError(f"tsr_chapter: missing setting(s) {missing}")
         for name in ("videos_per_action", "block_size", "superpixels", "cost_block_size"):
@@ -122,6 +137,10 @@ class StudySettings:
                               "choose 'measure' or 'bench'")
         if values["variant"] not in VARIANTS:
             raise ConfigError(f"tsr_chapter.variant={values['variant']!r}: choose one of {list(VARIANTS)}")
+        masks = values.get("mask_values", TSR_MASK_VALUES)
+        if isinstance(masks, str) or not masks or set(masks) - set(TSR_MASK_VALUES):
+            raise ConfigError(f"tsr_chapter.mask_values={masks!r}: expected a list from {list(TSR_MASK_VALUES)}")
+        values["mask_values"] = tuple(masks)
         runs = values["runs"]
         if isinstance(runs, str) or not runs:
             raise ConfigError(f"tsr_chapter.runs={runs!r}: expected a list of run names")
@@ -371,6 +390,46 @@ def clip_metrics(maps: Mapping[str, Any], parts: Any, visibility: Any, motion: A
     return result
 
 
+def rule_comparisons(maps: Mapping[str, Any], parts: Any, visibility: Any, motion: Any,
+                     selected: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """The pairs of :data:`RULE_COMPARISONS` of one clip, under the flat-frame rule.
+
+    Each pair is :func:`vidsal_core.analysis.flat_frames.compare_maps` of the
+    two maps against the truth (the true speed, the person's or the legs'
+    pixels) on every in-view frame and on the in-view frames TSR selected.
+
+    Parameters
+    ----------
+    maps : mapping
+        Name → ``(T, C, H, W)`` map (``one_step``, ``tsr_blocks``, ``gradient``).
+    parts : array-like
+        ``(T, H, W)`` part labels.
+    visibility : array-like
+        ``(T,)`` share of the person in view.
+    motion : array-like
+        ``(T, H, W)`` true speed.
+    selected : array-like
+        ``(T,)`` bool: the frames TSR selected (above α).
+    """
+    from vidsal_core.analysis.localisation import LEG_PARTS, part_region
+
+    labels = np.asarray(parts.detach().cpu() if hasattr(parts, "detach") else parts)
+    truths = {"person": part_region(labels), "legs": part_region(labels, LEG_PARTS), "motion": motion}
+    in_view = in_view_frames(visibility, truths["person"], IN_VIEW_VISIBILITY)
+    return {name: compare_maps(maps[first], maps[second], truths[truth], score, in_view, selected)
+            for name, (first, second, score, truth) in RULE_COMPARISONS.items()}
+
+
+def clip_mean(corpus: Any, entries: Sequence[Mapping[str, Any]], descriptor: Mapping[str, Any]) -> float:
+    """Mean intensity of the run's clips of ``entries``: the value of TSR's ``"mean"`` mask (a dataset mean)."""
+    from vidsal_core.data.corpus import SynthKTHDataset
+
+    dataset = SynthKTHDataset(corpus, [dict(entry) for entry in entries], actions=descriptor["classes"],
+                              clip_length=descriptor["clip_length"], step=descriptor["step"],
+                              offset=descriptor["offset"], size=tuple(descriptor["size"]))
+    return float(torch.stack([dataset[index].video.double().mean() for index in range(len(dataset))]).mean())
+
+
 # --- the sweep -------------------------------------------------------------------------------------
 
 def explain_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
@@ -383,8 +442,20 @@ def explain_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[s
                         setting["variant"])
     metrics = clip_metrics(explained["maps"], clip["parts"], clip["visibility"], clip["motion"])
     tsr = explained["tsr"]["tsr_blocks"]
+    variant_mask = tsr_options(setting["variant"]).get("mask_value", "zero")
+    others = [value for value in setting["mask_values"] if value != variant_mask]
+    masked = {variant_mask: tsr} if variant_mask in setting["mask_values"] else {}
+    if others:
+        with torch.enable_grad():
+            masked.update(tsr_across_mask_values(model, clip["video"], explained["target"], others,
+                                                 setting["block_size"], tsr_options(setting["variant"]),
+                                                 mask_mean=setting["mean"]))
+    rule = {value: rule_comparisons({**explained["maps"], "tsr_blocks": masked[value].saliency}, clip["parts"],
+                                    clip["visibility"], clip["motion"], masked[value].selected)
+            for value in setting["mask_values"]}
     return {
-        "metrics": metrics, "label": clip["label"], "prediction": explained["prediction"],
+        "metrics": metrics, "rule": rule,
+        "rule_seconds": {value: result.seconds for value, result in masked.items()}, "label": clip["label"], "prediction": explained["prediction"],
         "probability": explained["probability"], "seconds": explained["seconds"],
         "tsr_selected": tsr.selected.nonzero().flatten().tolist(),
         "tsr_time_relevance": tsr.time_relevance.tolist(),
@@ -428,8 +499,10 @@ def run_study(profile: str, settings: StudySettings | None = None, progress: boo
     videos = [{"corpus": corpus.config_hash, **{key: entry[key] for key in
                                                  ("key", "action", "person", "scenario", "n_frames", "seed",
                                                   "title_frames", "split")}} for entry in entries]
-    common = {"block_size": settings.block_size, "superpixels": settings.superpixels, "variant": settings.variant}
-    items = [SweepItem(video, {"model": descriptors[run_name], **common})
+    common = {"block_size": settings.block_size, "superpixels": settings.superpixels, "variant": settings.variant,
+              "mask_values": list(settings.mask_values)}
+    means = {run_name: round(clip_mean(corpus, entries, descriptors[run_name]), 6) for run_name in settings.runs}
+    items = [SweepItem(video, {"model": descriptors[run_name], "mean": means[run_name], **common})
              for run_name in settings.runs for video in videos]
     directory = sweep_directory("tsr_chapter", {"work": "vidsal_core.analysis.tsr_study.explain_clip",
                                                 "version": WORK_VERSION})
