@@ -20,6 +20,8 @@ MODULES = [
     "vidsal_core.analysis.time_contribution_findings",
     "vidsal_core.analysis.claims_summary",
     "vidsal_core.analysis.cues",
+    "vidsal_core.analysis.flat_frames",
+    "vidsal_core.analysis.evaluation_findings",
     "vidsal_core.analysis.temporal_agreement",
     "vidsal_core.analysis.vanishing",
     "vidsal_core.analysis.tsr_findings",

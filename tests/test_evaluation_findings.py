@@ -130,9 +130,9 @@ def test_mask_comparisons_and_their_rows_per_mask_value():
         "lstm, mask=first_element)", "lstm, mask=zero)", "c3d, mask=first_element)", "c3d, mask=zero)"]
     assert rows[0]["note"].startswith("headline") and "on the frames TSR selected: 0.00 [" in rows[0]["note"]
     assert [row["verdict"] for row in rows] == ["reproduced", "contradicted", "reproduced", "contradicted"]
-    assert findings.mask_sentence(rows, findings.TSR_CLAIM, "lstm") == (
+    assert findings.mask_sentence(rows, findings.TSR_CLAIM_ID, "lstm") == (
         "reproduced with the first-element mask; contradicted with the zero mask")
-    assert findings.mask_sentence(rows, findings.TSR_CLAIM, "none") == findings.MISSING
+    assert findings.mask_sentence(rows, findings.TSR_CLAIM_ID, "none") == findings.MISSING
     texts = masks.glued(["lstm", "other"])
     assert texts["rule_lstm_blur_in_view"] == "n/a" and texts["rule_other_zero_selected_tsr"] == "n/a"
     assert texts["rule_lstm_zero_selected_tsr"].startswith("0.80 [") and texts["mask_sentence_other"] == "n/a"
@@ -275,14 +275,17 @@ def test_the_claim_rows_follow_the_one_rule_and_the_chapters_order(tmp_path):
     masks = findings.mask_comparisons(masks_frame(0.3, 0.8, with_c3d=False, persons=len(PERSONS)), ["m", "lstm"])
     rows = findings.claim_rows(found, randomisation, i3d, cam, masks)
     claims = [row["claim"] for row in rows]
-    assert claims[:5] == [findings.BY_EYE_CLAIM, findings.TSR_CLAIM, findings.TSR_CLAIM, findings.FLOW_CLAIM,
-                          findings.OCCLUSION_CLAIM]
+    assert claims[0] == findings.BY_EYE_CLAIM and claims[3:5] == [findings.FLOW_CLAIM, findings.OCCLUSION_CLAIM]
+    # TSR's advantage is Ismail et al.'s claim (seed 000 adopted it as an aim): counted under their name
+    assert [row["claim_id"] for row in rows[1:3]] == [findings.TSR_CLAIM_ID] * 2
+    assert {row["source"] for row in rows[1:3]} == {"ismail2020"}
     assert rows[0]["estimate"] == pytest.approx(0.9) and rows[0]["low"] is None and rows[0]["units"] == 8
     assert rows[0]["note"].endswith("chance 0.5; 1 of 4 methods localise above chance")
     assert rows[1]["verdict"] == "reproduced" and rows[1]["quantity"].endswith("(lstm, mask=first_element)")
     assert rows[2]["verdict"] == "contradicted" and rows[2]["quantity"].endswith("(lstm, mask=zero)")
     assert rows[4]["note"] == "faithful to the model if below 0: below 0"
-    assert claims[5] == findings.RANDOMISATION_CLAIM and rows[5]["quantity"].endswith("(m)")
+    assert rows[5]["claim_id"] == findings.RANDOMISATION_CLAIM_ID and rows[5]["quantity"].endswith("(m)")
+    assert rows[5]["source"] == "adebayo2018" and rows[5]["verdict"] == "new"
     assert "cluster t interval" in rows[5]["note"] and "bootstrap" not in rows[5]["note"]
     i3d_rows = [row for row in rows if "Kinetics-400" in row["quantity"]]
     assert i3d_rows[0]["claim"] == findings.DEEP_TAYLOR_CLAIM and i3d_rows[0]["note"].endswith("3 clips")

@@ -26,7 +26,7 @@ from vidsal_core.analysis.tsr_findings import (
     tsr_findings,
 )
 from vidsal_core.analysis.evaluation_findings import mask_sentence
-from vidsal_core.analysis.tsr_findings import LEGS_CLAIM, ONE_STEP_CLAIM
+from vidsal_core.analysis.tsr_findings import LEGS_CLAIM_ID, ONE_STEP_CLAIM_ID
 from vidsal_core.analysis.tsr_study import (
     METHODS,
     SEED_SETTING,
@@ -225,13 +225,16 @@ def test_rule_findings_and_rows_per_mask_value():
     found, shortcut = tsr_findings(results, RUNS), shortcut_findings(results, RUNS)
     cost = cost_findings(costs_table(), results, RUNS, 4, {"seconds": 0.5}, SeedSettingCost(60.0, 2047, "bench"))
     claims = claim_rows(found, shortcut, cost, (30, 40), rule)
-    rows = [claim for claim in claims if claim["claim"] in (ONE_STEP_CLAIM, LEGS_CLAIM)]
+    rows = [claim for claim in claims if claim["claim_id"] in (ONE_STEP_CLAIM_ID, LEGS_CLAIM_ID)]
+    # seed 000's own finding is counted under seed 000, the legs claim under Ismail et al. (2020)
+    assert {row["source"] for row in rows if row["claim_id"] == ONE_STEP_CLAIM_ID} == {"000"}
+    assert {row["source"] for row in rows if row["claim_id"] == LEGS_CLAIM_ID} == {"ismail2020"}
     assert len(rows) == 2 * len(RUNS) * len(MASK_SHIFTS)
     first = rows[0]
     assert first["quantity"].endswith("(FrameLSTM, mask=first_element)") and first["note"].startswith("headline")
     verdicts = {row["quantity"].rsplit("mask=", 1)[1][:-1]: row["verdict"] for row in rows[:len(MASK_SHIFTS)]}
     assert verdicts == {"first_element": "contradicted", "zero": "contradicted", "blur": "reproduced"}
-    assert mask_sentence(claims, ONE_STEP_CLAIM, "FrameLSTM") == ("reproduced with the blurred-copy mask; contradicted "
+    assert mask_sentence(claims, ONE_STEP_CLAIM_ID, "FrameLSTM") == ("reproduced with the blurred-copy mask; contradicted "
                                                                    "with the first-element and zero masks")
 
 

@@ -35,9 +35,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from vidsal_core.analysis.evaluation_study import (CAM_METHODS, METHOD_LABELS, TSR_MASK_VALUES, paired_difference,
-                                                   summary_table)
-from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
+from vidsal_core.analysis.evaluation_study import (BOUNDED_METRICS, CAM_METHODS, METHOD_LABELS, TSR_MASK_VALUES,
+                                                   paired_difference, summary_table)
+from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
 from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row
 
@@ -85,10 +85,13 @@ COMPARED: tuple[str, ...] = CAM_METHODS + ("deep_taylor", "input_gradient")
 I3D_GLUED: tuple[str, ...] = ("input_gradient", "sensitivity", "deep_taylor", "random")
 #: The claims the chapter's rows speak to.
 BY_EYE_CLAIM = "saliency maps of video classifiers are judged by eye: we do not have a quantitative measure"
-TSR_CLAIM = "two-step TSR gives a clearer map than plain saliency"
+#: Ismail et al. (2020)'s finding that two-step TSR improves saliency maps, which seed 000 adopted as an aim (§3)
+#: and found the opposite of (§4.3): its id in the claim register. The rows are counted under Ismail et al.
+TSR_CLAIM_ID = "ismail2020-tsr-improves"
 FLOW_CLAIM = "optical flow is the motion a walking/running classifier should attend to"
 OCCLUSION_CLAIM = "time contribution (frame masking) shows which frames the model uses"
-RANDOMISATION_CLAIM = "the explanation depends on the trained model (cascading randomisation)"
+#: Adebayo et al. (2018)'s sanity check (cascading randomisation): measured, no counted verdict (its register id).
+RANDOMISATION_CLAIM_ID = "adebayo2018-randomisation"
 DEEP_TAYLOR_CLAIM = "deep Taylor maps show which frames the network uses"
 CAM_CLAIM = "the Grad-CAM family explains a 3-D CNN (practitioners' method; no seed claim)"
 #: The table's metrics and their column names (:meth:`EvaluationFindings.metric_table`).
@@ -128,16 +131,19 @@ def estimate_text(estimate: Any, digits: int = 2) -> str:
 
 
 def person_estimate(results: pd.DataFrame, run: str, method: str, metric: str) -> Estimate | None:
-    """Mean of ``metric`` over one (model, method)'s clips with its interval over persons (None: no finite value)."""
+    """Mean of ``metric`` over one (model, method)'s clips with its interval over persons (None: no finite value);
+    a metric of :data:`~vidsal_core.analysis.evaluation_study.BOUNDED_METRICS` gets the range-respecting one."""
     part = results[(results["model"] == run) & (results["method"] == method)]
     values = part[metric].to_numpy(float)
-    return mean_interval(values, part["person"].to_numpy()) if np.isfinite(values).any() else None
+    bounds = UNIT if metric in BOUNDED_METRICS else None
+    return mean_interval(values, part["person"].to_numpy(), bounds=bounds) if np.isfinite(values).any() else None
 
 
-def clip_estimate(values: Any) -> Estimate | None:
-    """Mean with its interval over clips, each its own unit (I3D's footage); None when no value is finite."""
+def clip_estimate(values: Any, bounds: tuple[float, float] | None = None) -> Estimate | None:
+    """Mean with its interval over clips, each its own unit (I3D's footage); None when no value is finite.
+    ``bounds``: the quantity's range, for the range-respecting interval (an area under a deletion curve)."""
     values = np.asarray(values, dtype=float)
-    return mean_interval(values) if np.isfinite(values).any() else None
+    return mean_interval(values, bounds=bounds) if np.isfinite(values).any() else None
 
 
 def _lines(runs: Sequence[str], texts: Mapping[str, str]) -> str:
@@ -371,7 +377,8 @@ def mask_ablation_findings(masks: pd.DataFrame, architectures: Mapping[str, str]
         for column, name in MASK_COLUMNS.items():
             values = part[column].to_numpy(float)
             finite = np.isfinite(values)
-            value = mean_interval(values[finite], part["person"].to_numpy()[finite]) if finite.any() else None
+            value = (mean_interval(values[finite], part["person"].to_numpy()[finite], bounds=UNIT)  # AUROCs
+                     if finite.any() else None)
             row[name] = estimate_text(value)
             if column == "tsr_auroc_in_view" and value is not None:
                 auroc[(run, mask_value)] = value
@@ -542,7 +549,7 @@ def i3d_findings(faith: pd.DataFrame, randomised: pd.DataFrame) -> I3DFindings:
     deletion, minus_random, logits, every_layer, results = {}, {}, {}, {}, {}
     for method in I3D_GLUED:
         part = faith[faith["method"] == method] if len(faith) else pd.DataFrame()
-        deletion[method] = clip_estimate(part["deletion_auc"]) if len(part) else None
+        deletion[method] = clip_estimate(part["deletion_auc"], UNIT) if len(part) else None
         if len(part) and method != "random":
             paired = (part.set_index("video")["deletion_auc"]
                       - faith[faith["method"] == "random"].set_index("video")["deletion_auc"])
@@ -720,7 +727,7 @@ def mask_quantity(quantity: str, model: str, mask_value: str) -> str:
 def mask_sentence(rows: Sequence[Mapping[str, Any]], claim: str, model: str) -> str:
     """For which mask values a claim holds on one model, in words, computed from its rows.
 
-    The rows of ``claim`` whose quantity names ``(model, mask=…)`` (:func:`mask_quantity`)
+    The rows of ``claim`` (a claim id of the register, or a claim's words) whose quantity names ``(model, mask=…)`` (:func:`mask_quantity`)
     go through :func:`vidsal_core.results.claim_aggregate`, which gives each
     verdict with the masks that carry it.
 
@@ -735,10 +742,10 @@ def mask_sentence(rows: Sequence[Mapping[str, Any]], claim: str, model: str) -> 
     chosen = []
     for row in rows:
         quantity = str(row["quantity"])
-        if row["claim"] != claim or marker not in quantity:
+        if claim not in (row.get("claim_id"), row["claim"]) or marker not in quantity:
             continue
         mask_value = quantity[quantity.rfind("mask=") + 5:quantity.rfind(")")]
-        chosen.append({**row, "quantity": f"({mask_value})"})
+        chosen.append({**row, "claim": claim, "quantity": f"({mask_value})"})
     line = claim_aggregate(chosen).get(claim)
     if not line:
         return MISSING
@@ -802,7 +809,7 @@ class MaskComparisons:
                     name = f"rule_{run}_{mask_value}_{frame_set}"
                     for part, suffix in (("difference", ""), ("first", "_tsr"), ("second", "_gradient")):
                         texts[name + suffix] = estimate_text(self.estimates.get((run, mask_value, frame_set, part)))
-            texts[f"mask_sentence_{run}"] = mask_sentence(rows, TSR_CLAIM, run)
+            texts[f"mask_sentence_{run}"] = mask_sentence(rows, TSR_CLAIM_ID, run)
         return texts
 
 
@@ -871,9 +878,9 @@ def claim_rows(found: EvaluationFindings, randomisation: RandomisationFindings, 
                                 f"deletion AUC of frames, frame occlusion minus random order ({run})", value,
                                 note=f"faithful to the model if below 0: {side(value)} 0"))
     for outcome in randomisation.outcomes:
-        rows.append(new_row("002" if outcome.method == "deep_taylor" else "000", RANDOMISATION_CLAIM,
+        rows.append(new_row(None, None,
                             f"Spearman of {METHOD_LABELS[outcome.method]} maps, trained vs fully randomised "
-                            f"({outcome.model})", outcome.estimate,
+                            f"({outcome.model})", outcome.estimate, claim_id=RANDOMISATION_CLAIM_ID,
                             note=f"{outcome.result} (per-frame Spearman, cluster t interval over persons, against 0.5)"))
     rows += _i3d_rows(i3d)
     rows += _cam_rows(cam)
@@ -898,7 +905,7 @@ def tsr_mask_rows(masks: MaskComparisons | None) -> list[dict[str, Any]]:
             other = masks.estimates.get((run, mask_value, OTHER_FRAME_SET, "difference"))
             headline = "headline (the reference code's mask); " if mask_value == HEADLINE_MASK else ""
             rows.append(claim_row(
-                "000", TSR_CLAIM, mask_quantity(TSR_MASK_QUANTITY, run, mask_value), difference, "greater",
+                TSR_CLAIM_ID, mask_quantity(TSR_MASK_QUANTITY, run, mask_value), difference,
                 note=f"{headline}paired by frame within clip; on the frames TSR selected: {estimate_text(other)}"))
     return rows
 
@@ -912,9 +919,9 @@ def _i3d_rows(i3d: I3DFindings) -> list[dict[str, Any]]:
                             value, note=f"faithful if below 0: {side(value)} 0; {value.count} clips"))
     for method, value in i3d.spearman_all.items():
         if value is not None:
-            rows.append(new_row("002" if method == "deep_taylor" else "000", RANDOMISATION_CLAIM,
-                                f"Spearman of {METHOD_LABELS[method]} maps, trained vs fully randomised "
-                                "(Kinetics-400 I3D, real footage)", value, note=i3d.results[method]))
+            rows.append(new_row(None, None, f"Spearman of {METHOD_LABELS[method]} maps, trained vs fully randomised "
+                                "(Kinetics-400 I3D, real footage)", value, claim_id=RANDOMISATION_CLAIM_ID,
+                                note=i3d.results[method]))
     return rows
 
 
@@ -939,7 +946,7 @@ def _cam_rows(cam: CamFindings) -> list[dict[str, Any]]:
             rows.append(new_row("002", CAM_CLAIM, f"deletion AUC of frames minus random order, {quantity}",
                                 values["deletion"], note=f"faithful if below 0: {side(values['deletion'])} 0"))
         if values["spearman"] is not None:
-            rows.append(new_row("002", RANDOMISATION_CLAIM,
+            rows.append(new_row(None, None,
                                 f"Spearman of {label} maps, trained vs fully randomised (Kinetics-400 I3D, real footage)",
-                                values["spearman"], note=row.result))
+                                values["spearman"], claim_id=RANDOMISATION_CLAIM_ID, note=row.result))
     return rows

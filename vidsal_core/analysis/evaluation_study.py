@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 from vidsal_core.analysis.flat_frames import FRAME_SETS, compare_maps, in_view_frames
-from vidsal_core.analysis.statistics import mean_interval
+from vidsal_core.analysis.statistics import UNIT, mean_interval
 from vidsal_core.analysis.sweeps import SweepItem, canonical_json, run_sweep, sweep_directory
 from vidsal_core.errors import ConfigError
 
@@ -334,6 +334,14 @@ def run_items(items: Sequence[SweepItem], progress: bool = False) -> pd.DataFram
     return frame
 
 
+#: The metrics of :func:`summary_table` with a range, [0, 1]: shares, pointing, AUROCs, and deletion/insertion
+#: areas (under a probability curve over fractions 0-1). They get the range-respecting interval
+#: (:func:`~vidsal_core.analysis.statistics.mean_interval` with ``bounds``); lifts and correlations keep the t interval.
+BOUNDED_METRICS = frozenset({"person_share", "legs_share", "pointing", "auroc_person", "auroc_legs",
+                             "pooled_auroc_person", "pooled_auroc_legs", "frames_deletion_auc",
+                             "frames_insertion_auc", "blocks_deletion_auc", "blocks_insertion_auc"})
+
+
 def summary_table(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), resamples: int = 2000) -> pd.DataFrame:
     """Mean and 95% interval (over persons) of each metric per (model, method).
 
@@ -350,7 +358,8 @@ def summary_table(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS), 
                 rows.append({"model": model, "method": method, "metric": metric, "mean": np.nan, "low": np.nan,
                              "high": np.nan, "count": 0, "units": 0})
                 continue
-            estimate = mean_interval(values, part["person"].tolist(), resamples=resamples)
+            estimate = mean_interval(values, part["person"].tolist(), resamples=resamples,
+                                     bounds=UNIT if metric in BOUNDED_METRICS else None)
             rows.append({"model": model, "method": method, "metric": metric, "mean": estimate.mean,
                          "low": estimate.low, "high": estimate.high, "count": estimate.count,
                          "units": estimate.units})

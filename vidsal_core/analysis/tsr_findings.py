@@ -33,7 +33,7 @@ import pandas as pd
 from vidsal_core.analysis.evaluation_findings import (CLAIM_FRAME_SET, HEADLINE_MASK, OTHER_FRAME_SET, estimate_text,
                                                       mask_quantity)
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
-from vidsal_core.analysis.statistics import Estimate, interval_text, mean_interval
+from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.tsr_study import (
     METHOD_LABELS, METHODS, RULE_COMPARISONS, SEED_SETTING, SeedSettingCost, Study, metric_table, model_label, seed_pass_count,
 )
@@ -273,7 +273,7 @@ def tsr_findings(results: pd.DataFrame, runs: Sequence[str]) -> TSRFindings:
                 if method == "chance":
                     if metric in ("person", "legs"):
                         part = frame[frame["method"] == "gradient"]
-                        estimate = mean_interval(part["chance"], part["person"])
+                        estimate = mean_interval(part["chance"], part["person"], bounds=UNIT)  # an area share
                         row[label] = shown_estimate(estimate, metric)
                         estimates[run_name, "chance", metric] = estimate
                     else:
@@ -283,7 +283,9 @@ def tsr_findings(results: pd.DataFrame, runs: Sequence[str]) -> TSRFindings:
                     row[label] = "1 (itself)"
                     continue
                 part = frame[frame["method"] == method]
-                estimate = mean_interval(part["value"], part["person"])
+                # mass shares on the person or legs lie in [0, 1]; correlations keep the t interval
+                estimate = mean_interval(part["value"], part["person"],
+                                         bounds=UNIT if metric in ("person", "legs") else None)
                 estimates[run_name, method, metric] = estimate
                 row[label] = shown_estimate(estimate, metric)
             rows.append(row)
@@ -605,10 +607,11 @@ def cost_findings(costs: pd.DataFrame, results: pd.DataFrame, runs: Sequence[str
 # --- the claims and the exercises ---------------------------------------------------------------------------
 
 
-#: Seed 000's own finding (§4.3), tested per model and mask value under the flat-frame rule.
-ONE_STEP_CLAIM = "One-step maps are more interpretable than two-step TSR maps"
-#: Why seed 000 adopted TSR (Ismail et al., 2020), tested per model and mask value under the flat-frame rule.
-LEGS_CLAIM = "TSR captures the salient features (the moving legs) better than plain saliency"
+#: Seed 000's own finding (§4.3), tested per model and mask value under the flat-frame rule (its register id).
+ONE_STEP_CLAIM_ID = "000-one-step-beats-two-step"
+#: Ismail et al. (2020)'s finding, which seed 000 adopted as an aim (§3), tested on the legs per model and mask
+#: value under the flat-frame rule (its register id): the claim is theirs, not seed 000's.
+LEGS_CLAIM_ID = "ismail2020-tsr-improves"
 #: The quantities of those rows, before their model and mask (:func:`rule_rows`).
 RULE_QUANTITIES: dict[str, str] = {
     "one_step_vs_tsr_rho": "ρ with the true motion per in-view frame, one-step − TSR blocks, flat frames at 0",
@@ -620,7 +623,7 @@ RULE_QUANTITIES: dict[str, str] = {
 def rule_rows(rule: RuleFindings) -> list[dict[str, Any]]:
     """The two TSR claims' rows: per model, one per mask value (the reference code's first), under the flat-frame rule."""
     rows = []
-    for claim, name in ((ONE_STEP_CLAIM, "one_step_vs_tsr_rho"), (LEGS_CLAIM, "tsr_vs_gradient_auroc_legs")):
+    for claim_id, name in ((ONE_STEP_CLAIM_ID, "one_step_vs_tsr_rho"), (LEGS_CLAIM_ID, "tsr_vs_gradient_auroc_legs")):
         for run_name in rule.runs:
             for mask_value in rule.mask_values:
                 estimate = rule.estimate(run_name, mask_value, name)
@@ -628,8 +631,8 @@ def rule_rows(rule: RuleFindings) -> list[dict[str, Any]]:
                     continue
                 other = rule.estimate(run_name, mask_value, name, OTHER_FRAME_SET)
                 headline = "headline (the reference code's mask); " if mask_value == HEADLINE_MASK else ""
-                rows.append(claim_row("000", claim, mask_quantity(RULE_QUANTITIES[name], model_label(run_name), mask_value),
-                                      estimate, "greater",
+                rows.append(claim_row(claim_id, mask_quantity(RULE_QUANTITIES[name], model_label(run_name), mask_value),
+                                      estimate,
                                       note=f"{headline}paired by frame within clip; on the frames TSR selected: "
                                            f"{estimate_text(other)}"))
     return rows
@@ -654,13 +657,10 @@ def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFinding
     height, width = frame_size
     block_size = cost.block_size
     claims = [
-        claim_row("000", "The saliency of a walking-vs-running classifier resembles the motion (optical flow)",
-                  f"Spearman ρ of |gradient| with the true motion, per frame ({label_first})",
-                  found.estimates[first, "gradient", "rho_true"], "greater",
-                  note="the seed's hypothesis, judged by eye there"),
-        claim_row("000", "One-step maps overlap with the Farnebäck optical flow",
-                  f"Spearman ρ of the one-step map with Farnebäck |flow| ({label_first})",
-                  found.estimates[first, "one_step", "rho_farneback"], "greater", note="§5: 'on careful observation'"),
+        claim_row("000-saliency-resembles-flow", f"Spearman ρ of |gradient| with the true motion, per frame ({label_first})",
+                  found.estimates[first, "gradient", "rho_true"], note="the seed's hypothesis, judged by eye there"),
+        claim_row("000-one-step-overlaps-flow", f"Spearman ρ of the one-step map with Farnebäck |flow| ({label_first})",
+                  found.estimates[first, "one_step", "rho_farneback"], note="§5: 'on careful observation'"),
     ]
     claims += rule_rows(rule) if rule is not None else []
     # A cost is one deterministic measurement, not an interval over persons: reported as "new", beside the seed's hour.
