@@ -30,8 +30,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from vidsal_core.analysis.evaluation_findings import (CLAIM_FRAME_SET, HEADLINE_MASK, OTHER_FRAME_SET, estimate_text,
-                                                      mask_quantity)
+from vidsal_core.analysis.evaluation_findings import (CLAIM_FRAME_SET, HEADLINE_MASK, MASK_WORDS, OTHER_FRAME_SET,
+                                                      estimate_text, mask_quantity)
+from vidsal_core.analysis.evaluation_study import TSR_MASK_VALUES
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.tsr_study import (
@@ -342,11 +343,14 @@ class RuleFindings:
         return pd.DataFrame(rows)
 
     def glued(self) -> dict[str, str]:
-        """``rule_<run>_<mask>_<comparison>_<frame set>`` → the difference's text."""
-        return {f"rule_{run_name}_{mask_value}_{name}_{frame_set}":
-                estimate_text(self.estimate(run_name, mask_value, name, frame_set))
-                for run_name in self.runs for mask_value in self.mask_values for name in RULE_COMPARISONS
-                for frame_set in FRAME_SETS}
+        """``rule_<run>_<mask>_<comparison>_<frame set>`` → the difference's text, for every mask value the book
+        knows (``n/a`` for one this profile did not compute), and ``rule_mask_values``: the computed ones in words."""
+        values = {f"rule_{run_name}_{mask_value}_{name}_{frame_set}":
+                  estimate_text(self.estimate(run_name, mask_value, name, frame_set))
+                  for run_name in self.runs for mask_value in TSR_MASK_VALUES for name in RULE_COMPARISONS
+                  for frame_set in FRAME_SETS}
+        values["rule_mask_values"] = ", ".join(MASK_WORDS.get(mask, mask) for mask in self.mask_values)
+        return values
 
 
 def rule_findings(results: pd.DataFrame, runs: Sequence[str]) -> RuleFindings:
