@@ -504,9 +504,8 @@ def tsr_across_mask_values(model: nn.Module, video: torch.Tensor, target: int, m
     """
     from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
     from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
-    from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES, baseline_video, frame_masks, label_masks
-    from vidsal_core.saliency.tsr import (TSRResult, base_attribution, check_options, combine, make_engine,
-                                          region_labels, select_frames)
+    from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES, baseline_video
+    from vidsal_core.saliency.tsr import base_attribution, check_options, make_engine, region_labels, rescaling_steps
 
     unknown = [value for value in mask_values if value not in TSR_MASK_VALUES]
     if unknown or not mask_values:
@@ -527,7 +526,6 @@ def tsr_across_mask_values(model: nn.Module, video: torch.Tensor, target: int, m
         check_options(value, threshold_quantile, time_scaling, feature_scaling, below_threshold)
     video = video.detach()
     attribution = base_attribution("gradient", True, 50, "zero")
-    frames, _, height, width = video.shape
     region_labels(video, "blocks", block_size, 100, 0.1)  # refuse a bad block size before any compute
     runner = make_engine(engine, model, video, int(target), attribution, DEFAULT_MAX_BATCH_BYTES, None,
                          DEFAULT_MAX_JACOBIAN_BYTES)
@@ -537,30 +535,13 @@ def tsr_across_mask_values(model: nn.Module, video: torch.Tensor, target: int, m
     for value in mask_values:
         started = time.perf_counter()
         values = baseline_video(video, value, mean=mask_mean if value == "mean" else None)
-        time_relevance = check_finite(runner.changes(frame_masks(frames, height, width), values),
-                                      "time relevance Δ_t").cpu()
-        scaled_time, threshold, selected = select_frames(time_relevance, threshold_quantile)
-        chosen = torch.nonzero(selected).flatten()
-        labels = region_labels(video, "blocks", block_size, 100, 0.1, chosen)
-        region_relevance: dict[int, torch.Tensor] = {}
-        calls = 1 + frames
-        if chosen.numel():
-            masks = label_masks(labels, chosen)
-            changes = check_finite(runner.changes(masks, values), "feature relevance Δ_i").cpu()
-            calls += len(masks)
-            for frame in chosen.tolist():
-                region_relevance[frame] = changes[masks.starts == frame]
-        saliency, time_scores, feature_relevance, feature_scores = combine(
-            video, time_relevance, scaled_time, selected, labels, region_relevance, time_scaling, feature_scaling,
-            below_threshold)
-        results[value] = TSRResult(
-            saliency=saliency, time_relevance=time_relevance, time_scores=time_scores, threshold=threshold,
-            selected=selected.cpu(), feature_relevance=feature_relevance, feature_scores=feature_scores,
-            regions=labels.cpu(), base_attribution=runner.base, target=int(target), attribution_calls=calls,
-            engine=runner.name, seconds=shared + time.perf_counter() - started,
-            options={"method": attribution.name, "features": "blocks", "block_size": block_size, "mask_value": value,
-                     "threshold_quantile": threshold_quantile, "time_scaling": time_scaling,
-                     "feature_scaling": feature_scaling, "below_threshold": below_threshold})
+        steps = rescaling_steps(runner, video, values, "blocks", block_size, 100, 0.1, threshold_quantile,
+                                time_scaling, feature_scaling, below_threshold)
+        results[value] = steps.result(
+            runner, int(target), shared + time.perf_counter() - started,
+            {"method": attribution.name, "features": "blocks", "block_size": block_size, "mask_value": value,
+             "threshold_quantile": threshold_quantile, "time_scaling": time_scaling,
+             "feature_scaling": feature_scaling, "below_threshold": below_threshold})
     return results
 
 

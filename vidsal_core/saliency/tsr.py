@@ -72,7 +72,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -421,7 +421,6 @@ def temporal_saliency_rescaling(
     video = video.detach()
     target_class = int(resolve_targets(target, model_logits(model, video[None]))[0])
     attribution = base_attribution(method, absolute, n_steps, ig_baseline)
-    frames, _, height, width = video.shape
     if not isinstance(features, str) or features == "blocks":
         region_labels(video, features, block_size, n_segments, compactness)  # refuse bad features before any compute
     elif features != "superpixels":
@@ -431,6 +430,51 @@ def temporal_saliency_rescaling(
                          max_jacobian_bytes if max_jacobian_bytes is not None else DEFAULT_MAX_JACOBIAN_BYTES)
     check_finite(runner.base, f"{attribution.name} attribution")
 
+    steps = rescaling_steps(runner, video, values, features, block_size, n_segments, compactness, threshold_quantile,
+                            time_scaling, feature_scaling, below_threshold)
+    options = {
+        "method": attribution.name, "features": features if isinstance(features, str) else "labels",
+        "block_size": block_size, "mask_value": mask_value if isinstance(mask_value, (str, int, float)) else "tensor",
+        "threshold_quantile": threshold_quantile, "time_scaling": time_scaling,
+        "feature_scaling": feature_scaling, "below_threshold": below_threshold,
+    }
+    return steps.result(runner, target_class, time.perf_counter() - started, options)
+
+
+class RescalingSteps(NamedTuple):
+    """TSR's two steps on one engine and one mask value (:func:`rescaling_steps`), before the result is assembled."""
+
+    saliency: torch.Tensor
+    time_relevance: torch.Tensor
+    time_scores: torch.Tensor
+    threshold: float
+    selected: torch.Tensor
+    feature_relevance: torch.Tensor
+    feature_scores: torch.Tensor
+    regions: torch.Tensor
+    calls: int
+
+    def result(self, runner: Any, target: int, seconds: float, options: dict[str, Any]) -> TSRResult:
+        """The :class:`TSRResult` of these steps, computed by ``runner`` for ``target``."""
+        return TSRResult(
+            saliency=self.saliency, time_relevance=self.time_relevance, time_scores=self.time_scores,
+            threshold=self.threshold, selected=self.selected.cpu(), feature_relevance=self.feature_relevance,
+            feature_scores=self.feature_scores, regions=self.regions.cpu(), base_attribution=runner.base,
+            target=target, attribution_calls=self.calls, engine=runner.name, seconds=seconds, options=options,
+        )
+
+
+def rescaling_steps(runner: Any, video: torch.Tensor, values: torch.Tensor, features: Any, block_size: Any,
+                    n_segments: int, compactness: float, threshold_quantile: float, time_scaling: str,
+                    feature_scaling: str, below_threshold: float) -> RescalingSteps:
+    """TSR's two steps with an engine already built (:func:`make_engine`) and the mask's replacement ``values``.
+
+    Step 1 masks each frame and scores how much the attribution changes (``Δ_t``); frames above the
+    threshold are selected; step 2 masks each region of a selected frame (``Δ_i``); :func:`combine` makes the
+    map. The engine's base attribution and Jacobians do not depend on ``values``, so one engine serves every
+    mask value (the evaluation chapter's mask ablation calls this once per value).
+    """
+    frames, _, height, width = video.shape
     time_relevance = check_finite(runner.changes(frame_masks(frames, height, width), values), "time relevance Δ_t").cpu()
     scaled_time, threshold, selected = select_frames(time_relevance, threshold_quantile)
     chosen = torch.nonzero(selected).flatten()
@@ -442,23 +486,12 @@ def temporal_saliency_rescaling(
         changes = check_finite(runner.changes(masks, values), "feature relevance Δ_i").cpu()
         calls += len(masks)
         for frame in chosen.tolist():
-            in_frame = masks.starts == frame
-            region_relevance[frame] = changes[in_frame]
+            region_relevance[frame] = changes[masks.starts == frame]
     saliency, time_scores, feature_relevance, feature_scores = combine(
         video, time_relevance, scaled_time, selected, labels, region_relevance,
         time_scaling, feature_scaling, below_threshold)
-    options = {
-        "method": attribution.name, "features": features if isinstance(features, str) else "labels",
-        "block_size": block_size, "mask_value": mask_value if isinstance(mask_value, (str, int, float)) else "tensor",
-        "threshold_quantile": threshold_quantile, "time_scaling": time_scaling,
-        "feature_scaling": feature_scaling, "below_threshold": below_threshold,
-    }
-    return TSRResult(
-        saliency=saliency, time_relevance=time_relevance, time_scores=time_scores, threshold=threshold,
-        selected=selected.cpu(), feature_relevance=feature_relevance, feature_scores=feature_scores,
-        regions=labels.cpu(), base_attribution=runner.base, target=target_class, attribution_calls=calls,
-        engine=runner.name, seconds=time.perf_counter() - started, options=options,
-    )
+    return RescalingSteps(saliency, time_relevance, time_scores, threshold, selected, feature_relevance,
+                          feature_scores, labels, calls)
 
 
 def one_step_rescaling(saliency: torch.Tensor, time_contribution: torch.Tensor, scaling: str = "minmax") -> torch.Tensor:
