@@ -406,6 +406,16 @@ def verdict(low: float | None, high: float | None, units: int | None, direction:
     return "reproduced" if (side == "above") == (direction == "greater") else "contradicted"
 
 
+def opposite_verdict(word: str) -> str:
+    """The verdict of a statement opposite to a row's claim (a register entry's ``also`` with relation
+    ``"opposite"``): reproduced and contradicted swap, the rest stay.
+
+    >>> opposite_verdict("reproduced"), opposite_verdict("inconclusive")
+    ('contradicted', 'inconclusive')
+    """
+    return {"reproduced": "contradicted", "contradicted": "reproduced"}.get(word, word)
+
+
 def interval_side(low: float | None, high: float | None, null: float = 0.0) -> str:
     """Where an interval lies against ``null``: ``"above"``, ``"below"`` or ``"holds"`` (it holds ``null``).
 

@@ -36,21 +36,13 @@ from vidsal_core.analysis.temporal import (
     edge_frames, edge_share_ratio, interval_or_nan, log_share_slope, vanishing_index,
 )
 from vidsal_core.errors import ConfigError
-from vidsal_core.results import claim_row, interval_side, new_row
+from vidsal_core.results import claim_row, interval_side, new_row, opposite_verdict
 
 #: ``V`` above this is a late concentration: the last quarter holds more than twice the first quarter's share.
 LATE_THRESHOLD = float(np.log10(2.0))
 #: ``E`` below this is a vanished start: the first quarter gets less than a tenth of its uniform share.
 EARLY_FLOOR = 0.1
 
-
-def opposite_verdict(word: str) -> str:
-    """The verdict of a statement opposite to a row's claim: reproduced and contradicted swap, the rest stay.
-
-    >>> opposite_verdict("reproduced"), opposite_verdict("inconclusive")
-    ('contradicted', 'inconclusive')
-    """
-    return {"reproduced": "contradicted", "contradicted": "reproduced"}.get(word, word)
 #: Slope of ``log10 s_t`` per frame that a forget gate of 1/2 alone predicts (exercise 4).
 FORGET_GATE_SLOPE = float(np.log10(2.0))
 #: The two models of every pair; the fixed-window ICA-LSTM is :data:`FIXED_WINDOW`.

@@ -77,6 +77,8 @@ SIGMOD, 1589–1606.
 
 from __future__ import annotations
 
+import abc
+
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -184,16 +186,18 @@ def _common_box(first: torch.Tensor, last: torch.Tensor, extent: Sequence[int]) 
 # Layers
 # ---------------------------------------------------------------------------
 
-class Layer:
-    """One node of a layer graph: ``clean`` runs it on the clean video and caches; ``update`` maintains a :class:`Box`."""
+class Layer(abc.ABC):
+    """One node of a layer graph (an interface: :class:`Pointwise`, :class:`Window`, :class:`Branches`)."""
 
     name: str
 
+    @abc.abstractmethod
     def clean(self, features: torch.Tensor, cache: dict) -> torch.Tensor:
-        raise NotImplementedError
+        """Run the node on the clean video's features, caching what :meth:`update` needs."""
 
+    @abc.abstractmethod
     def update(self, box: Box, cache: dict) -> Box:
-        raise NotImplementedError
+        """The node's output on the region a mask changed, from the changed input ``box`` and the cache."""
 
 
 @dataclass
