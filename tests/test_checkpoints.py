@@ -156,7 +156,7 @@ def test_models_command_trains_the_quick_profile_then_reuses_it(tmp_path, capsys
     assert 0.0 <= entries["quick/c3d_6class.pt"]["test"]["accuracy"] <= 1.0
     assert main(["train", "--profile", "quick", "--checkpoints", str(tmp_path), "--no-progress"]) == 0
     second = capsys.readouterr()
-    assert second.out.count("| reused") == len(models_section("quick")["runs"])
+    assert second.out.count("| reused") == len(runs_module.profile_runs("quick"))  # the replicates too
 
 
 def test_a_checkpoint_of_other_training_code_is_refused(tmp_path):

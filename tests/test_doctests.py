@@ -19,6 +19,8 @@ MODULES = [
     "vidsal_core.analysis.border.findings",
     "vidsal_core.analysis.time_contribution_findings",
     "vidsal_core.analysis.claims_summary",
+    "vidsal_core.analysis.training_runs",
+    "vidsal_core.models.runs",
     "vidsal_core.analysis.cues",
     "vidsal_core.analysis.flat_frames",
     "vidsal_core.analysis.evaluation_findings",

@@ -80,8 +80,12 @@ RELATIONS = ("same", "opposite")
 MAX_QUOTE_WORDS = 30
 #: Keys of a row; ``claim_id``, ``kind``, ``low``, ``high``, ``units``, ``direction``, ``null`` and ``note`` may
 #: be None (``direction`` and ``null`` are None exactly for rows of verdict ``new``; ``claim_id`` only there).
+#: ``training_runs`` (None for a row about no trained network, or one not measured on every training run):
+#: ``{"n": runs, "holds": runs whose verdict is the row's, "verdicts": [this run's, the replicates'...],
+#: "note": ...}`` (:func:`training_runs_entry`); ``variant`` names a model variant (``"control"``: trained
+#: without the visibility cue) and ``variant_of`` the quantity of the main row it repeats.
 ROW_KEYS = ("claim_id", "source", "kind", "claim", "quantity", "estimate", "low", "high", "units", "direction",
-            "null", "verdict", "note")
+            "null", "verdict", "note", "training_runs", "variant", "variant_of")
 #: Family-wise error rate of :func:`holm_survivors`.
 HOLM_ALPHA = 0.05
 
@@ -263,6 +267,10 @@ def check_row(row: Mapping[str, Any], where: str = "row", register: Register | N
                               or not float(units).is_integer() or units < 0):
         raise ConfigError(f"{where}.units: expected a count of independent units, got {units!r}")
     checked["units"] = None if units is None else int(units)
+    checked["training_runs"] = _check_training_runs(row.get("training_runs"), checked["verdict"], where)
+    if (checked["variant"] is None) != (checked["variant_of"] is None):
+        raise ConfigError(f"{where}: a variant row names both its variant and the main row it repeats (variant_of); "
+                          f"got variant={checked['variant']!r}, variant_of={checked['variant_of']!r}")
     claim_id = checked["claim_id"]
     if claim_id is None and checked["verdict"] != "new":
         raise ConfigError(f"{where}: a row with a verdict on a claim must name its claim_id in the claim register "
@@ -295,6 +303,54 @@ def check_row(row: Mapping[str, Any], where: str = "row", register: Register | N
                           f"{ruled!r} for [{checked['low']}, {checked['high']}] against {checked['null']} "
                           f"({checked['direction']}, {checked['units']} units)")
     return checked
+
+
+def training_runs_entry(verdicts: list[str], note: str | None = None) -> dict[str, Any]:
+    """A row's ``training_runs``: the verdicts of one claim on every training run, this row's run first.
+
+    >>> training_runs_entry(["reproduced", "reproduced", "inconclusive"])
+    {'n': 3, 'holds': 2, 'verdicts': ['reproduced', 'reproduced', 'inconclusive'], 'note': None}
+    """
+    verdicts = [str(word) for word in verdicts]
+    if not verdicts:
+        raise ConfigError("training_runs_entry: expected the verdict of at least one training run")
+    return {"n": len(verdicts), "holds": sum(word == verdicts[0] for word in verdicts), "verdicts": verdicts,
+            "note": note}
+
+
+def training_runs_text(entry: Mapping[str, Any] | None) -> str:
+    """``"3 of 3"``, ``"2 of 3: reproduced, reproduced, inconclusive"``, ``"1 (see the full profile)"`` or ``"–"``.
+
+    >>> training_runs_text({"n": 1, "holds": 1, "verdicts": ["reproduced"], "note": "see the full profile"})
+    '1 (see the full profile)'
+    >>> training_runs_text(training_runs_entry(["reproduced", "inconclusive", "reproduced"]))
+    '2 of 3: reproduced, inconclusive, reproduced'
+    """
+    if not entry:
+        return "–"
+    note = f" ({entry['note']})" if entry.get("note") else ""
+    if entry["n"] == 1:
+        return f"1{note}"
+    text = f"{entry['holds']} of {entry['n']}"
+    return (text if entry["holds"] == entry["n"] else f"{text}: {', '.join(entry['verdicts'])}") + note
+
+
+def _check_training_runs(entry: Any, word: str, where: str) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    if not isinstance(entry, Mapping) or set(entry) != {"n", "holds", "verdicts", "note"}:
+        raise ConfigError(f"{where}.training_runs: expected {{n, holds, verdicts, note}} "
+                          f"(vidsal_core.results.training_runs_entry), got {entry!r}")
+    verdicts = entry["verdicts"]
+    if (not isinstance(verdicts, list) or not verdicts or any(item not in VERDICTS for item in verdicts)
+            or verdicts[0] != word):
+        raise ConfigError(f"{where}.training_runs: verdicts {verdicts!r} must be verdicts, the row's own "
+                          f"({word!r}) first")
+    expected = training_runs_entry(verdicts, entry["note"])
+    if entry["n"] != expected["n"] or entry["holds"] != expected["holds"]:
+        raise ConfigError(f"{where}.training_runs: n={entry['n']!r}, holds={entry['holds']!r} disagree with its "
+                          f"verdicts {verdicts} (n={expected['n']}, holds={expected['holds']})")
+    return expected
 
 
 def record_claims(chapter: str, profile: str | Path, rows: Iterable[Mapping[str, Any]],
@@ -606,7 +662,9 @@ def claim_aggregate(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 
     ``{claim: "reproduced on I3D (DTD); contradicted on C3D (DTD)"}``: each
     verdict with the quantities (their text in parentheses, or the whole
-    quantity) that carry it, verdicts in the order of :data:`VERDICTS`.
+    quantity) that carry it, verdicts in the order of :data:`VERDICTS`. A
+    place whose verdict holds on fewer than all of its training runs says so:
+    ``"reproduced on FrameLSTM [2 of 3 training runs]"``.
     """
     grouped: dict[str, dict[str, list[str]]] = {}
     for row in rows:
@@ -614,6 +672,9 @@ def claim_aggregate(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             continue
         quantity = str(row["quantity"])
         where = quantity[quantity.rfind("(") + 1:quantity.rfind(")")] if quantity.endswith(")") else quantity
+        runs = row.get("training_runs")
+        if isinstance(runs, Mapping) and runs["holds"] < runs["n"]:
+            where += f" [{runs['holds']} of {runs['n']} training runs]"
         grouped.setdefault(str(row["claim"]), {}).setdefault(row["verdict"], []).append(where)
     return {claim: "; ".join(f"{word} on {', '.join(places)}" for word in VERDICTS if (places := by_word.get(word)))
             for claim, by_word in grouped.items()}

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from vidsal_core.analysis.training_runs import variant_verdicts
 from vidsal_core.results import (
     COUNTED_VERDICTS, DECIDED_VERDICTS, Register, claim_aggregate, holm_survivors, load_register, source_kind_counts,
 )
@@ -85,8 +86,11 @@ def claims_table(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, register: Reg
     pandas.DataFrame
         ``claim`` (the register's statement), ``source``, ``kind``, ``quote`` (with any other statement about
         the same number), ``rows`` (counted rows), ``held`` (reproduced rows), ``decided after Holm`` and
-        ``verdict per model or setting`` (:func:`~vidsal_core.results.claim_aggregate`). Order: the seeds'
-        findings first, then their hypotheses, then other sources; within them, the register's order.
+        ``verdict per model or setting`` (:func:`~vidsal_core.results.claim_aggregate` over the main models'
+        rows, a place whose verdict holds on fewer than all its training runs marked ``[k of n training
+        runs]``), ``training runs`` (:func:`training_runs_column`) and ``without the visibility cue`` (the
+        control models' verdicts, :func:`control_column`). Order: the seeds' findings first, then their
+        hypotheses, then other sources; within them, the register's order.
     """
     register = load_register() if register is None else register
     rows = _rows(rows)
@@ -106,13 +110,95 @@ def claims_table(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, register: Reg
             "quote": _quote_text(claim), "rows": len(mine),
             "held": sum(row["verdict"] == "reproduced" for row, _ in mine),
             "decided after Holm": sum(kept and row["verdict"] in DECIDED_VERDICTS for row, kept in mine),
-            "verdict per model or setting": claim_aggregate([row for row, _ in mine]).get(claim.statement, ""),
+            "verdict per model or setting": claim_aggregate([row for row, _ in mine if row.get("variant") is None]
+                                                            ).get(claim.statement, ""),
+            "training runs": training_runs_column([row for row, _ in mine]),
+            "without the visibility cue": control_column([row for row, _ in mine]),
             "_rank": (0 if register.is_seed(claim.source) else 1, ["finding", "hypothesis", "intention"].index(
                 claim.kind), order.index(claim_id)),
         })
     table = pd.DataFrame(records, columns=["claim", "source", "kind", "quote", "rows", "held", "decided after Holm",
-                                           "verdict per model or setting", "_rank"])
+                                           "verdict per model or setting", "training runs",
+                                           "without the visibility cue", "_rank"])
     return table.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+
+
+def training_runs_column(rows: Iterable[Mapping[str, Any]]) -> str:
+    """How a claim's main rows fare across training runs: ``"holds on every run (2 rows, 3 runs each)"``,
+    the rows that hold on fewer (``"FrameLSTM: 2 of 3 (reproduced, reproduced, inconclusive)"``), or
+    ``"1 run"`` where no row was measured on more than one.
+
+    >>> row = {"quantity": "q (LSTM)", "verdict": "reproduced", "training_runs": {"n": 3, "holds": 3,
+    ...        "verdicts": ["reproduced"] * 3, "note": None}}
+    >>> training_runs_column([row])
+    'holds on every run (1 row, 3 runs each)'
+    """
+    entries = [(str(row["quantity"]), row["training_runs"]) for row in rows
+               if row.get("variant") is None and isinstance(row.get("training_runs"), Mapping)]
+    if not entries:
+        return "–"
+    if all(entry["n"] == 1 for _, entry in entries):
+        notes = sorted({entry["note"] for _, entry in entries if entry.get("note")})
+        return "1 run" + (f" ({'; '.join(notes)})" if notes else "")
+    fewer = [(quantity, entry) for quantity, entry in entries if entry["holds"] < entry["n"]]
+    if not fewer:
+        runs = sorted({entry["n"] for _, entry in entries})
+        return (f"holds on every run ({len(entries)} row{'s' if len(entries) > 1 else ''}, "
+                f"{'/'.join(str(n) for n in runs)} runs each)")
+    return "; ".join(f"{_place(quantity)}: {entry['holds']} of {entry['n']} ({', '.join(entry['verdicts'])})"
+                     for quantity, entry in fewer)
+
+
+def _place(quantity: str) -> str:
+    return quantity[quantity.rfind("(") + 1:quantity.rfind(")")] if quantity.endswith(")") else quantity
+
+
+def control_column(rows: Iterable[Mapping[str, Any]]) -> str:
+    """A claim's verdicts on the control models (no visibility cue), each beside its main row's when they differ.
+
+    >>> rows = [{"claim_id": "c", "quantity": "q (LSTM)", "verdict": "reproduced", "estimate": 1, "low": 0.5,
+    ...          "high": 1.5},
+    ...         {"claim_id": "c", "quantity": "q (LSTM) [control]", "verdict": "inconclusive", "estimate": 0.2,
+    ...          "low": -0.1, "high": 0.5, "variant": "control", "variant_of": "q (LSTM)"}]
+    >>> control_column(rows)
+    'inconclusive on LSTM (differs: reproduced on the main model)'
+    """
+    rows = [dict(row) for row in rows]
+    if not any(row.get("variant") for row in rows):
+        return "–"
+    parts = []
+    for pair in variant_verdicts(rows):
+        text = f"{pair['variant_verdict']} on {_place(str(pair['quantity']))}"
+        if not pair["holds"]:
+            text += f" (differs: {pair['main_verdict']} on the main model)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def robustness_glue(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> dict[str, int]:
+    """The summary's counts across training runs and on the control models, by glue name.
+
+    ``n_runs_rows`` (main rows with a counted verdict measured on more than one training run), ``n_runs_hold``
+    (of them, those whose verdict holds on every run), ``n_runs_single`` (counted main rows measured on one
+    run), ``n_control_rows`` (counted control rows) and ``n_control_same`` (of them, those with their main
+    row's verdict).
+
+    >>> row = {"quantity": "q", "verdict": "reproduced", "claim_id": "c", "estimate": 1, "low": 0, "high": 2,
+    ...        "training_runs": {"n": 3, "holds": 2, "verdicts": ["reproduced", "reproduced", "inconclusive"],
+    ...                          "note": None}}
+    >>> robustness_glue([row])
+    {'n_runs_rows': 1, 'n_runs_hold': 0, 'n_runs_single': 0, 'n_control_rows': 0, 'n_control_same': 0}
+    """
+    rows = _rows(rows)
+    entries = [row.get("training_runs") for row in rows
+               if row.get("variant") is None and row["verdict"] in COUNTED_VERDICTS]
+    entries = [entry for entry in entries if isinstance(entry, Mapping)]
+    paired = [pair for pair in variant_verdicts(rows)
+              if pair["main_verdict"] in COUNTED_VERDICTS and pair["variant_verdict"] in COUNTED_VERDICTS]
+    return {"n_runs_rows": sum(entry["n"] > 1 for entry in entries),
+            "n_runs_hold": sum(entry["n"] > 1 and entry["holds"] == entry["n"] for entry in entries),
+            "n_runs_single": sum(entry["n"] == 1 for entry in entries),
+            "n_control_rows": len(paired), "n_control_same": sum(pair["holds"] for pair in paired)}
 
 
 def count_glue(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, register: Register | None = None) -> dict[str, int]:

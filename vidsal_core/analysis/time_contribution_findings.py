@@ -38,6 +38,7 @@ Nothing here draws or glues.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -46,8 +47,9 @@ import pandas as pd
 
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text
 from vidsal_core.analysis.temporal_agreement import (
-    MEASURES, MODEL_NAMES, Study, agreement, in_view_auc, interval, measure_bounds, paired_difference,
+    MEASURES, MODEL_NAMES, Study, agreement, in_view_auc, interval, measure_bounds, paired_difference, run_study,
 )
+from vidsal_core.analysis.training_runs import robust_rows, run_label
 from vidsal_core.errors import ConfigError
 from vidsal_core.results import claim_row, interval_side, new_row
 from vidsal_core.saliency.keyframes import rank_correlation
@@ -95,7 +97,7 @@ def model_name(run: str) -> str:
     >>> model_name("ica_lstm_binary"), model_name("my_run")
     ('ICA-LSTM', 'my_run')
     """
-    return MODEL_NAMES.get(run, run)
+    return run_label(run, MODEL_NAMES)
 
 
 def estimate_text(estimate: Any) -> str:
@@ -483,3 +485,24 @@ def claim_texts(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """
     return {f"claim_{position}": f"{row['verdict']} ({_row_text(row)})"
             for position, row in claim_table(rows).iterrows()}
+
+
+def rows_on_runs(profile: Any, settings: Any, runs: Sequence[str], variant: str | None = None) -> list[dict[str, Any]]:
+    """The chapter's claim rows on other runs (a replicate's, or the control models), measured as the study's.
+
+    Only the main baseline is measured (the rows need no other). Every run is tested on the study's clips
+    (``settings.clip_offset``, the video's centre, empty frames and all), the control models too, though they
+    were trained on clips with the person wholly in view: whether their salient frames are where the person
+    is asks exactly whether the models lean on the visibility cue (on in-view clips the visibility is constant
+    and its correlation undefined). ``variant`` is accepted for :func:`~vidsal_core.analysis.training_runs.robust_rows`.
+    """
+    chosen = dataclasses.replace(settings, runs=tuple(runs), baselines=(settings.baseline,))
+    return time_contribution_findings(run_study(profile, chosen)).claim_rows()
+
+
+def robust_claim_rows(profile: Any, found: "TimeContributionFindings") -> list[dict[str, Any]]:
+    """``found``'s claim rows with the verdicts on every training run and the control models' rows
+    (:func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
+    settings = found.study.settings
+    return robust_rows(profile, found.runs, found.claim_rows(),
+                       lambda runs, variant: rows_on_runs(profile, settings, runs, variant))

@@ -24,6 +24,7 @@ over test persons. Nothing here draws or glues.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -36,8 +37,10 @@ from vidsal_core.analysis.evaluation_study import TSR_MASK_VALUES
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.tsr_study import (
-    METHOD_LABELS, METHODS, RULE_COMPARISONS, SEED_SETTING, SeedSettingCost, Study, metric_table, model_label, seed_pass_count,
+    METHOD_LABELS, METHODS, RULE_COMPARISONS, SEED_SETTING, SeedSettingCost, Study, metric_table, model_label, run_study,
+    seed_pass_count,
 )
+from vidsal_core.analysis.training_runs import robust_rows
 from vidsal_core.errors import ConfigError
 from vidsal_core.results import claim_row, interval_side, new_row
 
@@ -642,6 +645,35 @@ def rule_rows(rule: RuleFindings) -> list[dict[str, Any]]:
     return rows
 
 
+def model_rows(found: TSRFindings, rule: RuleFindings | None = None) -> list[dict[str, Any]]:
+    """The counted rows about the trained models (the first of :func:`claim_rows`): the two flow claims on the
+    first run, and :func:`rule_rows`; what :func:`robust_claim_rows` repeats on every training run."""
+    first = found.runs[0]
+    label_first = model_label(first)
+    return [
+        claim_row("000-saliency-resembles-flow", f"Spearman ρ of |gradient| with the true motion, per frame ({label_first})",
+                  found.estimates[first, "gradient", "rho_true"], note="the seed's hypothesis, judged by eye there"),
+        claim_row("000-one-step-overlaps-flow", f"Spearman ρ of the one-step map with Farnebäck |flow| ({label_first})",
+                  found.estimates[first, "one_step", "rho_farneback"], note="§5: 'on careful observation'"),
+    ] + (rule_rows(rule) if rule is not None else [])
+
+
+def rows_on_runs(profile: str, settings: Any, runs: Sequence[str], variant: str | None = None) -> list[dict[str, Any]]:
+    """:func:`model_rows` on other runs (a replicate's, or the control models), explained as the study's runs
+    (each cuts its test clips as it was evaluated; ``variant`` is accepted for
+    :func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
+    study = run_study(profile, dataclasses.replace(settings, runs=tuple(runs)))
+    return model_rows(tsr_findings(study.results, study.settings.runs),
+                      rule_findings(study.results, study.settings.runs))
+
+
+def robust_claim_rows(profile: str, settings: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The chapter's ``rows`` (:func:`claim_rows` on ``settings.runs``) with the verdicts on every training run
+    and the control models' rows (:func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
+    return robust_rows(profile, settings.runs, rows,
+                       lambda runs, variant: rows_on_runs(profile, settings, runs, variant))
+
+
 def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFindings,
                frame_size: tuple[int, int], rule: RuleFindings | None = None) -> list[dict[str, Any]]:
     """The chapter's rows for the summary chapter: seed 000's claims judged, and the new results.
@@ -660,13 +692,7 @@ def claim_rows(found: TSRFindings, shortcut: ShortcutFindings, cost: CostFinding
     label_first = model_label(first)
     height, width = frame_size
     block_size = cost.block_size
-    claims = [
-        claim_row("000-saliency-resembles-flow", f"Spearman ρ of |gradient| with the true motion, per frame ({label_first})",
-                  found.estimates[first, "gradient", "rho_true"], note="the seed's hypothesis, judged by eye there"),
-        claim_row("000-one-step-overlaps-flow", f"Spearman ρ of the one-step map with Farnebäck |flow| ({label_first})",
-                  found.estimates[first, "one_step", "rho_farneback"], note="§5: 'on careful observation'"),
-    ]
-    claims += rule_rows(rule) if rule is not None else []
+    claims = model_rows(found, rule)
     # A cost is one deterministic measurement, not an interval over persons: reported as "new", beside the seed's hour.
     claims.append(new_row("000", "Two-step TSR with 10×10 blocks takes about an hour per video (RTX 3080)",
                           "naive loop at the seed's setting, extrapolated from one measured pass on this CPU, s",

@@ -41,6 +41,7 @@ from vidsal_core.analysis.evaluation_study import TSR_MASK_VALUES, tsr_across_ma
 from vidsal_core.analysis.flat_frames import compare_maps, in_view_frames
 from vidsal_core.analysis.maps import frame_mass_share, map_magnitude, motion_magnitude, naive_pass_count, \
     spatial_rank_correlation
+from vidsal_core.analysis.training_runs import run_label
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.saliency.registry import TSR_VARIANTS
 
@@ -156,7 +157,7 @@ def model_label(run_name: str) -> str:
     >>> model_label("ica_lstm_binary"), model_label("my_run")
     ('ICA-LSTM', 'my_run')
     """
-    return MODEL_LABELS.get(run_name, run_name)
+    return run_label(run_name, MODEL_LABELS)
 
 
 def tsr_options(variant: str) -> dict[str, Any]:

@@ -26,16 +26,18 @@ the early frames when the interval of ``E`` lies below :data:`EARLY_FLOOR`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text
 from vidsal_core.analysis.temporal import (
-    edge_frames, edge_share_ratio, interval_or_nan, log_share_slope, vanishing_index,
+    edge_frames, edge_share_ratio, interval_or_nan, log_share_slope, model_source, vanishing_index,
 )
+from vidsal_core.analysis.training_runs import CONTROL, robust_rows
 from vidsal_core.errors import ConfigError
+from vidsal_core.models.runs import build_run
 from vidsal_core.results import claim_row, interval_side, new_row, opposite_verdict
 
 #: ``V`` above this is a late concentration: the last quarter holds more than twice the first quarter's share.
@@ -608,3 +610,50 @@ def own_clip(path: Any, n_frames: int, size: tuple[int, int]) -> Any:
     if video.shape[0] < n_frames:
         raise ConfigError(f"video={str(path)!r}: has {video.shape[0]} frames; the models read clips of {n_frames}")
     return torch.nn.functional.interpolate(video, size=tuple(size), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+def _task_of(row: Mapping[str, Any]) -> str | None:
+    """The task a counted row is about: the first item of its quantity's closing parenthesis (``(binary, gradient)``)."""
+    quantity = str(row["quantity"])
+    if row["verdict"] == "new" or not quantity.endswith(")"):
+        return None
+    return quantity[quantity.rfind("(") + 1:-1].split(",")[0].strip()
+
+
+def pair_rows(profile: Any, runs: Sequence[str], videos_per_person_action: int | None, settings: dict[str, Any],
+              device: Any = "cpu", variant: str | None = None) -> list[dict[str, Any]]:
+    """The chapter's claim rows on one (LSTM, ICA-LSTM) pair of other runs: a replicate pair, or the control pair.
+
+    The pair's four models (trained and untrained) are explained as the chapter's pairs are; the control
+    models' test clips are cut as they were evaluated (``evaluation_offset``, inside the runs of frames with the
+    person in view) instead of at the chapter's ``clip_offset``.
+    """
+    chosen = dict(settings)
+    if variant == CONTROL:
+        chosen["clip_offset"] = build_run(profile, runs[0]).data["evaluation_offset"]
+    pair = model_pair(profile, runs[0], runs[1], videos_per_person_action, chosen, device)
+    records = []
+    for kind, weights in pair.models:
+        records += pair_records(pair, kind, weights, model_source(profile, pair.runs[kind == "ICA"], weights), chosen)
+    return vanishing_findings(records, chosen["fraction"], chosen["visible_threshold"]).claim_rows()
+
+
+def robust_claim_rows(profile: Any, settings: dict[str, Any], rows: Sequence[Mapping[str, Any]],
+                      device: Any = "cpu") -> list[dict[str, Any]]:
+    """The chapter's ``rows`` with every counted row's verdicts on all training runs of its pair, then the control
+    pairs' rows (:func:`~vidsal_core.analysis.training_runs.robust_rows`, one pair at a time)."""
+    robust, added = {}, []
+    for (lstm_run, ica_run), per_cell in zip(settings["pairs"], settings["videos_per_person_action"]):
+        task = model_pair_task(profile, lstm_run)
+        mine = [row for row in rows if _task_of(row) == task]
+        done = robust_rows(profile, [lstm_run, ica_run], mine,
+                           lambda runs, variant: pair_rows(profile, runs, per_cell, settings, device, variant))
+        robust.update({(row["claim_id"], row["quantity"]): row for row in done if row.get("variant") is None})
+        added += [row for row in done if row.get("variant") is not None]
+    return [robust.get((row["claim_id"], row["quantity"]), dict(row)) for row in rows] + added
+
+
+def model_pair_task(profile: Any, run_name: str) -> str:
+    """The task name of a pair's rows: ``"binary"`` or ``"<n>-class"`` (as :func:`model_pair`)."""
+    classes = build_run(profile, run_name).spec.classes
+    return "binary" if len(classes) == 2 else f"{len(classes)}-class"

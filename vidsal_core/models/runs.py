@@ -15,6 +15,18 @@ and a set of *runs*. A run is one model trained on one task::
 :func:`train_or_load` reuses a checkpoint whose :class:`RunSpec` matches and
 trains otherwise; :func:`load_trained` is what a chapter calls: it loads and
 refuses a checkpoint that does not match the profile.
+
+**Training runs.** A network trained once is one draw of its training: its
+seed fixes the initial weights, the order of the clips and where they are cut.
+``models.replicates`` names runs to train again with other seeds, each a run of
+its own, ``<run>-seed<k>`` (:func:`replicate_name`), equal to ``<run>`` in
+everything but ``training.seed``::
+
+    models:
+      replicates: {runs: [frame_lstm_binary, ica_lstm_binary], seeds: [1, 2]}
+
+:func:`training_runs` lists a run with its replicates; the chapters apply the
+book's verdict rule to every one of them (:mod:`vidsal_core.analysis.training_runs`).
 """
 
 from __future__ import annotations
@@ -55,6 +67,10 @@ DATA_DEFAULTS: dict[str, Any] = {
 }
 #: Keys of a run.
 RUN_KEYS = ("model", "config", "data", "training")
+#: Keys of the ``models:`` section.
+SECTION_KEYS = ("training", "runs", "replicates")
+#: Between a run's name and its replicate's seed: ``frame_lstm_binary-seed1``.
+REPLICATE_MARK = "-seed"
 
 
 def models_section(profile: str | Path) -> dict[str, Any]:
@@ -68,12 +84,69 @@ def models_section(profile: str | Path) -> dict[str, Any]:
     from vidsal_core.profiles import profile_section
 
     section = profile_section(profile, "models")
-    unknown = sorted(set(section) - {"training", "runs"})
+    unknown = sorted(set(section) - set(SECTION_KEYS))
     if unknown:
-        raise ConfigError(f"profile {profile} models: unknown key(s) {unknown}; expected 'training' and 'runs'")
+        raise ConfigError(f"profile {profile} models: unknown key(s) {unknown}; expected some of {list(SECTION_KEYS)}")
     if not isinstance(section.get("runs"), dict) or not section["runs"]:
         raise ConfigError(f"profile {profile} models.runs: expected a mapping of run names to runs")
+    _replicates(section, profile)
     return section
+
+
+def _replicates(section: Mapping[str, Any], profile: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The ``models.replicates`` section, checked: (runs, seeds); ``((), ())`` when absent."""
+    replicates = section.get("replicates")
+    if replicates is None:
+        return (), ()
+    where = f"profile {profile} models.replicates"
+    if not isinstance(replicates, Mapping) or set(replicates) != {"runs", "seeds"}:
+        raise ConfigError(f"{where}: expected a mapping with exactly 'runs' and 'seeds', got {replicates!r}")
+    runs, seeds = replicates["runs"], replicates["seeds"]
+    if not isinstance(runs, list) or not all(isinstance(name, str) for name in runs):
+        raise ConfigError(f"{where}.runs: expected a list of run names, got {runs!r}")
+    unknown = sorted(set(runs) - set(section["runs"]))
+    if unknown:
+        raise ConfigError(f"{where}.runs: {unknown} are not runs of the profile (those are {sorted(section['runs'])})")
+    if (not isinstance(seeds, list) or not all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)
+            or len(set(seeds)) != len(seeds)):
+        raise ConfigError(f"{where}.seeds: expected a list of distinct integers, got {seeds!r}")
+    for name in runs:
+        base_seed = TrainConfig.from_mapping({**dict(section.get("training") or {}),
+                                              **dict((section["runs"][name] or {}).get("training") or {})},
+                                             f"{where} ({name})").seed
+        if base_seed in seeds:
+            raise ConfigError(f"{where}.seeds: {base_seed} is run {name}'s own training seed; a replicate needs another")
+    return tuple(runs), tuple(seeds)
+
+
+def replicate_name(run: str, seed: int) -> str:
+    """The name of ``run`` trained again with training seed ``seed``.
+
+    >>> replicate_name("frame_lstm_binary", 2)
+    'frame_lstm_binary-seed2'
+    """
+    return f"{run}{REPLICATE_MARK}{int(seed)}"
+
+
+def replicate_of(name: str) -> tuple[str, int | None]:
+    """``(run, seed)`` of a replicate's name; ``(name, None)`` for a run that is no replicate.
+
+    >>> replicate_of("ica_lstm_binary-seed1"), replicate_of("ica_lstm_binary")
+    (('ica_lstm_binary', 1), ('ica_lstm_binary', None))
+    """
+    base, mark, seed = name.rpartition(REPLICATE_MARK)
+    if mark and base and seed.isdigit():
+        return base, int(seed)
+    return name, None
+
+
+def training_runs(profile: str | Path, run: str, section: Mapping[str, Any] | None = None) -> list[str]:
+    """``run`` and its replicates (``models.replicates``), the run first: every training run of one recipe."""
+    section = section if section is not None else models_section(profile)
+    if run not in section["runs"]:
+        raise ConfigError(f"run={run!r}: profile {profile} has runs {sorted(section['runs'])}")
+    runs, seeds = _replicates(section, profile)
+    return [run] + ([replicate_name(run, seed) for seed in seeds] if run in runs else [])
 
 
 def profile_name(profile: str | Path) -> str:
@@ -165,8 +238,14 @@ def run_settings(profile: str | Path, name: str, section: Mapping[str, Any] | No
 
     section = section if section is not None else models_section(profile)
     runs = section["runs"]
+    base, seed = replicate_of(name)
+    if name not in runs and not (seed is not None and name in training_runs(profile, base, section)[1:]):
+        replicated, seeds = _replicates(section, profile)
+        raise ConfigError(f"run={name!r}: profile {profile} has runs {sorted(runs)}"
+                          + (f" and replicates of {list(replicated)} with seeds {list(seeds)}" if replicated else ""))
     if name not in runs:
-        raise ConfigError(f"run={name!r}: profile {profile} has runs {sorted(runs)}")
+        base_run = dict(runs[base] or {})
+        runs = {name: {**base_run, "training": {**dict(base_run.get("training") or {}), "seed": seed}}}
     run, where = dict(runs[name] or {}), f"profile {profile} models.runs.{name}"
     unknown = sorted(set(run) - set(RUN_KEYS))
     if unknown or "model" not in run:
@@ -205,9 +284,9 @@ def build_run(profile: str | Path, name: str, section: Mapping[str, Any] | None 
 
 
 def profile_runs(profile: str | Path, only: Sequence[str] | None = None) -> list[Run]:
-    """Every run of ``profile`` (or those named in ``only``), in the profile's order."""
+    """Every run of ``profile`` and its replicates (or those named in ``only``), in the profile's order."""
     section = models_section(profile)
-    names = list(section["runs"]) if not only else list(only)
+    names = [name for run in section["runs"] for name in training_runs(profile, run, section)] if not only else list(only)
     return [build_run(profile, name, section) for name in names]
 
 
