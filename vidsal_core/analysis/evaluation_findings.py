@@ -36,9 +36,13 @@ import numpy as np
 import pandas as pd
 
 from vidsal_core.analysis.evaluation_study import (BOUNDED_METRICS, CAM_METHODS, METHOD_LABELS, TSR_MASK_VALUES,
-                                                   paired_difference, summary_table)
+                                                   mask_ablation_frame, model_descriptor, paired_difference,
+                                                   summary_table, test_videos)
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
+from vidsal_core.analysis.training_runs import main_run, robust_rows
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from vidsal_core.models.runs import build_run
 from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row
 
 #: The text of a value that could not be measured.
@@ -905,7 +909,7 @@ def tsr_mask_rows(masks: MaskComparisons | None) -> list[dict[str, Any]]:
             other = masks.estimates.get((run, mask_value, OTHER_FRAME_SET, "difference"))
             headline = "headline (the reference code's mask); " if mask_value == HEADLINE_MASK else ""
             rows.append(claim_row(
-                TSR_CLAIM_ID, mask_quantity(TSR_MASK_QUANTITY, run, mask_value), difference,
+                TSR_CLAIM_ID, mask_quantity(TSR_MASK_QUANTITY, main_run(run), mask_value), difference,
                 note=f"{headline}paired by frame within clip; on the frames TSR selected: {estimate_text(other)}"))
     return rows
 
@@ -950,3 +954,46 @@ def _cam_rows(cam: CamFindings) -> list[dict[str, Any]]:
                                 f"Spearman of {label} maps, trained vs fully randomised (Kinetics-400 I3D, real footage)",
                                 values["spearman"], claim_id=RANDOMISATION_CLAIM_ID, note=row.result))
     return rows
+
+
+def mask_rows_on_runs(profile: str, settings: Mapping[str, Any], runs: Sequence[str],
+                      variant: str | None = None) -> list[dict[str, Any]]:
+    """:func:`tsr_mask_rows` on other runs (a replicate's, or the control models): TSR's mask ablation on as
+    many test clips as the main run's (``settings``: :func:`~vidsal_core.analysis.evaluation_study.chapter_settings`;
+    ``variant`` is accepted for :func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
+    ablation = settings["mask_ablation"]
+    models, videos, counts = {}, {}, {}
+    for name in runs:
+        models[name] = model_descriptor(profile, name)
+        counts[name] = ablation["videos"][main_run(name)]
+        corpus = build_corpus(CorpusConfig.from_profile(profile, models[name]["corpus"]), progress=False)
+        videos[name] = test_videos(corpus, models[name]["classes"], counts[name])
+    frame = mask_ablation_frame(models, videos, {**ablation, "runs": list(runs), "videos": counts}, settings["options"])
+    return tsr_mask_rows(mask_comparisons(frame, list(runs)))
+
+
+def robust_claim_rows(profile: str, settings: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+                      groups: Sequence[Sequence[str]] | None = None) -> list[dict[str, Any]]:
+    """The chapter's ``rows`` with its counted rows (TSR against the gradient, per model and mask value) repeated
+    on every training run of their model and on the control models
+    (:func:`~vidsal_core.analysis.training_runs.robust_rows`).
+
+    ``groups``: the runs of the mask ablation explained side by side, default the binary (walking-vs-running)
+    runs together and each other run alone; a group's runs must be replicated alike.
+    """
+    ablation = settings.get("mask_ablation")
+    if ablation is None:
+        return [dict(row) for row in rows]
+    if groups is None:
+        binary = [run for run in ablation["runs"] if len(build_run(profile, run).spec.classes) == 2]
+        groups = ([binary] if binary else []) + [[run] for run in ablation["runs"] if run not in binary]
+    robust, added = {}, []
+    for group in groups:
+        labels = {f"({run}, mask=" for run in group}
+        mine = [row for row in rows if row.get("claim_id") == TSR_CLAIM_ID
+                and any(label in str(row["quantity"]) for label in labels)]
+        done = robust_rows(profile, group, mine,
+                           lambda names, variant: mask_rows_on_runs(profile, settings, names, variant))
+        robust.update({(row["claim_id"], row["quantity"]): row for row in done if row.get("variant") is None})
+        added += [row for row in done if row.get("variant") is not None]
+    return [robust.get((row.get("claim_id"), row["quantity"]), dict(row)) for row in rows] + added

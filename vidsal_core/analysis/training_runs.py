@@ -137,6 +137,39 @@ def _key(row: Mapping[str, Any]) -> tuple[str, str]:
     return str(row.get("claim_id")), str(row["quantity"])
 
 
+def _matcher(rows: Sequence[Mapping[str, Any]], where: str) -> Callable[[Mapping[str, Any], int], Any]:
+    """Find, among ``rows``, the row matching a main row: the same claim id and quantity, or else the row at the
+    same position among that claim's judged rows (a quantity may name a choice the run made, e.g. its best step)."""
+    by_key = {_key(row): row for row in rows}
+    if len(by_key) != len(rows):
+        raise ConfigError(f"{where}: two rows share a claim id and quantity")
+    by_claim: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if _judged(row):
+            by_claim.setdefault(str(row.get("claim_id")), []).append(row)
+
+    def find(row: Mapping[str, Any], position: int) -> Any:
+        if _key(row) in by_key:
+            return by_key[_key(row)]
+        mine = by_claim.get(str(row.get("claim_id")), [])
+        return mine[position] if position < len(mine) else None
+    return find
+
+
+def _positions(rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Each row's position among the judged rows of its claim (-1 for rows without a verdict)."""
+    seen: dict[str, int] = {}
+    positions = []
+    for row in rows:
+        if _judged(row):
+            claim = str(row.get("claim_id"))
+            positions.append(seen.get(claim, 0))
+            seen[claim] = positions[-1] + 1
+        else:
+            positions.append(-1)
+    return positions
+
+
 def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence[Sequence[Mapping[str, Any]]],
                          note: str | None = None) -> list[dict[str, Any]]:
     """``rows`` with every judged row's ``training_runs``: its verdict and the same row's on each replicate.
@@ -147,7 +180,7 @@ def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence
         The rows measured on the first training run.
     replicates : sequence of sequences of mapping
         The same chapter code's rows on each replicate (:func:`replicate_sets`): the same claim ids and
-        quantities (chapters label a replicate as its run).
+        quantities (chapters label a replicate as its run), or at least the same rows per claim in the same order.
     note : str, optional
         Kept in each entry.
 
@@ -157,22 +190,17 @@ def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence
     >>> attach_training_runs([row], [[dict(row)], [dict(row, verdict="inconclusive")]])[0]["training_runs"]
     {'n': 3, 'holds': 2, 'verdicts': ['reproduced', 'reproduced', 'inconclusive'], 'note': None}
     """
-    indexed = []
-    for number, rows_of_run in enumerate(replicates, start=1):
-        by_key = {_key(row): row for row in rows_of_run}
-        if len(by_key) != len(rows_of_run):
-            raise ConfigError(f"replicate {number}: two rows share a claim id and quantity")
-        indexed.append(by_key)
+    finders = [_matcher(rows_of_run, f"replicate {number}") for number, rows_of_run in enumerate(replicates, start=1)]
     attached = []
-    for row in rows:
+    for row, position in zip(rows, _positions(rows)):
         row = dict(row)
         if _judged(row):
-            missing = [number for number, by_key in enumerate(indexed, start=1) if _key(row) not in by_key]
+            found = [find(row, position) for find in finders]
+            missing = [number for number, match in enumerate(found, start=1) if match is None]
             if missing:
                 raise ConfigError(f"row {row['quantity']!r} ({row.get('claim_id')}): not measured on replicate(s) "
                                   f"{missing}; a replicate's rows must repeat every judged row of the first run")
-            row["training_runs"] = training_runs_entry([row["verdict"]] + [by_key[_key(row)]["verdict"]
-                                                                           for by_key in indexed], note)
+            row["training_runs"] = training_runs_entry([row["verdict"]] + [match["verdict"] for match in found], note)
         attached.append(row)
     return attached
 
@@ -187,7 +215,8 @@ def single_training_run(rows: Sequence[Mapping[str, Any]], note: str | None = FU
 def variant_rows(main: Sequence[Mapping[str, Any]], variant: Sequence[Mapping[str, Any]],
                  name: str = CONTROL) -> list[dict[str, Any]]:
     """The rows of a model variant as rows of their own: the quantity names the variant, ``variant_of`` the
-    main row it repeats (the same chapter code's row, with the same claim id and quantity).
+    main row it repeats (the same chapter code's row: the same claim id and quantity, or else the same position
+    among the claim's rows).
 
     Examples
     --------
@@ -196,13 +225,16 @@ def variant_rows(main: Sequence[Mapping[str, Any]], variant: Sequence[Mapping[st
     >>> row["quantity"], row["variant"], row["variant_of"]
     ('q (LSTM) [control]', 'control', 'q (LSTM)')
     """
-    quantities = {_key(row) for row in main}
+    find = _matcher(main, "main rows")
     marked = []
-    for row in variant:
-        if _key(row) not in quantities:
+    for row, position in zip(variant, _positions(variant)):
+        first = find(row, position) if _judged(row) else next((other for other in main if _key(other) == _key(row)),
+                                                              None)
+        if first is None:
             raise ConfigError(f"{name} row {row['quantity']!r}: no main row of claim {row.get('claim_id')} with "
                               "this quantity; a variant's rows must repeat the main rows")
-        marked.append(dict(row, quantity=f"{row['quantity']} [{name}]", variant=name, variant_of=str(row["quantity"])))
+        marked.append(dict(row, quantity=f"{row['quantity']} [{name}]", variant=name,
+                           variant_of=str(first["quantity"])))
     return marked
 
 

@@ -748,21 +748,38 @@ CLAIMED_MODELS: dict[str, str] = {"frame_lstm_binary": "a CNN+LSTM", "ica_lstm_b
 def binary_claims(accuracy: AccuracyFindings) -> dict[str, dict[str, Any]]:
     """Seed 000's claim (walking vs running from 30 frames) judged on each of :data:`CLAIMED_MODELS` present.
 
+    A claimed run's replicates (``<run>-seed<k>``) are judged by the same rule and folded into its row's
+    ``training_runs``; its control run (``<run>_control``: trained and tested on clips with the person wholly
+    in view) gets a row of its own (:mod:`vidsal_core.analysis.training_runs`).
+
     Returns
     -------
     dict
         Run → :func:`~vidsal_core.results.claim_row`, its accuracy over persons against chance (0.5).
     """
+    from vidsal_core.analysis.training_runs import attach_training_runs, control_run, single_training_run, variant_rows
+    from vidsal_core.models.runs import replicate_of
     from vidsal_core.results import claim_row
 
+    def row_of(name: str, main: str) -> dict[str, Any]:
+        report = accuracy[name].report
+        return claim_row("000-binary-accuracy", f"test accuracy, fraction of test videos ({CLAIMED_MODELS[main]}, {main})",
+                         report.estimate(), note=f"{report.total} videos; untrained {accuracy[name].control.accuracy:.2f}")
+
     rows = {}
-    for name, model_label in CLAIMED_MODELS.items():
+    for name in CLAIMED_MODELS:
         if name not in accuracy:
             continue
-        report = accuracy[name].report
-        rows[name] = claim_row("000-binary-accuracy", f"test accuracy, fraction of test videos ({model_label}, {name})",
-                               report.estimate(),
-                               note=f"{report.total} videos; untrained {accuracy[name].control.accuracy:.2f}")
+        replicates = [other for other in accuracy.names
+                      if replicate_of(other)[0] == name and replicate_of(other)[1] is not None]
+        main = [row_of(name, name)]
+        main = (attach_training_runs(main, [[row_of(other, name)] for other in replicates]) if replicates
+                else single_training_run(main, None))
+        rows[name] = main[0]
+        if control_run(name) in accuracy:
+            control = row_of(control_run(name), name)
+            control["note"] += "; trained and tested on clips with the person wholly in view"
+            rows[control_run(name)] = variant_rows(main, [control])[0]
     return rows
 
 

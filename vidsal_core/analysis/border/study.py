@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +95,7 @@ class BorderStudy:
 
 
 def run_study(profile: str | Path, progress: bool = True, with_i3d: bool = True, executor: Any = None,
-              train_if_missing: bool = True, threads: int | None = 1) -> BorderStudy:
+              train_if_missing: bool = True, threads: int | None = 1, c3d_run: str | None = None) -> BorderStudy:
     """Run (or resume) every sweep of the border chapter at ``profile``.
 
     Parameters
@@ -113,22 +115,27 @@ def run_study(profile: str | Path, progress: bool = True, with_i3d: bool = True,
         None keeps torch's setting. Items are single clips, and on a busy
         machine one thread per clip is many times faster than two that wait
         for each other; use ``executor`` (one process per core) for parallelism.
+    c3d_run : str, optional
+        Explain this run of the profile's ``models`` instead of ``border_chapter.c3d_run`` (a replicate of it:
+        :mod:`vidsal_core.analysis.training_runs`).
     """
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _run_study(profile, progress, with_i3d, executor, train_if_missing)
+        return _run_study(profile, progress, with_i3d, executor, train_if_missing, c3d_run)
     finally:
         torch.set_num_threads(previous)
 
 
 def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: Any,
-               train_if_missing: bool) -> BorderStudy:
+               train_if_missing: bool, c3d_run: str | None = None) -> BorderStudy:
     """:func:`run_study` without the thread setting."""
     from vidsal_core.data.corpus import build_corpus
 
     settings = BorderSettings.from_profile(profile)
+    if c3d_run is not None:
+        settings = dataclasses.replace(settings, c3d_run=c3d_run)
     c3d = c3d_descriptor(profile, settings.c3d_run, train_if_missing, progress)
     corpus = build_corpus(evaluation_corpus_config(profile, settings), progress=progress)
     classes = c3d["classes"]
