@@ -269,8 +269,9 @@ def tsr_findings(results: pd.DataFrame, runs: Sequence[str]) -> TSRFindings:
     long = {metric: metric_table(results, metric) for metric in METRICS}
     estimates: dict[tuple[str, str, str], Estimate] = {}
     rows = []
+    present = set(long[next(iter(METRICS))]["method"])  # superpixel TSR may be left out (explain, superpixels=0)
     for run_name in runs:
-        for method in list(METHODS) + ["chance"]:
+        for method in [method for method in METHODS if method in present] + ["chance"]:
             row = {"model": model_label(run_name), "map": METHOD_LABELS.get(method, "chance (area)")}
             for metric, label in METRICS.items():
                 frame = long[metric][long[metric]["run"] == run_name]
@@ -294,7 +295,8 @@ def tsr_findings(results: pd.DataFrame, runs: Sequence[str]) -> TSRFindings:
                 row[label] = shown_estimate(estimate, metric)
             rows.append(row)
     differences = {(run_name, name): paired_difference(long[metric], run_name, first, second)
-                   for run_name in runs for name, (metric, first, second) in DIFFERENCES.items()}
+                   for run_name in runs for name, (metric, first, second) in DIFFERENCES.items()
+                   if {first, second} <= present}
     return TSRFindings(runs, estimates, differences, pd.DataFrame(rows).set_index(["model", "map"]))
 
 
@@ -662,7 +664,7 @@ def rows_on_runs(profile: str, settings: Any, runs: Sequence[str], variant: str 
     """:func:`model_rows` on other runs (a replicate's, or the control models), explained as the study's runs
     (each cuts its test clips as it was evaluated; ``variant`` is accepted for
     :func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
-    study = run_study(profile, dataclasses.replace(settings, runs=tuple(runs)))
+    study = run_study(profile, dataclasses.replace(settings, runs=tuple(runs), superpixels=0))  # no row needs them
     return model_rows(tsr_findings(study.results, study.settings.runs),
                       rule_findings(study.results, study.settings.runs))
 

@@ -301,7 +301,9 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
     target : int or None
         Class explained (None: the prediction).
     block_size, superpixels : int
-        TSR's blocks (pixels) and SLIC superpixels per frame.
+        TSR's blocks (pixels) and SLIC superpixels per frame; ``superpixels=0`` leaves superpixel TSR out (the
+        maps and results then lack ``tsr_superpixels``: what the robustness runs of
+        :func:`~vidsal_core.analysis.tsr_findings.rows_on_runs` need, at half the cost).
     variant : str
         TSR options (:func:`tsr_options`).
     engine : str
@@ -330,17 +332,16 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
     gradient = explain_by_name("input_gradient", model, video, target)
     seconds["gradient"] = time.perf_counter() - started
     one_step = one_step_rescaling(gradient, contribution.probability_drop)  # the gradient above, rescaled
-    tsr = {
-        "tsr_blocks": explain_result("tsr", model, video, target, block_size=block_size, engine=engine, **options),
-        "tsr_superpixels": explain_result("superpixel_tsr", model, video, target, n_segments=superpixels,
-                                          engine=engine, **options),
-    }
+    tsr = {"tsr_blocks": explain_result("tsr", model, video, target, block_size=block_size, engine=engine, **options)}
+    if superpixels:
+        tsr["tsr_superpixels"] = explain_result("superpixel_tsr", model, video, target, n_segments=superpixels,
+                                                engine=engine, **options)
     seconds.update({name: result.seconds for name, result in tsr.items()})
     started = time.perf_counter()
     farneback = explain_by_name("flow", model, video, target, as_clip=False)
     seconds["farneback"] = time.perf_counter() - started
     maps = {"gradient": gradient, "one_step": one_step, "tsr_blocks": tsr["tsr_blocks"].saliency,
-            "tsr_superpixels": tsr["tsr_superpixels"].saliency, "farneback": farneback}
+            **({"tsr_superpixels": tsr["tsr_superpixels"].saliency} if superpixels else {}), "farneback": farneback}
     return {"maps": maps, "tsr": tsr, "time_contribution": contribution, "target": int(target),
             "probability": float(contribution.probability), "prediction": int(contribution.prediction),
             "seconds": seconds}
@@ -461,7 +462,8 @@ def explain_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[s
         "tsr_selected": tsr.selected.nonzero().flatten().tolist(),
         "tsr_time_relevance": tsr.time_relevance.tolist(),
         "tsr_calls": tsr.attribution_calls, "tsr_engine": tsr.engine,
-        "superpixel_calls": explained["tsr"]["tsr_superpixels"].attribution_calls,
+        "superpixel_calls": (explained["tsr"]["tsr_superpixels"].attribution_calls
+                             if "tsr_superpixels" in explained["tsr"] else None),
     }
 
 
@@ -516,7 +518,7 @@ def metric_table(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Long table of one metric: a row per (run, video, method) with ``value``, ``chance``, person and action."""
     rows = []
     for _, row in results.iterrows():
-        for method in METHODS:
+        for method in (method for method in METHODS if method in row["metrics"]):  # superpixels may be left out
             rows.append({"run": row["run"], "key": row["key"], "person": row["person"], "action": row["action"],
                          "scenario": row["scenario"], "method": method,
                          "value": row["metrics"][method].get(metric, np.nan),
