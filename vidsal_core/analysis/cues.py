@@ -35,6 +35,7 @@ import pandas as pd
 from vidsal_core.analysis.statistics import UNIT, Estimate, mean_interval
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW
 from vidsal_core.errors import ConfigError
+from vidsal_core.models.runs import run_clip_options
 
 #: The cues of :func:`cue_baselines`: name → (what it is, in words).
 CUES: dict[str, str] = {
@@ -104,7 +105,8 @@ def fit_stump(values: Sequence[float], labels: Sequence[int]) -> Stump:
 
 
 def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int, step: int = 1,
-              offset: int | str = "acting", in_view: float = DEFAULT_IN_VIEW) -> pd.DataFrame:
+              offset: int | str = "acting", in_view: float = DEFAULT_IN_VIEW, inside: bool = False,
+              clip_in_view: float = DEFAULT_IN_VIEW) -> pd.DataFrame:
     """One row per video of ``split``: its person, label and every cue of :data:`CUES`, on the clip a model sees.
 
     Parameters
@@ -118,10 +120,15 @@ def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int,
         How clips are cut (as :meth:`~vidsal_core.data.corpus.Corpus.dataset`; ``"acting"`` as the models
         are evaluated).
     in_view : float, default 0.5
-        Least share of the figure for a frame to count as in view.
+        Least share of the figure for a frame to count as in view in the cue "frames in view".
+    inside, clip_in_view : bool, float
+        Where the clips are cut (as :meth:`~vidsal_core.data.corpus.Corpus.dataset`'s ``inside`` and
+        ``in_view``): ``offset="acting"`` centres a clip on the longest run of frames with visibility >=
+        ``clip_in_view``, and ``inside=True`` keeps only the videos with such a run as long as the clip (the
+        control cut of :func:`run_cut`).
     """
     dataset = corpus.dataset(split=split, actions=list(actions), clip_length=clip_length, step=step, offset=offset,
-                             title_frames=0, with_truth=True)
+                             title_frames=0, with_truth=True, in_view=clip_in_view, inside=inside)
     if len(dataset) == 0:
         raise ConfigError(f"clip_cues: the {split} split of corpus {corpus.config_hash} has no videos of {list(actions)}")
     rows = []
@@ -135,6 +142,14 @@ def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int,
                      "elbow flexion": float(meta["parameters"]["elbow"]),
                      "cadence": float(meta["cadence_steps_per_minute"])})
     return pd.DataFrame(rows)
+
+
+def run_cut(run: Any) -> dict[str, Any]:
+    """:func:`clip_cues`'s ``clip_length``, ``step``, ``offset``, ``inside`` and ``clip_in_view`` for the test clips
+    of a run (:class:`~vidsal_core.models.runs.Run`), as :func:`~vidsal_core.models.runs.run_clip_options` cuts them."""
+    options = run_clip_options(run)
+    return {"clip_length": options["clip_length"], "step": options["step"], "offset": options["offset"],
+            "inside": options["inside"], "clip_in_view": options["in_view"]}
 
 
 @dataclass(frozen=True)
