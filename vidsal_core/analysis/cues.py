@@ -20,6 +20,13 @@ frames with the person in view). A threshold is the simplest classifier that
 uses a cue, so an accuracy well above chance says the cue alone separates the
 classes; at chance (its interval holding 0.5), the cue does not.
 
+The **control cut** (:func:`run_cut` of a run with ``clip_region: inside``,
+:mod:`vidsal_core.models.runs`) keeps only the clips that lie wholly inside a
+run of frames with the figure in view (KTH's ``00sequences.txt`` practice),
+and leaves out the videos with no such run (:func:`kept_videos` counts them):
+with the whole figure in every frame, the visibility cues carry nothing, and
+their thresholds fall to the larger class's share of the test clips.
+
 Accuracies get the range-respecting interval over test persons
 (:func:`~vidsal_core.analysis.statistics.mean_interval` with ``bounds=(0, 1)``).
 """
@@ -33,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from vidsal_core.analysis.statistics import UNIT, Estimate, mean_interval
+from vidsal_core.data.clips import clip_span
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.runs import run_clip_options
@@ -199,15 +207,44 @@ GLUE_NAMES = {"frames in view": "visibility", "mean visibility": "mean_visibilit
               "cadence": "gait"}
 
 
-def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame) -> dict[str, str]:
-    """The data chapter's glued texts: ``cue_<name>_accuracy`` (interval) and ``cue_<name>_rule`` per cue
-    (names of :data:`GLUE_NAMES`), and ``cue_in_view_medians``, the training clips' median share of frames in
-    view per action."""
+def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.DataFrame | None = None,
+             prefix: str = "cue") -> dict[str, str]:
+    """The data chapter's glued texts: ``<prefix>_<name>_accuracy`` (interval) and ``<prefix>_<name>_rule`` per
+    cue (names of :data:`GLUE_NAMES`), and ``<prefix>_in_view_medians``, the training clips' median share of
+    frames in view per action. With ``test``, also ``<prefix>_majority``: the larger class's share of the test
+    clips, what a threshold on a feature that is the same for every clip scores (chance for a skewed split)."""
     values = {}
     for cue, baseline in found.items():
-        values[f"cue_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
-        values[f"cue_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
-                                                 f"{baseline.stump.threshold:.3g}")
-    values["cue_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
-                                                 train.groupby("action")["frames in view"].median().items())
+        values[f"{prefix}_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
+        values[f"{prefix}_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
+                                                      f"{baseline.stump.threshold:.3g}")
+    values[f"{prefix}_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
+                                                       train.groupby("action")["frames in view"].median().items())
+    if test is not None:
+        counts = test["action"].value_counts()
+        values[f"{prefix}_majority"] = (f"{counts.max() / counts.sum():.3f} ({counts.max()} {counts.idxmax()} "
+                                        f"clips of {counts.sum()})")
     return values
+
+
+def kept_videos(corpus: Any, actions: Sequence[str], clip_length: int, step: int = 1, inside: bool = False,
+                clip_in_view: float = DEFAULT_IN_VIEW, splits: Sequence[str] = ("train", "validation", "test"),
+                **_: Any) -> pd.DataFrame:
+    """Videos per split (rows) and action (columns) that a cut keeps, as ``"kept of all"`` texts.
+
+    Takes :func:`run_cut`'s keywords (``offset`` is ignored: it moves clips, it drops none). Without
+    ``inside`` every video is kept.
+    """
+    rows = {}
+    for split in splits:
+        every = corpus.select(split=split, actions=list(actions), title_frames=0)
+        kept = corpus.inside_entries(every, clip_span(clip_length, step), clip_in_view) if inside else every
+        rows[split] = {action: f"{sum(e['action'] == action for e in kept)} of "
+                               f"{sum(e['action'] == action for e in every)}" for action in actions}
+    return pd.DataFrame(rows).T
+
+
+def cut_table(found_by_cut: Mapping[str, Mapping[str, CueBaseline]]) -> pd.DataFrame:
+    """The test accuracies (95% interval over persons) of every cue (rows) on every cut of clips (columns)."""
+    return pd.DataFrame({cut: {cue: baseline.accuracy.text(".3f") for cue, baseline in found.items()}
+                         for cut, found in found_by_cut.items()})

@@ -148,7 +148,7 @@ class BookRuns:
         """One line per run of the profile: reused or trained now, its task and clips."""
         from vidsal_core.models.runs import run_summary
 
-        return "\n".join(f"{run.name:18s} {'reused' if self.trained[run.name].reused else 'trained now'}: "
+        return "\n".join(f"{run.name:26s} {'reused' if self.trained[run.name].reused else 'trained now'}: "
                          f"{run_summary(run)['task']}, {run_summary(run)['clips']}" for run in self.runs)
 
 

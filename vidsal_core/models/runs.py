@@ -482,7 +482,9 @@ def run_summary(run: Run) -> dict[str, Any]:
     task = "binary" if len(run.spec.classes) == 2 else f"{len(run.spec.classes)}-class"
     return {
         "run": run.name, "model": run.spec.model, "task": task,
-        "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}",
+        "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}" + (
+            f", inside runs in view (visibility >= {data.get('in_view', DEFAULT_IN_VIEW):g})"
+            if data.get("clip_region") == "inside" else ""),
     }
 
 
