@@ -211,8 +211,9 @@ def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.Dat
              prefix: str = "cue") -> dict[str, str]:
     """The data chapter's glued texts: ``<prefix>_<name>_accuracy`` (interval) and ``<prefix>_<name>_rule`` per
     cue (names of :data:`GLUE_NAMES`), and ``<prefix>_in_view_medians``, the training clips' median share of
-    frames in view per action. With ``test``, also ``<prefix>_majority``: the larger class's share of the test
-    clips, what a threshold on a feature that is the same for every clip scores (chance for a skewed split)."""
+    frames in view per action. With ``test``, also ``<prefix>_majority``: the share of the test clips in the
+    training clips' larger class, what a threshold on a feature that is the same for every clip scores (it names
+    that class for every clip): chance, where the kept videos make the classes unequal."""
     values = {}
     for cue, baseline in found.items():
         values[f"{prefix}_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
@@ -221,9 +222,9 @@ def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.Dat
     values[f"{prefix}_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
                                                        train.groupby("action")["frames in view"].median().items())
     if test is not None:
-        counts = test["action"].value_counts()
-        values[f"{prefix}_majority"] = (f"{counts.max() / counts.sum():.3f} ({counts.max()} {counts.idxmax()} "
-                                        f"clips of {counts.sum()})")
+        larger = train["action"].value_counts().idxmax()
+        count, total = int((test["action"] == larger).sum()), len(test)
+        values[f"{prefix}_majority"] = f"{count / total:.3f} (the {count} {larger} clips of {total} test clips)"
     return values
 
 
