@@ -110,3 +110,27 @@ def test_on_the_control_cut_the_visibility_cues_are_the_same_for_every_clip(tmp_
     counts = kept_videos(corpus, actions, **cut)
     assert list(counts.index) == ["train", "validation", "test"]
     assert counts.loc["test", "walking"].endswith(" of 4") and counts.loc["validation", "running"] == "0 of 0"
+
+
+def test_cue_cut_glues_and_records_the_control_beside_the_main_cut(tmp_path):
+    from _tiny_models import tiny_corpus
+    from vidsal_core.analysis.cues import cue_cut
+    from vidsal_core.models.runs import build_run
+
+    corpus = tiny_corpus(tmp_path)
+    main = cue_cut(corpus, build_run("quick", "frame_lstm_binary"))
+    control = cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), prefix="cue_control")
+    assert main.cut["clip_length"] == 30 and not main.cut["inside"] and control.cut["inside"]
+    values = control.glued()
+    assert values["cue_control_clip_length"] == 16 and values["cue_control_in_view"] == "1"
+    assert values["cue_control_kept_walking"].endswith("(test)") and "cue_control_majority" in values
+    assert main.glued()["cue_visibility_accuracy"] == main.found["frames in view"].accuracy.text(".3f")
+    rows = main.rows(["frames in view"]) + control.rows(["mean visibility"])
+    assert rows[0]["quantity"] == "test accuracy of a threshold on frames in view, fraction of test clips"
+    assert "control cut" in rows[1]["quantity"] and "chance here" in rows[1]["note"]
+    assert {row["verdict"] for row in rows} == {"new"}
+    near = cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), cues=["mean visibility"],
+                   clip_in_view=0.99)
+    assert near.cut["clip_in_view"] == 0.99 and list(near.found) == ["mean visibility"]
+    with pytest.raises(ConfigError, match="unknown change"):
+        cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), in_view=0.9)

@@ -44,6 +44,7 @@ from vidsal_core.data.clips import clip_span
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.runs import run_clip_options
+from vidsal_core.results import new_row
 
 #: The cues of :func:`cue_baselines`: name → (what it is, in words).
 CUES: dict[str, str] = {
@@ -249,3 +250,82 @@ def cut_table(found_by_cut: Mapping[str, Mapping[str, CueBaseline]]) -> pd.DataF
     """The test accuracies (95% interval over persons) of every cue (rows) on every cut of clips (columns)."""
     return pd.DataFrame({cut: {cue: baseline.accuracy.text(".3f") for cue, baseline in found.items()}
                          for cut, found in found_by_cut.items()})
+
+
+#: The claim the data chapter's cue rows speak to (a ``new`` row: beyond the seed).
+CUE_CLAIM = "A cue other than gait separates walking from running (beyond the seed)"
+
+
+@dataclass(frozen=True)
+class CueCut:
+    """The cue baselines on one cut of clips (:func:`cue_cut`).
+
+    Attributes
+    ----------
+    cut : dict
+        :func:`clip_cues`'s clip keywords (:func:`run_cut`, with any changes).
+    train, test : pandas.DataFrame
+        :func:`clip_cues` of the training and the test persons.
+    found : dict
+        Cue → :class:`CueBaseline` (:func:`cue_baselines`).
+    kept : pandas.DataFrame
+        :func:`kept_videos` of the cut.
+    prefix : str
+        Prefix of the glue names (:func:`cue_glue`).
+    """
+
+    cut: dict
+    train: pd.DataFrame
+    test: pd.DataFrame
+    found: dict
+    kept: pd.DataFrame
+    prefix: str = "cue"
+
+    def glued(self) -> dict[str, Any]:
+        """:func:`cue_glue`'s texts, ``<prefix>_clip_length``, ``<prefix>_in_view`` and, per action,
+        ``<prefix>_kept_<action>`` (videos kept per split)."""
+        values: dict[str, Any] = cue_glue(self.found, self.train, self.test, self.prefix)
+        values[f"{self.prefix}_clip_length"] = int(self.cut["clip_length"])
+        values[f"{self.prefix}_in_view"] = f"{self.cut['clip_in_view']:g}"
+        for action in self.kept.columns:
+            values[f"{self.prefix}_kept_{action}"] = ", ".join(f"{self.kept.loc[split, action]} ({split})"
+                                                               for split in self.kept.index)
+        return values
+
+    def rows(self, cues: Sequence[str]) -> list[dict[str, Any]]:
+        """``new`` rows (:func:`~vidsal_core.results.new_row`) of the test accuracy of ``cues`` on this cut."""
+        where = (f", control cut (clips wholly inside runs with visibility >= {self.cut['clip_in_view']:g})"
+                 if self.cut["inside"] else "")
+        chance = (f"; chance here: naming the training clips' larger class scores "
+                  f"{self.glued()[f'{self.prefix}_majority']}" if self.cut["inside"] else "")
+        return [new_row("000", CUE_CLAIM, f"test accuracy of a threshold on {cue}{where}, fraction of test clips",
+                        self.found[cue].accuracy,
+                        note=f"threshold {'above' if self.found[cue].stump.above else 'at or below'} "
+                             f"{self.found[cue].stump.threshold:.3g}, fitted on the training persons{chance}")
+                for cue in cues]
+
+
+def cue_cut(corpus: Any, run: Any, prefix: str = "cue", cues: Sequence[str] = tuple(CUES), **changes: Any) -> CueCut:
+    """The cue baselines of ``run``'s classes on the clips ``run`` is tested on (:func:`run_cut`), or a variant.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        The run's corpus, built.
+    run : Run
+        A run of two classes (:class:`~vidsal_core.models.runs.Run`).
+    prefix : str, default "cue"
+        Prefix of the glue names.
+    cues : sequence of str
+        Cues of :data:`CUES` to fit.
+    **changes
+        Changes to :func:`run_cut`'s keywords, e.g. ``clip_in_view=0.99`` for a looser control.
+    """
+    cut = run_cut(run)
+    unknown = sorted(set(changes) - set(cut))
+    if unknown:
+        raise ConfigError(f"cue_cut: unknown change(s) {unknown}; expected some of {sorted(cut)}")
+    cut.update(changes)
+    actions = list(run.spec.classes)
+    train, test = (clip_cues(corpus, split, actions, **cut) for split in ("train", "test"))
+    return CueCut(cut, train, test, cue_baselines(train, test, cues), kept_videos(corpus, actions, **cut), prefix)
