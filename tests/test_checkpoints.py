@@ -236,3 +236,69 @@ def test_training_runs_and_is_recorded_at_the_fixed_thread_count(tmp_path, monke
         torch.set_num_threads(previous)
     assert seen == [runs_module.TRAINING_THREADS] == [1]
     assert trained.entry["threads"] == 1 and read_manifest(tmp_path)["tests/toy.pt"]["threads"] == 1
+
+
+#: A run's data keys before ``in_view`` existed: the specs of runs with the defaults must keep exactly these.
+OLD_DATA_KEYS = {"corpus", "actions", "clip_length", "step", "size", "train_clips_per_video", "evaluation_offset",
+                 "title_frames", "clip_region", "train_persons"}
+
+
+@pytest.mark.parametrize("profile", ["quick", "default", "full"])
+def test_runs_with_the_default_in_view_keep_their_specs_and_the_controls_record_theirs(profile):
+    from vidsal_core.models.runs import build_run, run_clip_options, run_region_options
+
+    for name in models_section(profile)["runs"]:
+        run = build_run(profile, name)
+        if name.endswith("_control"):
+            assert run.spec.data["clip_region"] == "inside" and run.spec.data["in_view"] == 1.0, name
+            assert run_clip_options(run)["inside"] and run_region_options(run) == {"in_view": 1.0, "inside": True}
+            assert run.spec.data["clip_length"] == 16 and run.spec.data["evaluation_offset"] == "acting"
+        else:  # no new key in the spec: the checkpoints trained before still match
+            assert set(run.spec.data) == OLD_DATA_KEYS, name
+            assert run.data["in_view"] == 0.5 and run_region_options(run) == {}, name
+    if profile == "default":
+        assert dict(build_run(profile, "frame_lstm_binary").spec.data) == {
+            "corpus": "corpus", "actions": ["walking", "running"], "clip_length": 30, "step": 1, "size": [60, 80],
+            "train_clips_per_video": 4, "evaluation_offset": "acting", "title_frames": None, "clip_region": "acting",
+            "train_persons": None}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"in_view": 0}, "in_view=0"), ({"clip_region": "inside", "evaluation_offset": "center"}, "evaluation_offset"),
+    ({"clip_region": "outside"}, "clip_region='outside'"),
+])
+def test_bad_control_data_is_named(data, message):
+    from vidsal_core.models.runs import data_settings
+
+    with pytest.raises(ConfigError, match=message):
+        data_settings(data, "profile test models.runs.control")
+
+
+def test_a_control_runs_clips_lie_inside_runs_in_view_and_the_others_are_left_out(tmp_path):
+    import numpy as np
+
+    from _tiny_models import tiny_corpus
+    from vidsal_core.data.clips import clip_span
+    from vidsal_core.models.runs import build_run, run_clip_options, run_dataset
+
+    corpus = tiny_corpus(tmp_path)
+    run = build_run("quick", "frame_lstm_binary_control")
+    in_view, span = run.data["in_view"], clip_span(run.data["clip_length"], run.data["step"])
+    for split in ("train", "test"):
+        every = corpus.select(split=split, actions=["walking", "running"])
+        kept = corpus.inside_entries(every, span, in_view)
+        assert 0 < len(kept) < len(every), "some videos hold no clip wholly in view (the runners)"
+        clips = run_dataset(run, corpus, split)
+        assert len(clips) == len(kept) * (run.data["train_clips_per_video"] if split == "train" else 1)
+        for epoch in range(3 if split == "train" else 1):
+            if split == "train":
+                clips.set_epoch(epoch)
+            for index in range(len(clips)):
+                item = clips[index]
+                start = item.meta["clip_offset"] if split == "train" else item.meta["frames"][0]
+                visibility = corpus.visibility(item.meta)[start:start + span]
+                assert len(visibility) == span and (visibility >= in_view).all(), (split, item.meta["key"], start)
+    test = corpus.dataset(split="test", actions=["walking", "running"], **run_clip_options(run))
+    assert [e["key"] for e in test.entries] == [e["key"] for e in corpus.inside_entries(
+        corpus.select(split="test", actions=["walking", "running"]), span, in_view)]
+    assert np.all(np.diff(test[0].meta["frames"]) == 1)

@@ -81,3 +81,56 @@ def test_cue_glue_names_every_cue_and_the_training_medians():
     assert values["cue_visibility_rule"] == "at or below 0.75" and values["cue_gait_accuracy"].startswith("1.000 [")
     assert values["cue_in_view_medians"] == "0.50 (running) and 1.00 (walking)"
     assert {"cue_posture_accuracy", "cue_mean_visibility_rule"} <= set(values)
+
+
+def test_on_the_control_cut_the_visibility_cues_are_the_same_for_every_clip(tmp_path):
+    from _tiny_models import tiny_corpus
+    from vidsal_core.analysis.cues import cue_glue, cut_table, kept_videos, run_cut
+    from vidsal_core.data.clips import clip_span
+    from vidsal_core.models.runs import build_run
+
+    corpus = tiny_corpus(tmp_path)
+    cut = run_cut(build_run("quick", "frame_lstm_binary_control"))
+    assert cut == {"clip_length": 16, "step": 1, "offset": "acting", "inside": True, "clip_in_view": 1.0}
+    actions = ["walking", "running"]
+    train, test = (clip_cues(corpus, split, actions, **cut) for split in ("train", "test"))
+    kept = corpus.inside_entries(corpus.select(split="test", actions=actions), clip_span(16), 1.0)
+    assert sorted(test["video"]) == sorted(entry["key"] for entry in kept)
+    assert (train["frames in view"] == 1.0).all() and (test["mean visibility"] == 1.0).all()
+    found = cue_baselines(train, test, cues=["frames in view", "mean visibility"])
+    larger = train["action"].value_counts().idxmax()
+    share = float((test["action"] == larger).mean())
+    assert found["frames in view"].accuracy.mean == pytest.approx(share), "a constant feature: one class for all"
+    values = cue_glue(found, train, test, prefix="cue_control")
+    assert values["cue_control_majority"].startswith(f"{share:.3f} (the ") and "cue_control_visibility_accuracy" in values
+    main = cue_baselines(*(clip_cues(corpus, split, actions, clip_length=16) for split in ("train", "test")),
+                         cues=["frames in view", "mean visibility"])
+    table = cut_table({"main": main, "control": found})
+    assert list(table.columns) == ["main", "control"] and list(table.index) == ["frames in view", "mean visibility"]
+    counts = kept_videos(corpus, actions, **cut)
+    assert list(counts.index) == ["train", "validation", "test"]
+    assert counts.loc["test", "walking"].endswith(" of 4") and counts.loc["validation", "running"] == "0 of 0"
+
+
+def test_cue_cut_glues_and_records_the_control_beside_the_main_cut(tmp_path):
+    from _tiny_models import tiny_corpus
+    from vidsal_core.analysis.cues import cue_cut
+    from vidsal_core.models.runs import build_run
+
+    corpus = tiny_corpus(tmp_path)
+    main = cue_cut(corpus, build_run("quick", "frame_lstm_binary"))
+    control = cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), prefix="cue_control")
+    assert main.cut["clip_length"] == 30 and not main.cut["inside"] and control.cut["inside"]
+    values = control.glued()
+    assert values["cue_control_clip_length"] == 16 and values["cue_control_in_view"] == "1"
+    assert values["cue_control_kept_walking"].endswith("(test)") and "cue_control_majority" in values
+    assert main.glued()["cue_visibility_accuracy"] == main.found["frames in view"].accuracy.text(".3f")
+    rows = main.rows(["frames in view"]) + control.rows(["mean visibility"])
+    assert rows[0]["quantity"] == "test accuracy of a threshold on frames in view, fraction of test clips"
+    assert "control cut" in rows[1]["quantity"] and "chance here" in rows[1]["note"]
+    assert {row["verdict"] for row in rows} == {"new"}
+    near = cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), cues=["mean visibility"],
+                   clip_in_view=0.99)
+    assert near.cut["clip_in_view"] == 0.99 and list(near.found) == ["mean visibility"]
+    with pytest.raises(ConfigError, match="unknown change"):
+        cue_cut(corpus, build_run("quick", "frame_lstm_binary_control"), in_view=0.9)

@@ -126,6 +126,21 @@ def test_evaluate_runs_on_a_tiny_corpus(corpus):
     assert result.report.accuracy == 0.5 and result.control.accuracy == 0.5 and result.report.total == 8
     assert (result.target, result.floor) == (0.97, 0.93) and result.parameters == 2
     assert result.training == {"seconds": 2.0} and result.status == "not met"
+    assert accuracy.controls == [] and "no control run" in accuracy.glued()["control_reading"].data
+
+
+def test_a_control_run_is_evaluated_on_its_cut_without_a_target(corpus):
+    control = build_run("quick", "frame_lstm_binary_control")
+    test_set = TestSets({"corpus": corpus})
+    assert test_set(control) is not test_set(build_run("quick", "frame_lstm_binary"))
+    trained = {control.name: SimpleNamespace(model=ConstantModel(0), entry={"training": {"seconds": 1.0}})}
+    accuracy = evaluate_runs([control], trained, test_set, lambda name: ConstantModel(1))
+    result = accuracy[control.name]
+    assert result.report.total == len(test_set(control)) < 8, "the videos without a run in view are left out"
+    assert (result.target, result.floor, result.status) == (None, None, "no target")
+    assert accuracy.controls == [control.name]
+    reading = accuracy.glued()["control_reading"].data
+    assert f"`{control.name}` {result.report.accuracy:.3f}" in reading and "of 16 frames" in reading
 
 
 # --- curves and families ---------------------------------------------------------------------------------

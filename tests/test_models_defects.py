@@ -179,3 +179,17 @@ def test_offset_findings_glue_by_hand():
     values = OffsetFindings(("walking", "running"), offsets, 0.5, 1.0, "acting").glued()
     assert values == {"offset_accuracy": 0.5, "seed_offset_accuracy": 1.0, "offset_clips": 4, "offset_range": "0–5",
                       "evaluation_offset": "acting"}
+
+
+def test_attention_of_runs_with_clips_of_other_lengths_is_read_and_drawn_per_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from vidsal_core import plot
+    from vidsal_core.models.defects import AttentionFindings
+
+    spreads = {"ica_lstm_binary": np.linspace(1, 20, 30), "ica_lstm_binary_control": np.linspace(1, 10, 16)}
+    values = AttentionFindings(spreads).glued()
+    assert values["attention_length"] == "30 (ica_lstm_binary), 16 (ica_lstm_binary_control)"
+    figure = plot.models_attention_spread(spreads)
+    assert [len(line.get_xdata()) for line in figure.axes[0].lines[:3]] == [30, 30, 16]

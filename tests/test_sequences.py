@@ -105,3 +105,72 @@ def test_training_and_evaluation_clips_lie_inside_the_acting_ranges(tmp_path):
     with pytest.raises(ConfigError, match="region"):
         RandomClips(videos, length, region="inside")
     assert np.all(np.diff(clips[0].meta["frames"]) == 1)
+
+
+def _hand_made_corpus(tmp_path, visibility):
+    """A two-video corpus (walking, running of person 2) whose visibility is replaced by ``visibility[action]``."""
+    import numpy as np
+
+    from vidsal_core.data import corpus as corpus_module
+
+    config = CorpusConfig(persons=(2,), actions=("walking", "running"), scenarios=("d1",), n_frames=12,
+                          height=32, width=40)
+    corpus = build_corpus(config, root=tmp_path, progress=False)
+    for entry in corpus.videos:
+        path = corpus.directory / "videos" / f"{entry['key']}.npz"
+        with np.load(path) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        arrays["visibility"] = np.asarray(visibility[entry["action"]], dtype=arrays["visibility"].dtype)
+        np.savez_compressed(path, **arrays)
+    corpus_module._load_npz.cache_clear(), corpus_module._load_visibility.cache_clear()
+    return corpus
+
+
+def test_inside_keeps_the_videos_with_a_run_in_view_that_holds_the_clip_worked_by_hand(tmp_path):
+    # walking: in view throughout; running: whole on frames 2-6 and 8-10, 0.995 on frame 7
+    corpus = _hand_made_corpus(tmp_path, {"walking": [1.0] * 12,
+                                          "running": [0, 0, 1, 1, 1, 1, 1, 0.995, 1, 1, 1, 0]})
+    running = [e for e in corpus.videos if e["action"] == "running"]
+    assert corpus.inside_entries(running, span=5, in_view=1.0) == running  # (2, 7) holds 5 frames
+    assert corpus.inside_entries(running, span=6, in_view=1.0) == []       # its runs: 5 and 3 frames
+    assert corpus.inside_entries(running, span=9, in_view=0.99) == running  # (2, 11): 9 frames
+    whole = corpus.dataset(split=None, clip_length=6, offset="acting", in_view=1.0, inside=True, with_truth=True)
+    assert [e["action"] for e in whole.entries] == ["walking"]
+    near = corpus.dataset(split=None, actions=["running"], clip_length=6, offset="acting", in_view=0.99, inside=True)
+    item = near[0]
+    assert item.meta["acting_ranges"] == [[2, 11]] and item.meta["in_view"] == 0.99
+    assert item.meta["frames"] == [3, 4, 5, 6, 7, 8]  # centred on (2, 11): offset 2 + (9 - 6) // 2
+    loose = corpus.dataset(split=None, actions=["running"], clip_length=6, offset="acting", in_view=1.0)
+    assert len(loose) == 1 and loose[0].meta["acting_ranges"] == [[2, 7], [8, 11]], "without inside none is left out"
+    assert (whole[0].truth.visibility >= 1.0).all()
+
+
+def test_in_view_sets_the_acting_ranges_and_the_default_cuts_as_before(tmp_path):
+    config = CorpusConfig(persons=(2, 11), actions=("walking", "running"), scenarios=("d1",), n_frames=40,
+                          height=32, width=40)
+    corpus = build_corpus(config, root=tmp_path, progress=False)
+    default = corpus.dataset(split=None, clip_length=12, offset="acting")
+    explicit = corpus.dataset(split=None, clip_length=12, offset="acting", in_view=0.5, inside=False)
+    strict = corpus.dataset(split=None, clip_length=12, offset="acting", in_view=0.99)
+    for index in range(len(default)):
+        visibility = corpus.load(default.entries[index]["key"])["visibility"]
+        assert default[index].meta == explicit[index].meta
+        assert default[index].meta["acting_ranges"] == [list(r) for r in acting_ranges(visibility)]
+        assert strict[index].meta["acting_ranges"] == [list(r) for r in acting_ranges(visibility, in_view=0.99)]
+        assert (corpus.visibility(default.entries[index]) == visibility).all(), "the visibility member alone"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"in_view": 0.0}, "in_view=0.0"), ({"in_view": 1.5}, "in_view=1.5"), ({"in_view": "high"}, "in_view"),
+    ({"in_view": True}, "in_view"), ({"inside": "yes", "clip_length": 4}, "inside='yes'"),
+    ({"inside": True}, "needs a clip_length"),
+])
+def test_bad_in_view_and_inside_are_named(tmp_path, options, message):
+    config = CorpusConfig(persons=(2,), actions=("walking",), scenarios=("d1",), n_frames=8, height=32, width=40)
+    corpus = build_corpus(config, root=tmp_path, progress=False)
+    with pytest.raises(ConfigError, match=message):
+        corpus.dataset(**options)
+    with pytest.raises(ConfigError, match="span"):
+        corpus.inside_entries(corpus.videos, span=0)
+    with pytest.raises(ConfigError, match="in_view"):
+        acting_ranges([1.0], in_view=0)

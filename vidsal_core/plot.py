@@ -1598,10 +1598,10 @@ def models_attention_spread(spreads: Mapping[str, Any]):
     if not spreads:
         raise ConfigError("spreads: no ICA-LSTM run to draw")
     figure, axis = plt.subplots(figsize=(5.5, 3))
-    steps = np.arange(len(next(iter(spreads.values()))))
+    steps = np.arange(max(len(spread) for spread in spreads.values()))  # runs may read clips of other lengths
     axis.plot(steps, steps + 1, color="grey", linestyle="--", label="upper bound: all frames so far, evenly")
     for name, spread in spreads.items():
-        axis.plot(steps, spread, marker=".", label=name)
+        axis.plot(steps[:len(spread)], spread, marker=".", label=name)
     axis.axhline(1, color="black", linewidth=1, linestyle=":", label="seed 000's cell (window never set)")
     axis.set_xlabel("time step t (frame)")
     axis.set_ylabel("frames attended (exp entropy)")

@@ -20,6 +20,13 @@ frames with the person in view). A threshold is the simplest classifier that
 uses a cue, so an accuracy well above chance says the cue alone separates the
 classes; at chance (its interval holding 0.5), the cue does not.
 
+The **control cut** (:func:`run_cut` of a run with ``clip_region: inside``,
+:mod:`vidsal_core.models.runs`) keeps only the clips that lie wholly inside a
+run of frames with the figure in view (KTH's ``00sequences.txt`` practice),
+and leaves out the videos with no such run (:func:`kept_videos` counts them):
+with the whole figure in every frame, the visibility cues carry nothing, and
+their thresholds fall to the larger class's share of the test clips.
+
 Accuracies get the range-respecting interval over test persons
 (:func:`~vidsal_core.analysis.statistics.mean_interval` with ``bounds=(0, 1)``).
 """
@@ -33,8 +40,11 @@ import numpy as np
 import pandas as pd
 
 from vidsal_core.analysis.statistics import UNIT, Estimate, mean_interval
+from vidsal_core.data.clips import clip_span
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW
 from vidsal_core.errors import ConfigError
+from vidsal_core.models.runs import run_clip_options
+from vidsal_core.results import new_row
 
 #: The cues of :func:`cue_baselines`: name → (what it is, in words).
 CUES: dict[str, str] = {
@@ -104,7 +114,8 @@ def fit_stump(values: Sequence[float], labels: Sequence[int]) -> Stump:
 
 
 def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int, step: int = 1,
-              offset: int | str = "acting", in_view: float = DEFAULT_IN_VIEW) -> pd.DataFrame:
+              offset: int | str = "acting", in_view: float = DEFAULT_IN_VIEW, inside: bool = False,
+              clip_in_view: float = DEFAULT_IN_VIEW) -> pd.DataFrame:
     """One row per video of ``split``: its person, label and every cue of :data:`CUES`, on the clip a model sees.
 
     Parameters
@@ -118,10 +129,15 @@ def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int,
         How clips are cut (as :meth:`~vidsal_core.data.corpus.Corpus.dataset`; ``"acting"`` as the models
         are evaluated).
     in_view : float, default 0.5
-        Least share of the figure for a frame to count as in view.
+        Least share of the figure for a frame to count as in view in the cue "frames in view".
+    inside, clip_in_view : bool, float
+        Where the clips are cut (as :meth:`~vidsal_core.data.corpus.Corpus.dataset`'s ``inside`` and
+        ``in_view``): ``offset="acting"`` centres a clip on the longest run of frames with visibility >=
+        ``clip_in_view``, and ``inside=True`` keeps only the videos with such a run as long as the clip (the
+        control cut of :func:`run_cut`).
     """
     dataset = corpus.dataset(split=split, actions=list(actions), clip_length=clip_length, step=step, offset=offset,
-                             title_frames=0, with_truth=True)
+                             title_frames=0, with_truth=True, in_view=clip_in_view, inside=inside)
     if len(dataset) == 0:
         raise ConfigError(f"clip_cues: the {split} split of corpus {corpus.config_hash} has no videos of {list(actions)}")
     rows = []
@@ -135,6 +151,14 @@ def clip_cues(corpus: Any, split: str, actions: Sequence[str], clip_length: int,
                      "elbow flexion": float(meta["parameters"]["elbow"]),
                      "cadence": float(meta["cadence_steps_per_minute"])})
     return pd.DataFrame(rows)
+
+
+def run_cut(run: Any) -> dict[str, Any]:
+    """:func:`clip_cues`'s ``clip_length``, ``step``, ``offset``, ``inside`` and ``clip_in_view`` for the test clips
+    of a run (:class:`~vidsal_core.models.runs.Run`), as :func:`~vidsal_core.models.runs.run_clip_options` cuts them."""
+    options = run_clip_options(run)
+    return {"clip_length": options["clip_length"], "step": options["step"], "offset": options["offset"],
+            "inside": options["inside"], "clip_in_view": options["in_view"]}
 
 
 @dataclass(frozen=True)
@@ -184,15 +208,124 @@ GLUE_NAMES = {"frames in view": "visibility", "mean visibility": "mean_visibilit
               "cadence": "gait"}
 
 
-def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame) -> dict[str, str]:
-    """The data chapter's glued texts: ``cue_<name>_accuracy`` (interval) and ``cue_<name>_rule`` per cue
-    (names of :data:`GLUE_NAMES`), and ``cue_in_view_medians``, the training clips' median share of frames in
-    view per action."""
+def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.DataFrame | None = None,
+             prefix: str = "cue") -> dict[str, str]:
+    """The data chapter's glued texts: ``<prefix>_<name>_accuracy`` (interval) and ``<prefix>_<name>_rule`` per
+    cue (names of :data:`GLUE_NAMES`), and ``<prefix>_in_view_medians``, the training clips' median share of
+    frames in view per action. With ``test``, also ``<prefix>_majority``: the share of the test clips in the
+    training clips' larger class, what a threshold on a feature that is the same for every clip scores (it names
+    that class for every clip): chance, where the kept videos make the classes unequal."""
     values = {}
     for cue, baseline in found.items():
-        values[f"cue_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
-        values[f"cue_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
-                                                 f"{baseline.stump.threshold:.3g}")
-    values["cue_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
-                                                 train.groupby("action")["frames in view"].median().items())
+        values[f"{prefix}_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
+        values[f"{prefix}_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
+                                                      f"{baseline.stump.threshold:.3g}")
+    values[f"{prefix}_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
+                                                       train.groupby("action")["frames in view"].median().items())
+    if test is not None:
+        larger = train["action"].value_counts().idxmax()
+        count, total = int((test["action"] == larger).sum()), len(test)
+        values[f"{prefix}_majority"] = f"{count / total:.3f} (the {count} {larger} clips of {total} test clips)"
     return values
+
+
+def kept_videos(corpus: Any, actions: Sequence[str], clip_length: int, step: int = 1, inside: bool = False,
+                clip_in_view: float = DEFAULT_IN_VIEW, splits: Sequence[str] = ("train", "validation", "test"),
+                **_: Any) -> pd.DataFrame:
+    """Videos per split (rows) and action (columns) that a cut keeps, as ``"kept of all"`` texts.
+
+    Takes :func:`run_cut`'s keywords (``offset`` is ignored: it moves clips, it drops none). Without
+    ``inside`` every video is kept.
+    """
+    rows = {}
+    for split in splits:
+        every = corpus.select(split=split, actions=list(actions), title_frames=0)
+        kept = corpus.inside_entries(every, clip_span(clip_length, step), clip_in_view) if inside else every
+        rows[split] = {action: f"{sum(e['action'] == action for e in kept)} of "
+                               f"{sum(e['action'] == action for e in every)}" for action in actions}
+    return pd.DataFrame(rows).T
+
+
+def cut_table(found_by_cut: Mapping[str, Mapping[str, CueBaseline]]) -> pd.DataFrame:
+    """The test accuracies (95% interval over persons) of every cue (rows) on every cut of clips (columns)."""
+    return pd.DataFrame({cut: {cue: baseline.accuracy.text(".3f") for cue, baseline in found.items()}
+                         for cut, found in found_by_cut.items()})
+
+
+#: The claim the data chapter's cue rows speak to (a ``new`` row: beyond the seed).
+CUE_CLAIM = "A cue other than gait separates walking from running (beyond the seed)"
+
+
+@dataclass(frozen=True)
+class CueCut:
+    """The cue baselines on one cut of clips (:func:`cue_cut`).
+
+    Attributes
+    ----------
+    cut : dict
+        :func:`clip_cues`'s clip keywords (:func:`run_cut`, with any changes).
+    train, test : pandas.DataFrame
+        :func:`clip_cues` of the training and the test persons.
+    found : dict
+        Cue → :class:`CueBaseline` (:func:`cue_baselines`).
+    kept : pandas.DataFrame
+        :func:`kept_videos` of the cut.
+    prefix : str
+        Prefix of the glue names (:func:`cue_glue`).
+    """
+
+    cut: dict
+    train: pd.DataFrame
+    test: pd.DataFrame
+    found: dict
+    kept: pd.DataFrame
+    prefix: str = "cue"
+
+    def glued(self) -> dict[str, Any]:
+        """:func:`cue_glue`'s texts, ``<prefix>_clip_length``, ``<prefix>_in_view`` and, per action,
+        ``<prefix>_kept_<action>`` (videos kept per split)."""
+        values: dict[str, Any] = cue_glue(self.found, self.train, self.test, self.prefix)
+        values[f"{self.prefix}_clip_length"] = int(self.cut["clip_length"])
+        values[f"{self.prefix}_in_view"] = f"{self.cut['clip_in_view']:g}"
+        for action in self.kept.columns:
+            values[f"{self.prefix}_kept_{action}"] = ", ".join(f"{self.kept.loc[split, action]} ({split})"
+                                                               for split in self.kept.index)
+        return values
+
+    def rows(self, cues: Sequence[str]) -> list[dict[str, Any]]:
+        """``new`` rows (:func:`~vidsal_core.results.new_row`) of the test accuracy of ``cues`` on this cut."""
+        where = (f", control cut (clips wholly inside runs with visibility >= {self.cut['clip_in_view']:g})"
+                 if self.cut["inside"] else "")
+        chance = (f"; chance here: naming the training clips' larger class scores "
+                  f"{self.glued()[f'{self.prefix}_majority']}" if self.cut["inside"] else "")
+        return [new_row("000", CUE_CLAIM, f"test accuracy of a threshold on {cue}{where}, fraction of test clips",
+                        self.found[cue].accuracy,
+                        note=f"threshold {'above' if self.found[cue].stump.above else 'at or below'} "
+                             f"{self.found[cue].stump.threshold:.3g}, fitted on the training persons{chance}")
+                for cue in cues]
+
+
+def cue_cut(corpus: Any, run: Any, prefix: str = "cue", cues: Sequence[str] = tuple(CUES), **changes: Any) -> CueCut:
+    """The cue baselines of ``run``'s classes on the clips ``run`` is tested on (:func:`run_cut`), or a variant.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        The run's corpus, built.
+    run : Run
+        A run of two classes (:class:`~vidsal_core.models.runs.Run`).
+    prefix : str, default "cue"
+        Prefix of the glue names.
+    cues : sequence of str
+        Cues of :data:`CUES` to fit.
+    **changes
+        Changes to :func:`run_cut`'s keywords, e.g. ``clip_in_view=0.99`` for a looser control.
+    """
+    cut = run_cut(run)
+    unknown = sorted(set(changes) - set(cut))
+    if unknown:
+        raise ConfigError(f"cue_cut: unknown change(s) {unknown}; expected some of {sorted(cut)}")
+    cut.update(changes)
+    actions = list(run.spec.classes)
+    train, test = (clip_cues(corpus, split, actions, **cut) for split in ("train", "test"))
+    return CueCut(cut, train, test, cue_baselines(train, test, cues), kept_videos(corpus, actions, **cut), prefix)

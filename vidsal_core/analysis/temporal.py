@@ -551,11 +551,16 @@ def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: 
     """The run's test clips of ``entries`` in chunks of ``size`` videos, each JSON-able (a sweep item's video).
 
     ``offset`` cuts the clips (``"center"``, the chapter's default; ``"acting"``; a frame; None: the run's
-    ``data.evaluation_offset``).
+    ``data.evaluation_offset``). A control run's ``in_view`` and ``inside``
+    (:func:`~vidsal_core.models.runs.run_region_options`) join the chunk's clip; a run with the defaults
+    keeps the keys it had, so its cached sweep results stay valid.
     """
+    from vidsal_core.models.runs import run_region_options
+
     _check_batch_size(size)
     clip = {"classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
-            "offset": run.data["evaluation_offset"] if offset is None else offset, "size": list(run.data["size"])}
+            "offset": run.data["evaluation_offset"] if offset is None else offset, "size": list(run.data["size"]),
+            **run_region_options(run)}
     entries = [dict(entry) for entry in entries]
     return [{"corpus": corpus.config_hash, "entries": entries[start:start + size], "clip": clip}
             for start in range(0, len(entries), size)]
@@ -568,7 +573,11 @@ def chunk_videos(chunk: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     clip = chunk["clip"]
     dataset = SynthKTHDataset(Corpus(DATA_DIR / "synthkth" / chunk["corpus"]), list(chunk["entries"]),
                               actions=clip["classes"], clip_length=clip["clip_length"], step=clip["step"],
-                              offset=clip["offset"], size=tuple(clip["size"]))
+                              offset=clip["offset"], size=tuple(clip["size"]),
+                              **{key: clip[key] for key in ("in_view", "inside") if key in clip})
+    if len(dataset) != len(chunk["entries"]):
+        raise ConfigError(f"chunk of corpus {chunk['corpus']}: {len(chunk['entries']) - len(dataset)} of its videos "
+                          "hold no clip inside a run in view; choose them with Corpus.inside_entries")
     items = [dataset[i] for i in range(len(dataset))]
     return torch.stack([item.video for item in items]), torch.tensor([item.label for item in items])
 

@@ -343,18 +343,19 @@ def evaluation_clips(profile: str | Path, run_name: str, offset: str | int | Non
 
     ``offset`` cuts each clip (``"center"``: the video's centre clip, empty
     frames and all, the default of this chapter's experiment; ``"acting"``;
-    a frame; None: as the run evaluates them, ``data.evaluation_offset``).
+    a frame; None: as the run evaluates them, ``data.evaluation_offset``). The
+    rest is cut as :func:`~vidsal_core.models.runs.run_clip_options` says (a
+    control run's videos without a run in view as long as the clip left out).
     """
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_core.models.runs import build_run
+    from vidsal_core.models.runs import build_run, run_clip_options
 
     run = build_run(profile, run_name)
-    data = run.data
     corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
-    dataset = corpus.dataset(split="test", actions=list(run.spec.classes), clip_length=data["clip_length"],
-                             step=data["step"], offset=data["evaluation_offset"] if offset is None else offset,
-                             size=None if data["size"] is None else tuple(data["size"]),
-                             title_frames=data["title_frames"], with_truth=True)
+    options = run_clip_options(run)
+    if offset is not None:
+        options["offset"] = offset
+    dataset = corpus.dataset(split="test", actions=list(run.spec.classes), with_truth=True, **options)
     if tuple(dataset.classes) != tuple(run.spec.classes):
         raise ConfigError(f"run {run_name}: test clips labelled {dataset.classes}, the model {run.spec.classes}")
     if len(dataset) == 0:

@@ -210,7 +210,7 @@ def _model(profile: str, run_name: str, sha256: str) -> nn.Module:
 def model_descriptor(profile: str, run_name: str) -> dict[str, Any]:
     """What a run's results depend on: its name, classes, clip settings and checkpoint hash."""
     from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_core.models.runs import build_run, checkpoint_paths
+    from vidsal_core.models.runs import build_run, checkpoint_paths, run_region_options
 
     run = build_run(profile, run_name)
     if tuple(run.spec.classes) != ("walking", "running"):
@@ -220,19 +220,29 @@ def model_descriptor(profile: str, run_name: str) -> dict[str, Any]:
     return {"profile": str(profile), "run": run_name, "model": run.spec.model, "sha256": entry.get("sha256", ""),
             "classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
             "offset": run.data["evaluation_offset"], "size": list(run.data["size"]),
-            "title_frames": run.data["title_frames"], "corpus_section": run.corpus_section}
+            "title_frames": run.data["title_frames"], "corpus_section": run.corpus_section,
+            **run_region_options(run)}  # a control run's in_view and inside; none for a run with the defaults
 
 
 def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = ("walking", "running"),
-                  title_frames: int | None = None) -> list[dict[str, Any]]:
+                  title_frames: int | None = None,
+                  descriptors: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Test videos: ``videos_per_action`` (person, scenario) pairs, the same pairs for every action.
 
     Persons are taken in order, the scenario cycling with the person, then
     again with the next scenario, so that few videos still spread over
     persons and scenarios; walking and running of a pair share person and
-    scenario (a paired comparison).
+    scenario (a paired comparison). A descriptor (:func:`model_descriptor`)
+    of a control run (``inside``) keeps only the videos with a run in view
+    that holds its clip.
     """
+    from vidsal_core.data.clips import clip_span
+
     entries = corpus.select(split="test", actions=list(actions), title_frames=title_frames)
+    for descriptor in descriptors:
+        if descriptor.get("inside"):
+            entries = corpus.inside_entries(entries, clip_span(descriptor["clip_length"], descriptor["step"]),
+                                            descriptor["in_view"])
     persons = sorted({entry["person"] for entry in entries})
     scenarios = sorted({entry["scenario"] for entry in entries})
     index = {(e["action"], e["person"], e["scenario"]): e for e in entries}
@@ -272,7 +282,10 @@ def load_clip(corpus: Any, entry: Mapping[str, Any], descriptor: Mapping[str, An
 
     dataset = SynthKTHDataset(corpus, [dict(entry)], actions=descriptor["classes"],
                               clip_length=descriptor["clip_length"], step=descriptor["step"],
-                              offset=descriptor["offset"], size=tuple(descriptor["size"]), with_truth=True)
+                              offset=descriptor["offset"], size=tuple(descriptor["size"]), with_truth=True,
+                              **_region(descriptor))
+    if len(dataset) == 0:
+        raise ConfigError(f"video {entry['key']}: holds no clip inside a run in view of {descriptor['run']}")
     item = dataset[0]
     frames = item.truth.frames
     flow = corpus.render(dict(entry), with_flow=True).flow[frames]
@@ -422,13 +435,18 @@ def rule_comparisons(maps: Mapping[str, Any], parts: Any, visibility: Any, motio
             for name, (first, second, score, truth) in RULE_COMPARISONS.items()}
 
 
+def _region(descriptor: Mapping[str, Any]) -> dict[str, Any]:
+    """A descriptor's ``in_view`` and ``inside`` (a control run's), as :class:`SynthKTHDataset` takes them."""
+    return {key: descriptor[key] for key in ("in_view", "inside") if key in descriptor}
+
+
 def clip_mean(corpus: Any, entries: Sequence[Mapping[str, Any]], descriptor: Mapping[str, Any]) -> float:
     """Mean intensity of the run's clips of ``entries``: the value of TSR's ``"mean"`` mask (a dataset mean)."""
     from vidsal_core.data.corpus import SynthKTHDataset
 
     dataset = SynthKTHDataset(corpus, [dict(entry) for entry in entries], actions=descriptor["classes"],
                               clip_length=descriptor["clip_length"], step=descriptor["step"],
-                              offset=descriptor["offset"], size=tuple(descriptor["size"]))
+                              offset=descriptor["offset"], size=tuple(descriptor["size"]), **_region(descriptor))
     return float(torch.stack([dataset[index].video.double().mean() for index in range(len(dataset))]).mean())
 
 
@@ -496,7 +514,8 @@ def run_study(profile: str, settings: StudySettings | None = None, progress: boo
     corpus = build_corpus(CorpusConfig.from_profile(profile, sections.pop()), progress=progress)
     title_frames = {d["title_frames"] for d in descriptors.values()}
     entries = study_entries(corpus, settings.videos_per_action,
-                            title_frames=title_frames.pop() if len(title_frames) == 1 else None)
+                            title_frames=title_frames.pop() if len(title_frames) == 1 else None,
+                            descriptors=list(descriptors.values()))
     if not entries:
         raise ConfigError(f"profile {profile}: no walking and running test videos to explain")
     videos = [{"corpus": corpus.config_hash, **{key: entry[key] for key in

@@ -537,16 +537,22 @@ def model_pair(profile: Any, lstm_run: str, ica_run: str, videos_per_person_acti
 
     from vidsal_core.analysis.temporal import clip_chunks, spread_entries, trained_and_untrained
     from vidsal_core.data.corpus import CorpusConfig, SynthKTHDataset, build_corpus
-    from vidsal_core.models.runs import build_run
+    from vidsal_core.data.clips import clip_span
+    from vidsal_core.models.runs import build_run, run_region_options
 
     run = build_run(profile, lstm_run)
     if build_run(profile, ica_run).spec.classes != run.spec.classes:
         raise ConfigError(f"pair {lstm_run}, {ica_run}: the two runs classify different actions")
     corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
-    entries = spread_entries(corpus.select(split="test", actions=list(run.spec.classes)), videos_per_person_action)
+    candidates = corpus.select(split="test", actions=list(run.spec.classes))
+    region = run_region_options(run)  # a control run: only the videos with a run in view that holds the clip
+    if region.get("inside"):
+        candidates = corpus.inside_entries(candidates, clip_span(run.data["clip_length"], run.data["step"]),
+                                           region["in_view"])
+    entries = spread_entries(candidates, videos_per_person_action)
     dataset = SynthKTHDataset(corpus, entries, actions=list(run.spec.classes), clip_length=run.data["clip_length"],
                               step=run.data["step"], offset=settings["clip_offset"],
-                              size=tuple(run.data["size"]), with_truth=True)
+                              size=tuple(run.data["size"]), with_truth=True, **region)
     items = [dataset[i] for i in range(len(dataset))]
     models = {}
     for kind, name in (("LSTM", lstm_run), ("ICA", ica_run)):

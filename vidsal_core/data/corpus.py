@@ -33,7 +33,7 @@ from vidsal_core.data.dataset import (
     VideoItem,
     split_of_person,
 )
-from vidsal_core.data.sequences import LISTING_NAME, acting_ranges, write_sequence_listings
+from vidsal_core.data.sequences import DEFAULT_IN_VIEW, LISTING_NAME, acting_ranges, check_in_view, write_sequence_listings
 from vidsal_core.errors import ConfigError, DatasetError
 
 #: Where corpora live unless told otherwise.
@@ -384,6 +384,25 @@ class Corpus:
             and (title_frames is None or video["title_frames"] == title_frames)
         ]
 
+    def visibility(self, entry: dict[str, Any]) -> np.ndarray:
+        """``(T,)`` visibility of one video, read alone from its file (the frames stay compressed)."""
+        return _load_visibility(str(self.directory / "videos" / f"{entry['key']}.npz"))
+
+    def inside_entries(self, entries: Sequence[dict[str, Any]], span: int,
+                       in_view: float = DEFAULT_IN_VIEW) -> list[dict[str, Any]]:
+        """The ``entries`` whose video has a run of at least ``span`` frames with visibility >= ``in_view``.
+
+        A clip spanning ``span`` frames fits wholly inside such a run (KTH's
+        practice: clips are cut inside ``00sequences.txt``'s subsequences);
+        the other videos hold no such clip. Only each file's ``visibility``
+        member is read.
+        """
+        check_in_view(in_view)
+        if isinstance(span, bool) or not isinstance(span, (int, np.integer)) or span < 1:
+            raise ConfigError(f"span={span!r}: expected a positive number of frames")
+        return [entry for entry in entries
+                if acting_ranges(self.visibility(entry), int(entry.get("title_frames", 0)), in_view, min_frames=int(span))]
+
     def dataset(
         self,
         split: str | None = None,
@@ -395,6 +414,8 @@ class Corpus:
         size: tuple[int, int] | None = None,
         title_frames: int | None = None,
         with_truth: bool = False,
+        in_view: float = DEFAULT_IN_VIEW,
+        inside: bool = False,
     ) -> "SynthKTHDataset":
         """A split of the corpus as a :class:`VideoDataset`.
 
@@ -415,10 +436,18 @@ class Corpus:
             Resize frames (bilinear) and part maps (nearest).
         with_truth : bool
             Attach part maps, visibility and limb motion as ``item.truth``.
+        in_view : float, default 0.5
+            Least visibility of a frame in the acting ranges (0 < in_view <= 1;
+            :func:`vidsal_core.data.sequences.acting_ranges`).
+        inside : bool, default False
+            Keep only the videos with an acting range as long as the clip's
+            span (:meth:`inside_entries`); with ``offset="acting"`` every clip
+            then lies wholly inside the video's longest acting range. Needs
+            ``clip_length``.
         """
         return SynthKTHDataset(self, self.select(split, actions, scenarios, title_frames),
                                actions=actions, clip_length=clip_length, step=step,
-                               offset=offset, size=size, with_truth=with_truth)
+                               offset=offset, size=size, with_truth=with_truth, in_view=in_view, inside=inside)
 
 
 @lru_cache(maxsize=64)
@@ -429,6 +458,16 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
         arrays = {name: archive[name] for name in archive.files}
     arrays["meta"] = json.loads(str(arrays["meta"]))
     return arrays
+
+
+@lru_cache(maxsize=4096)
+def _load_visibility(path: str) -> np.ndarray:
+    if not Path(path).is_file():
+        raise DatasetError(f"{path}: video missing from the corpus; run build_corpus again to render it")
+    with np.load(path) as archive:
+        visibility = archive["visibility"]  # only this member is decompressed
+    visibility.setflags(write=False)
+    return visibility
 
 
 @dataclass
@@ -457,17 +496,27 @@ class SynthKTHDataset(VideoDataset):
     """Videos (or clips) of a :class:`Corpus` as :class:`VideoItem`; see :meth:`Corpus.dataset`."""
 
     def __init__(self, corpus: Corpus, entries: list[dict[str, Any]], actions=None,
-                 clip_length=None, step=1, offset=0, size=None, with_truth=False):
+                 clip_length=None, step=1, offset=0, size=None, with_truth=False,
+                 in_view: float = DEFAULT_IN_VIEW, inside: bool = False):
+        from vidsal_core.data.clips import clip_span
+
+        if isinstance(offset, str) and offset not in ("center", "acting"):
+            raise ConfigError(f"offset={offset!r}: give a frame number, 'center' or 'acting'")
+        check_in_view(in_view)
+        if not isinstance(inside, (bool, np.bool_)):
+            raise ConfigError(f"inside={inside!r}: expected True or False")
+        if inside and clip_length is None:
+            raise ConfigError("inside=True: needs a clip_length (whole videos have no clip to fit inside a run)")
         self.corpus = corpus
-        self.entries = entries
+        self.in_view = float(in_view)
+        self.inside = bool(inside)
+        self.entries = corpus.inside_entries(entries, clip_span(clip_length, step), in_view) if inside else entries
         self.classes = tuple(a for a in KTH_ACTIONS if actions is None or a in actions)
         self.clip_length = clip_length
         self.step = step
         self.offset = offset
         self.size = tuple(size) if size is not None else None
         self.with_truth = with_truth
-        if isinstance(offset, str) and offset not in ("center", "acting"):
-            raise ConfigError(f"offset={offset!r}: give a frame number, 'center' or 'acting'")
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -498,7 +547,7 @@ class SynthKTHDataset(VideoDataset):
             raise IndexError(f"index {index} out of range for {len(self)} videos")
         entry = self.entries[index]
         arrays = self.corpus.load(entry["key"])
-        ranges = acting_ranges(arrays["visibility"], int(entry.get("title_frames", 0)))
+        ranges = acting_ranges(arrays["visibility"], int(entry.get("title_frames", 0)), self.in_view)
         frames = self._clip_frames(arrays["frames"].shape[0], ranges)
         video = torch.from_numpy(arrays["frames"][frames]).float().div_(255.0).unsqueeze(1)
         if self.size is not None:
@@ -515,5 +564,5 @@ class SynthKTHDataset(VideoDataset):
                                limb_motion=torch.from_numpy(arrays["limb_motion"][frames]),
                                frames=frames)
         meta = dict(entry, frames=frames.tolist(), source="synthkth", corpus=self.corpus.config_hash,
-                    acting_ranges=[list(item) for item in ranges])
+                    acting_ranges=[list(item) for item in ranges], in_view=self.in_view)
         return VideoItem(video=video, label=self.classes.index(entry["action"]), meta=meta, truth=truth)

@@ -33,6 +33,21 @@ DEFAULT_IN_VIEW = 0.5
 LISTING_NAME = "00sequences.txt"
 
 
+def check_in_view(in_view: Any) -> float:
+    """``in_view`` as a float, refused unless it is a number with 0 < in_view <= 1 (a share of the figure).
+
+    Examples
+    --------
+    >>> check_in_view(0.99)
+    0.99
+    """
+    if isinstance(in_view, bool) or not isinstance(in_view, (int, float, np.integer, np.floating)) \
+            or not 0.0 < float(in_view) <= 1.0:
+        raise ConfigError(f"in_view={in_view!r}: expected the least share of the figure in view, "
+                          "a number above 0 and at most 1")
+    return float(in_view)
+
+
 def acting_ranges(visibility: Any, title_frames: int = 0, in_view: float = DEFAULT_IN_VIEW,
                   min_frames: int = 1) -> tuple[tuple[int, int], ...]:
     """Maximal runs of frames with the person in view, after any title card: 0-based half-open ``(start, stop)``.
@@ -55,6 +70,7 @@ def acting_ranges(visibility: Any, title_frames: int = 0, in_view: float = DEFAU
     >>> acting_ranges([1.0, 1.0, 1.0, 1.0], title_frames=2)
     ((2, 4),)
     """
+    check_in_view(in_view)
     values = np.asarray(visibility, dtype=float)
     if values.ndim != 1:
         raise ConfigError(f"visibility: expected one value per frame, got shape {values.shape}")
@@ -111,8 +127,14 @@ def write_sequence_listings(corpus: Any, in_view: float = DEFAULT_IN_VIEW, min_f
     return written
 
 
-#: Where training clips are drawn: inside the acting ranges (KTH's practice) or anywhere in the video.
+#: Where :class:`~vidsal_core.models.train.RandomClips` draws training clips: inside the acting ranges
+#: (KTH's practice; a video whose ranges are all shorter than the clip gets the clips holding the most
+#: acting frames) or anywhere in the video.
 CLIP_REGIONS = ("acting", "anywhere")
+#: Where a run's training clips are drawn (``data.clip_region`` of :mod:`vidsal_core.models.runs`):
+#: :data:`CLIP_REGIONS`, or ``"inside"``: strictly inside an acting range, the videos without a range
+#: as long as the clip left out of every split.
+RUN_CLIP_REGIONS = CLIP_REGIONS + ("inside",)
 
 
 def _check_ranges(ranges: Sequence[tuple[int, int]], n_frames: int, span: int) -> list[tuple[int, int]]:

@@ -148,7 +148,7 @@ class BookRuns:
         """One line per run of the profile: reused or trained now, its task and clips."""
         from vidsal_core.models.runs import run_summary
 
-        return "\n".join(f"{run.name:18s} {'reused' if self.trained[run.name].reused else 'trained now'}: "
+        return "\n".join(f"{run.name:26s} {'reused' if self.trained[run.name].reused else 'trained now'}: "
                          f"{run_summary(run)['task']}, {run_summary(run)['clips']}" for run in self.runs)
 
 
@@ -360,6 +360,26 @@ class AccuracyFindings:
         """The runs of two classes."""
         return [result.name for result in self.runs if len(result.classes) == 2]
 
+    @property
+    def controls(self) -> list[str]:
+        """The control runs: clips wholly inside runs of frames in view (``clip_region: inside``)."""
+        return [result.name for result in self.runs if result.run.data.get("clip_region") == "inside"]
+
+    def control_reading(self) -> str:
+        """A sentence on the control runs' accuracy (Markdown), or that the run list holds none."""
+        if not self.controls:
+            return "This run list holds no control run (clips wholly inside runs of frames in view)."
+        parts = []
+        for name in self.controls:
+            result = self[name]
+            report, data = result.report, result.run.data
+            parts.append(f"`{name}` {report.accuracy:.3f} (95% CI [{report.bootstrap_low:.3f}, "
+                         f"{report.bootstrap_high:.3f}] over {report.persons} persons, {report.total} test videos of "
+                         f"{data['clip_length']} frames with visibility at least {data['in_view']:g})")
+        return ("The control runs, trained and tested only on clips wholly inside runs of frames with the figure "
+                "in view (the data chapter's control cut, on which the visibility cues are at chance; the "
+                "videos without such a run left out), reach " + " and ".join(parts) + ". They have no target.")
+
     @cached_property
     def table(self) -> pd.DataFrame:
         """One row per run (:meth:`RunAccuracy.row`), indexed by run."""
@@ -398,6 +418,7 @@ class AccuracyFindings:
             "untrained_above_chance": float(above_chance.max()),
             "untrained_well_above": "No" if above_chance.max() < 0.15 else "Yes",  # 0.15 or more above chance
             "accuracy_lines": _markdown(self.lines()),
+            "control_reading": _markdown(self.control_reading()),
         })
         return values
 
@@ -425,6 +446,8 @@ def evaluate_runs(runs: Sequence[Any], trained: Mapping[str, Any], test_set: Cal
         report = evaluate_accuracy(trained[run.name].model, test)
         control = evaluate_accuracy(untrained(run.name), test)
         target, floor = TARGETS.get((run.spec.model, len(run.spec.classes)), (None, None))
+        if run.data.get("clip_region") == "inside":  # a control without the visibility cue: a finding, not a target
+            target, floor = None, None
         results.append(RunAccuracy(run, report, control, dict(trained[run.name].entry.get("training", {})),
                                    count_parameters(trained[run.name].model), target, floor))
     return AccuracyFindings(tuple(results))

@@ -100,14 +100,17 @@ class AttentionFindings:
     spreads: dict[str, np.ndarray]
 
     def glued(self) -> dict[str, Any]:
-        """``attention_last`` (frames attended at the last step, per run), ``attention_length``,
+        """``attention_last`` (frames attended at the last step, per run), ``attention_length`` (the steps; per
+        run where the runs' clips differ in length, e.g. a 16-frame control beside 30-frame runs),
         ``attention_reading``."""
         if not self.spreads:
             return {"attention_reading": "Not measured", "attention_last": "not measured (no ICA-LSTM run)",
                     "attention_length": 0}
         last = {name: float(spread[-1]) for name, spread in self.spreads.items()}
+        lengths = [len(spread) for spread in self.spreads.values()]
         return {"attention_last": ", ".join(f"{value:.1f} ({name})" for name, value in last.items()),
-                "attention_length": len(next(iter(self.spreads.values()))),
+                "attention_length": lengths[0] if len(set(lengths)) == 1
+                else ", ".join(f"{length} ({name})" for name, length in zip(self.spreads, lengths)),
                 "attention_reading": "It is spread, not peaked on the current frame"
                 if min(last.values()) > SPREAD_FRAMES else
                 "It is peaked on few frames, close to the seed's current-frame-only cell"}

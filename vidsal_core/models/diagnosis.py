@@ -263,14 +263,13 @@ def held_out_clips(run: Any, corpus: Any, offset: str | int | None = None, with_
     With ``with_truth`` every item carries SynthKTH's ground truth, so
     :func:`prediction_table` can say how much of each clip shows the person.
     """
+    from vidsal_core.models.runs import run_clip_options
     from vidsal_core.models.train import TaskDataset
 
-    data = run.data
-    dataset = corpus.dataset(split="test", actions=list(run.spec.classes),
-                             size=None if data["size"] is None else tuple(data["size"]),
-                             clip_length=data["clip_length"], step=data["step"],
-                             offset=data["evaluation_offset"] if offset is None else offset,
-                             title_frames=data["title_frames"], with_truth=with_truth)
+    options = run_clip_options(run)
+    if offset is not None:
+        options["offset"] = offset
+    dataset = corpus.dataset(split="test", actions=list(run.spec.classes), with_truth=with_truth, **options)
     if len(dataset) == 0:
         raise ConfigError(f"run {run.name}: corpus {corpus.config_hash} has no test videos of {list(run.spec.classes)}")
     return TaskDataset(dataset, run.spec.classes)

@@ -12,6 +12,14 @@ and a set of *runs*. A run is one model trained on one task::
           data: {corpus: corpus, actions: [walking, running], clip_length: 30,
                  step: 1, size: [60, 80], train_clips_per_video: 2}
 
+A run's ``data.clip_region`` says where its training clips are drawn:
+``anywhere``, ``acting`` (inside the runs of frames with the person in view,
+KTH's ``00sequences.txt``) or ``inside`` (strictly inside such a run of at
+least ``data.in_view`` visibility; the videos without a run as long as the
+clip are left out of every split, a control without the visibility cue).
+:func:`run_clip_options` gives the keyword arguments that cut a run's
+evaluation clips from a corpus.
+
 :func:`train_or_load` reuses a checkpoint whose :class:`RunSpec` matches and
 trains otherwise; :func:`load_trained` is what a chapter calls: it loads and
 refuses a checkpoint that does not match the profile.
@@ -40,7 +48,8 @@ import torch
 from torch import nn
 
 from vidsal_core.data.dataset import KTH_ACTIONS, VideoDataset, VideoItem
-from vidsal_core.data.sequences import CLIP_REGIONS
+from vidsal_core.data.clips import clip_span
+from vidsal_core.data.sequences import DEFAULT_IN_VIEW, RUN_CLIP_REGIONS, check_in_view
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.models.checkpoints import (
     CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
@@ -64,7 +73,11 @@ DATA_DEFAULTS: dict[str, Any] = {
     "title_frames": None,
     "clip_region": "anywhere",
     "train_persons": None,
+    "in_view": DEFAULT_IN_VIEW,
 }
+#: Keys of :data:`DATA_DEFAULTS` added after checkpoints existed: a run's spec names them only when they
+#: differ from their default, so that the runs trained before keep their spec (and their checkpoints).
+LATE_DATA_KEYS = ("in_view",)
 #: Keys of a run.
 RUN_KEYS = ("model", "config", "data", "training")
 #: Keys of the ``models:`` section.
@@ -205,7 +218,23 @@ def data_settings(values: Mapping[str, Any] | None, where: str) -> dict[str, Any
     unknown = sorted(set(values) - set(DATA_DEFAULTS))
     if unknown:
         raise ConfigError(f"{where}.data: unknown key(s) {unknown}; expected some of {sorted(DATA_DEFAULTS)}")
-    return {**DATA_DEFAULTS, **values}
+    data = {**DATA_DEFAULTS, **values}
+    if data["clip_region"] not in RUN_CLIP_REGIONS:
+        raise ConfigError(f"{where}.data.clip_region={data['clip_region']!r}: expected one of {list(RUN_CLIP_REGIONS)}")
+    try:
+        data["in_view"] = check_in_view(data["in_view"])
+    except ConfigError as error:
+        raise ConfigError(f"{where}.data.{error}") from None
+    if data["clip_region"] == "inside" and data["evaluation_offset"] != "acting":
+        raise ConfigError(f"{where}.data: clip_region 'inside' needs evaluation_offset 'acting' (the test clip centred "
+                          f"on the longest run in view, which holds it), not {data['evaluation_offset']!r}")
+    return data
+
+
+def spec_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's ``data`` as its :class:`RunSpec` records it: :data:`LATE_DATA_KEYS` only where not at their default."""
+    return {key: value for key, value in data.items()
+            if key not in LATE_DATA_KEYS or value != DATA_DEFAULTS[key]}
 
 
 def model_settings(run: Mapping[str, Any], data: Mapping[str, Any], classes: Sequence[str]) -> dict[str, Any]:
@@ -276,7 +305,7 @@ def build_run(profile: str | Path, name: str, section: Mapping[str, Any] | None 
     settings = run_settings(profile, name, section)
     spec = RunSpec(
         model=settings["model"], model_config=settings["model_config"], classes=settings["classes"],
-        data=dict(settings["data"]), training=settings["training"].to_dict(),
+        data=spec_data(settings["data"]), training=settings["training"].to_dict(),
         corpus_hash=settings["corpus_config"].config_hash(),
     )
     return Run(name=name, profile=profile_name(profile), corpus_section=settings["data"]["corpus"],
@@ -320,6 +349,31 @@ class CachedVideoDataset(VideoDataset):
         return self.dataset.labels()
 
 
+def run_clip_options(run: Run) -> dict[str, Any]:
+    """The keyword arguments of :meth:`~vidsal_core.data.corpus.Corpus.dataset` that cut ``run``'s evaluation clips.
+
+    ``clip_length``, ``step``, ``offset`` (``data.evaluation_offset``), ``size``,
+    ``title_frames``, ``in_view`` and ``inside`` (True for ``clip_region:
+    inside``: the videos without a run in view as long as the clip are left out).
+    Every place that cuts a run's test clips uses them, so that all cut the same.
+    """
+    data = run.data
+    return {"clip_length": data["clip_length"], "step": data["step"], "offset": data["evaluation_offset"],
+            "size": None if data["size"] is None else tuple(data["size"]), "title_frames": data["title_frames"],
+            "in_view": data.get("in_view", DEFAULT_IN_VIEW), "inside": data.get("clip_region") == "inside"}
+
+
+def run_region_options(run: Run) -> dict[str, Any]:
+    """``in_view`` and ``inside`` of :func:`run_clip_options` where not at their defaults, else empty.
+
+    For descriptors that key cached results (sweeps): those of the runs with
+    the defaults keep the keys they had before these options existed.
+    """
+    options = run_clip_options(run)
+    return {key: options[key] for key, default in (("in_view", DEFAULT_IN_VIEW), ("inside", False))
+            if options[key] != default}
+
+
 def _check_clips_fit(run: Run, n_frames: int) -> None:
     """Refuse clips that span more frames than the corpus's videos have, or an evaluation offset past the end."""
     data = run.data
@@ -339,8 +393,15 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
     Training clips are cut at fresh seeded random offsets every epoch,
     ``train_clips_per_video`` of them per video (:class:`RandomClips`),
     inside the video's acting ranges when ``clip_region`` is ``"acting"``
-    (KTH's practice) or anywhere; validation and test clips once per video at
-    ``evaluation_offset`` (``"acting"``: centred on the longest acting range).
+    (KTH's practice) or ``"inside"``, or anywhere; validation and test clips
+    once per video as :func:`run_clip_options` cuts them (``evaluation_offset``
+    ``"acting"``: centred on the longest acting range).
+
+    With ``clip_region: inside`` every split keeps only the videos with an
+    acting range (visibility >= ``data.in_view``) as long as the clip's span;
+    every kept video has such a range, so :func:`~vidsal_core.data.sequences.acting_offsets`
+    gives only the offsets wholly inside one, and its fallback (the clips
+    holding the most acting frames) never applies.
 
     Parameters
     ----------
@@ -354,16 +415,19 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
         Keep videos in memory after their first reading (for training).
     """
     data = run.data
-    if data["clip_region"] not in CLIP_REGIONS:
-        raise ConfigError(f"run {run.name}: data.clip_region={data['clip_region']!r}: expected one of {list(CLIP_REGIONS)}")
+    if data["clip_region"] not in RUN_CLIP_REGIONS:
+        raise ConfigError(f"run {run.name}: data.clip_region={data['clip_region']!r}: expected one of {list(RUN_CLIP_REGIONS)}")
     _check_clips_fit(run, corpus.config.n_frames)
-    size = None if data["size"] is None else tuple(data["size"])
     whole = split == "train"
-    dataset = corpus.dataset(
-        split=split, actions=list(run.spec.classes), size=size, title_frames=data["title_frames"],
-        clip_length=None if whole else data["clip_length"], step=1 if whole else data["step"],
-        offset=0 if whole else data["evaluation_offset"],
-    )
+    options = run_clip_options(run)
+    if whole:
+        dataset = corpus.dataset(split=split, actions=list(run.spec.classes), size=options["size"],
+                                 title_frames=options["title_frames"], in_view=options["in_view"])
+        if options["inside"]:
+            dataset.entries = corpus.inside_entries(dataset.entries, clip_span(data["clip_length"], data["step"]),
+                                                    options["in_view"])
+    else:
+        dataset = corpus.dataset(split=split, actions=list(run.spec.classes), **options)
     if whole and data["train_persons"] is not None:  # a learning curve over persons (vidsal_core.models.diagnosis)
         chosen = {int(person) for person in data["train_persons"]}
         available = {int(entry["person"]) for entry in dataset.entries}
@@ -372,13 +436,17 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
                               f"persons of corpus {corpus.config_hash} (those are {sorted(available)})")
         dataset.entries = [entry for entry in dataset.entries if int(entry["person"]) in chosen]
     if len(dataset) == 0:
-        raise ConfigError(f"run {run.name}: the {split} split of corpus {corpus.config_hash} has no videos of {list(run.spec.classes)}")
+        raise ConfigError(f"run {run.name}: the {split} split of corpus {corpus.config_hash} has no videos of {list(run.spec.classes)}"
+                          + (f" with a run of {clip_span(data['clip_length'], data['step'])} frames in view "
+                             f"(visibility >= {options['in_view']})" if options["inside"] else ""))
     dataset = TaskDataset(dataset, run.spec.classes)
     if cache:
         dataset = CachedVideoDataset(dataset)
     if whole:
+        # "inside" draws as "acting": every kept video has a range that holds the clip (see above)
+        region = "acting" if data["clip_region"] == "inside" else data["clip_region"]
         dataset = RandomClips(dataset, data["clip_length"], data["step"], data["train_clips_per_video"], run.training.seed,
-                              region=data["clip_region"])
+                              region=region)
     return dataset
 
 
@@ -493,7 +561,9 @@ def run_summary(run: Run) -> dict[str, Any]:
     task = "binary" if len(run.spec.classes) == 2 else f"{len(run.spec.classes)}-class"
     return {
         "run": run.name, "model": run.spec.model, "task": task,
-        "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}",
+        "clips": f"{data['clip_length']}f step {data['step']} from {run.corpus_section}" + (
+            f", inside runs in view (visibility >= {data.get('in_view', DEFAULT_IN_VIEW):g})"
+            if data.get("clip_region") == "inside" else ""),
     }
 
 
