@@ -332,3 +332,14 @@ def test_explain_own_clip_needs_two_frames(tmp_path):
     settings = StudySettings(RUNS, 1, 5, 48, "reference_code", 10, 1)
     with pytest.raises(ConfigError, match="video=.*two frames"):
         explain_own_clip("quick", clip, settings, {"size": [30, 40], "clip_length": 1})
+
+
+def test_tsr_findings_without_superpixel_tsr_score_the_other_maps_alike():
+    full = results_table()
+    light = full.assign(metrics=[{name: values for name, values in row.items() if name != "tsr_superpixels"}
+                                 for row in full["metrics"]])
+    found, kept = tsr_findings(full, RUNS), tsr_findings(light, RUNS)
+    assert all((run, "tsr_superpixels", "legs") not in kept.estimates for run in RUNS)
+    assert {key: value for key, value in found.estimates.items() if key[1] != "tsr_superpixels"} == kept.estimates
+    assert set(kept.differences) == {(run, name) for run in RUNS for name, (_, first, second) in DIFFERENCES.items()
+                                     if "tsr_superpixels" not in (first, second)}

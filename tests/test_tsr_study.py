@@ -113,3 +113,12 @@ def test_explain_gives_every_map_with_the_videos_shape():
         assert tuple(explained["maps"][name].shape) == expected
         assert bool((explained["maps"][name] >= 0).all())  # unsigned maps
     assert explained["target"] == 0
+
+
+def test_explain_without_superpixels_leaves_superpixel_tsr_out():
+    model, video = tiny_model_and_video(1)
+    explained = explain(model, video, 0, block_size=4, superpixels=0)
+    assert set(explained["maps"]) == set(METHODS) - {"tsr_superpixels"} and set(explained["tsr"]) == {"tsr_blocks"}
+    full = explain(model, video, 0, block_size=4, superpixels=6)
+    for name in explained["maps"]:  # the other maps do not depend on it
+        assert torch.equal(explained["maps"][name], full["maps"][name]), name

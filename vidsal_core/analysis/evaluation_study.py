@@ -388,8 +388,12 @@ def paired_difference(frame: pd.DataFrame, model: str, first: str, second: str, 
 
 #: Keys of a profile's ``evaluation_chapter`` section.
 SECTION_KEYS = ("runs", "methods", "videos", "options", "randomisation")
-#: Optional keys of the section (``i3d``: the pretrained I3D on real footage, see :func:`i3d_settings`).
-OPTIONAL_SECTION_KEYS = ("i3d", "mask_ablation")
+#: Optional keys of the section (``i3d``: the pretrained I3D on real footage, see :func:`i3d_settings`;
+#: ``training_runs``: :data:`TRAINING_RUNS`).
+OPTIONAL_SECTION_KEYS = ("i3d", "mask_ablation", "training_runs")
+#: ``evaluation_chapter.training_runs``: repeat the counted rows (TSR's mask ablation) on ``"all"`` the training
+#: runs of each model and on the control models, or measure them on the ``"first"`` run only (its rows say so).
+TRAINING_RUNS = ("all", "first")
 #: Keys of its ``options``.
 OPTION_KEYS = ("ig_steps", "smoothgrad_samples", "tsr_block", "superpixels", "occlusion_baseline",
                "faithfulness_baseline", "faithfulness_block", "frame_points", "block_points", "min_visibility",
@@ -417,6 +421,10 @@ def chapter_settings(profile: str) -> dict[str, Any]:
     section["options"] = options
     section["i3d"] = i3d_settings(section)
     section["mask_ablation"] = mask_ablation_settings(section)
+    section.setdefault("training_runs", "all")
+    if section["training_runs"] not in TRAINING_RUNS:
+        raise ConfigError(f"profile {profile} evaluation_chapter.training_runs={section['training_runs']!r}: "
+                          f"choose one of {list(TRAINING_RUNS)}")
     return section
 
 

@@ -219,7 +219,7 @@ def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, wid
         CNN models only). False is the seed's model.
     """
     from vidsal_core.models.checkpoints import RunSpec
-    from vidsal_core.models.runs import resolved_model_config
+    from vidsal_core.models.runs import resolved_model_config, spec_data
     from vidsal_core.models.train import TrainConfig
 
     if not suffix or not str(suffix).replace("_", "").replace("-", "").isalnum():
@@ -252,7 +252,7 @@ def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, wid
     values.update(dict(training or {}))
     trained_with = TrainConfig.from_mapping(values, f"variant {run.name}-{suffix}")
     spec = RunSpec(model=run.spec.model, model_config=resolved_model_config(run.spec.model, config),
-                   classes=run.spec.classes, data=data, training=trained_with.to_dict(),
+                   classes=run.spec.classes, data=spec_data(data), training=trained_with.to_dict(),
                    corpus_hash=run.spec.corpus_hash)
     return dataclasses.replace(run, name=f"{run.name}-{suffix}", data=data, spec=spec)
 
