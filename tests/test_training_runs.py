@@ -3,6 +3,7 @@ control models' rows beside the main ones (issue 30)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -107,6 +108,7 @@ def test_control_rows_stand_beside_their_main_rows_in_the_summary():
     rows = [check_row(row) for row in main + control]
     assert control_column(rows) == "inconclusive on LSTM (differs: reproduced on the main model)"
     table = claims_table(rows)
+    assert claims_table(pd.DataFrame(rows)).equals(table)  # as the summary reads them: NaN for None
     assert table.loc[0, "training runs"] == "1 run (see the full profile)"
     assert table.loc[0, "verdict per model or setting"] == "reproduced on LSTM"
     assert table.loc[0, "rows"] == 2  # the control's row counts as a row of its own

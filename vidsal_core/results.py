@@ -326,7 +326,7 @@ def training_runs_text(entry: Mapping[str, Any] | None) -> str:
     >>> training_runs_text(training_runs_entry(["reproduced", "inconclusive", "reproduced"]))
     '2 of 3: reproduced, inconclusive, reproduced'
     """
-    if not entry:
+    if not isinstance(entry, Mapping):  # None, or NaN in a table
         return "–"
     note = f" ({entry['note']})" if entry.get("note") else ""
     if entry["n"] == 1:

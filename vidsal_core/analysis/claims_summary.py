@@ -29,7 +29,10 @@ KIND_WORDS = {"finding": "its own finding", "hypothesis": "its hypothesis", "int
 
 
 def _rows(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> list[dict[str, Any]]:
-    return rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(row) for row in rows]
+    """The rows as mappings; a table's missing values (NaN) become None again, as the chapters saved them."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.astype(object).where(rows.notna(), None).to_dict("records")
+    return [dict(row) for row in rows]
 
 
 def counts_table(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, register: Register | None = None) -> pd.DataFrame:

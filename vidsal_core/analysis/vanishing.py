@@ -641,7 +641,8 @@ def pair_rows(profile: Any, runs: Sequence[str], videos_per_person_action: int |
     records = []
     for kind, weights in pair.models:
         records += pair_records(pair, kind, weights, model_source(profile, pair.runs[kind == "ICA"], weights), chosen)
-    return vanishing_findings(records, chosen["fraction"], chosen["visible_threshold"]).claim_rows()
+    rows = vanishing_findings(records, chosen["fraction"], chosen["visible_threshold"]).claim_rows()
+    return [row for row in rows if _task_of(row) == pair.task]  # the rows robust_claim_rows repeats
 
 
 def robust_claim_rows(profile: Any, settings: dict[str, Any], rows: Sequence[Mapping[str, Any]],
