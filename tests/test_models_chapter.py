@@ -284,6 +284,8 @@ def test_binary_claims_judge_every_training_run_of_a_claimed_model():
     assert list(rows) == ["frame_lstm_binary"]
     runs = rows["frame_lstm_binary"]["training_runs"]
     assert runs["n"] == 3 and runs["verdicts"][:2] == ["reproduced", "reproduced"] and runs["holds"] == 2
+    assert "`frame_lstm_binary` 0.950, 0.900, 0.500 (training seeds 0, 1, 2)" in accuracy.replicate_reading()
+    assert "no `models.replicates`" in AccuracyFindings(accuracy.runs[:1]).replicate_reading()
 
 
 def test_port_findings_read_the_record(tmp_path):

@@ -137,3 +137,15 @@ def test_robust_rows_measures_every_replicate_and_the_controls(tmp_path):
                          (["frame_lstm_binary_control", "ica_lstm_binary_control"], "control")]
     assert rows[0]["training_runs"]["holds"] == 2 and rows[1]["variant"] == "control"
     assert tr.robustness_table(rows).loc[0, "training runs"] == "2 of 3: reproduced, reproduced, contradicted"
+
+
+def test_border_rows_about_c3d_rest_on_one_run_where_the_profile_trains_it_once():
+    from vidsal_core.analysis.border.replicates import robust_border_rows, robust_step_rows
+
+    c3d = _row("002-border-trained", "border coefficient x100, DTD (C3D on SynthKTH)", 0.1, 0.5)
+    i3d = _row("002-border-trained", "border coefficient x100, DTD (I3D on real footage)", 0.1, 0.5)
+    rows = robust_border_rows("quick", [c3d, i3d])  # quick trains C3D once; the full profile replicates it
+    assert rows[0]["training_runs"] == training_runs_entry([c3d["verdict"]], tr.FULL_PROFILE_NOTE)
+    assert rows[1].get("training_runs") is None  # the pretrained I3D is no training run of ours
+    step = robust_step_rows("quick", [_row("002-early-lookahead", "lookahead x100 ... (C3D)", 0.1, 0.5)], 16)
+    assert step[0]["training_runs"]["note"] == tr.FULL_PROFILE_NOTE

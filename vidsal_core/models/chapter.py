@@ -380,6 +380,25 @@ class AccuracyFindings:
                 "in view (the data chapter's control cut, on which the visibility cues are at chance; the "
                 "videos without such a run left out), reach " + " and ".join(parts) + ". They have no target.")
 
+    def replicate_reading(self) -> str:
+        """A sentence on each replicated run's accuracy over its training runs (Markdown), or that there is none."""
+        from vidsal_core.models.runs import replicate_of
+
+        groups: dict[str, list[str]] = {}
+        for result in self.runs:
+            base, seed = replicate_of(result.name)
+            if seed is not None and base in self:
+                groups.setdefault(base, [base]).append(result.name)
+        if not groups:
+            return "This run list trains every model once (the profile has no `models.replicates`)."
+        parts = []
+        for base, names in groups.items():
+            reports = [self[name].report for name in names]
+            parts.append(f"`{base}` " + ", ".join(f"{report.accuracy:.3f}" for report in reports)
+                         + f" (training seeds {', '.join(str(self[name].run.spec.training['seed']) for name in names)})")
+        return ("The same recipes trained again with other training seeds (`models.replicates`: new initial weights, "
+                "clip order and cuts) reach " + "; ".join(parts) + " on the same test videos.")
+
     @cached_property
     def table(self) -> pd.DataFrame:
         """One row per run (:meth:`RunAccuracy.row`), indexed by run."""
@@ -419,6 +438,7 @@ class AccuracyFindings:
             "untrained_well_above": "No" if above_chance.max() < 0.15 else "Yes",  # 0.15 or more above chance
             "accuracy_lines": _markdown(self.lines()),
             "control_reading": _markdown(self.control_reading()),
+            "replicate_reading": _markdown(self.replicate_reading()),
         })
         return values
 
