@@ -80,7 +80,9 @@ def test_each_training_run_is_judged_by_the_one_rule_and_counted():
     second = [_row(claim.id, "AUC (LSTM)", 0.3, 0.4), _row(claim.id, "AUC (ICA-LSTM)", 0.51, 0.6)]
     rows = tr.attach_training_runs(main, [first, second])
     lstm, ica = (row["training_runs"] for row in rows)
-    assert lstm == {"n": 3, "holds": 2, "verdicts": ["reproduced", "reproduced", "contradicted"], "note": None}
+    assert {key: lstm[key] for key in ("n", "holds", "verdicts", "note")} == {
+        "n": 3, "holds": 2, "verdicts": ["reproduced", "reproduced", "contradicted"], "note": None}
+    assert lstm["intervals"][2] == [pytest.approx(0.35), 0.3, 0.4]  # each run's own interval
     assert ica["holds"] == 2 and ica["verdicts"][1] == verdict(0.45, 0.7, 9, claim.direction, claim.null)
     assert [check_row(row)["training_runs"] for row in rows] == [lstm, ica]
     assert training_runs_column(rows) == ("LSTM: 2 of 3 (reproduced, reproduced, contradicted); "
@@ -94,6 +96,8 @@ def test_a_row_whose_training_runs_disagree_with_its_verdicts_is_refused():
     with pytest.raises(ConfigError, match="the row's own"):
         check_row(dict(row, training_runs=training_runs_entry(["inconclusive", "reproduced"])))
     forged = dict(training_runs_entry(["reproduced", "inconclusive"]), holds=2)
+    with pytest.raises(ConfigError, match="one \\[estimate, low, high\\] per run"):
+        check_row(dict(row, training_runs=dict(training_runs_entry(["reproduced"]), intervals=[[0.6]])))
     with pytest.raises(ConfigError, match="disagree with its verdicts"):
         check_row(dict(row, training_runs=forged))
     with pytest.raises(ConfigError, match="variant_of"):
@@ -145,7 +149,8 @@ def test_border_rows_about_c3d_rest_on_one_run_where_the_profile_trains_it_once(
     c3d = _row("002-border-trained", "border coefficient x100, DTD (C3D on SynthKTH)", 0.1, 0.5)
     i3d = _row("002-border-trained", "border coefficient x100, DTD (I3D on real footage)", 0.1, 0.5)
     rows = robust_border_rows("quick", [c3d, i3d])  # quick trains C3D once; the full profile replicates it
-    assert rows[0]["training_runs"] == training_runs_entry([c3d["verdict"]], tr.FULL_PROFILE_NOTE)
+    assert rows[0]["training_runs"] == training_runs_entry([c3d["verdict"]], tr.FULL_PROFILE_NOTE,
+                                                           [[c3d["estimate"], c3d["low"], c3d["high"]]])
     assert rows[1].get("training_runs") is None  # the pretrained I3D is no training run of ours
     step = robust_step_rows("quick", [_row("002-early-lookahead", "lookahead x100 ... (C3D)", 0.1, 0.5)], 16)
     assert step[0]["training_runs"]["note"] == tr.FULL_PROFILE_NOTE

@@ -305,8 +305,10 @@ def check_row(row: Mapping[str, Any], where: str = "row", register: Register | N
     return checked
 
 
-def training_runs_entry(verdicts: list[str], note: str | None = None) -> dict[str, Any]:
-    """A row's ``training_runs``: the verdicts of one claim on every training run, this row's run first.
+def training_runs_entry(verdicts: list[str], note: str | None = None,
+                        intervals: list[Any] | None = None) -> dict[str, Any]:
+    """A row's ``training_runs``: the verdicts of one claim on every training run, this row's run first, and
+    optionally each run's ``[estimate, low, high]``.
 
     >>> training_runs_entry(["reproduced", "reproduced", "inconclusive"])
     {'n': 3, 'holds': 2, 'verdicts': ['reproduced', 'reproduced', 'inconclusive'], 'note': None}
@@ -314,8 +316,14 @@ def training_runs_entry(verdicts: list[str], note: str | None = None) -> dict[st
     verdicts = [str(word) for word in verdicts]
     if not verdicts:
         raise ConfigError("training_runs_entry: expected the verdict of at least one training run")
-    return {"n": len(verdicts), "holds": sum(word == verdicts[0] for word in verdicts), "verdicts": verdicts,
-            "note": note}
+    entry = {"n": len(verdicts), "holds": sum(word == verdicts[0] for word in verdicts), "verdicts": verdicts,
+             "note": note}
+    if intervals is not None:
+        if len(intervals) != len(verdicts):
+            raise ConfigError(f"training_runs_entry: {len(intervals)} intervals for {len(verdicts)} verdicts")
+        entry["intervals"] = [[_number(value, "training_runs.intervals") for value in interval]
+                              for interval in intervals]
+    return entry
 
 
 def training_runs_text(entry: Mapping[str, Any] | None) -> str:
@@ -338,15 +346,20 @@ def training_runs_text(entry: Mapping[str, Any] | None) -> str:
 def _check_training_runs(entry: Any, word: str, where: str) -> dict[str, Any] | None:
     if entry is None:
         return None
-    if not isinstance(entry, Mapping) or set(entry) != {"n", "holds", "verdicts", "note"}:
-        raise ConfigError(f"{where}.training_runs: expected {{n, holds, verdicts, note}} "
+    if not isinstance(entry, Mapping) or not {"n", "holds", "verdicts", "note"} <= set(entry) <= {
+            "n", "holds", "verdicts", "note", "intervals"}:
+        raise ConfigError(f"{where}.training_runs: expected {{n, holds, verdicts, note[, intervals]}} "
                           f"(vidsal_core.results.training_runs_entry), got {entry!r}")
     verdicts = entry["verdicts"]
     if (not isinstance(verdicts, list) or not verdicts or any(item not in VERDICTS for item in verdicts)
             or verdicts[0] != word):
         raise ConfigError(f"{where}.training_runs: verdicts {verdicts!r} must be verdicts, the row's own "
                           f"({word!r}) first")
-    expected = training_runs_entry(verdicts, entry["note"])
+    intervals = entry.get("intervals")
+    if intervals is not None and (not isinstance(intervals, list)
+                                  or any(not isinstance(item, list) or len(item) != 3 for item in intervals)):
+        raise ConfigError(f"{where}.training_runs.intervals: expected one [estimate, low, high] per run")
+    expected = training_runs_entry(verdicts, entry["note"], intervals)
     if entry["n"] != expected["n"] or entry["holds"] != expected["holds"]:
         raise ConfigError(f"{where}.training_runs: n={entry['n']!r}, holds={entry['holds']!r} disagree with its "
                           f"verdicts {verdicts} (n={expected['n']}, holds={expected['holds']})")

@@ -156,6 +156,11 @@ def _matcher(rows: Sequence[Mapping[str, Any]], where: str) -> Callable[[Mapping
     return find
 
 
+def _triple(row: Mapping[str, Any]) -> list[Any]:
+    """``[estimate, low, high]`` of a row (None where it has none)."""
+    return [row.get("estimate"), row.get("low"), row.get("high")]
+
+
 def _positions(rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Each row's position among the judged rows of its claim (-1 for rows without a verdict)."""
     seen: dict[str, int] = {}
@@ -186,9 +191,11 @@ def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence
 
     Examples
     --------
-    >>> row = {"claim_id": "c", "quantity": "q (LSTM)", "verdict": "reproduced"}
-    >>> attach_training_runs([row], [[dict(row)], [dict(row, verdict="inconclusive")]])[0]["training_runs"]
-    {'n': 3, 'holds': 2, 'verdicts': ['reproduced', 'reproduced', 'inconclusive'], 'note': None}
+    >>> row = {"claim_id": "c", "quantity": "q (LSTM)", "verdict": "reproduced", "estimate": 0.5, "low": 0.2,
+    ...        "high": 0.8}
+    >>> entry = attach_training_runs([row], [[dict(row)], [dict(row, verdict="inconclusive", low=-0.1)]])[0]
+    >>> entry["training_runs"]["holds"], entry["training_runs"]["verdicts"], entry["training_runs"]["intervals"][2]
+    (2, ['reproduced', 'reproduced', 'inconclusive'], [0.5, -0.1, 0.8])
     """
     finders = [_matcher(rows_of_run, f"replicate {number}") for number, rows_of_run in enumerate(replicates, start=1)]
     attached = []
@@ -200,7 +207,8 @@ def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence
             if missing:
                 raise ConfigError(f"row {row['quantity']!r} ({row.get('claim_id')}): not measured on replicate(s) "
                                   f"{missing}; a replicate's rows must repeat every judged row of the first run")
-            row["training_runs"] = training_runs_entry([row["verdict"]] + [match["verdict"] for match in found], note)
+            row["training_runs"] = training_runs_entry([row["verdict"]] + [match["verdict"] for match in found], note,
+                                                       [_triple(item) for item in [row] + found])
         attached.append(row)
     return attached
 
@@ -208,7 +216,7 @@ def attach_training_runs(rows: Sequence[Mapping[str, Any]], replicates: Sequence
 def single_training_run(rows: Sequence[Mapping[str, Any]], note: str | None = FULL_PROFILE_NOTE
                         ) -> list[dict[str, Any]]:
     """``rows`` with every judged row marked as measured on one training run (``note`` says where the rest is)."""
-    return [dict(row, training_runs=training_runs_entry([row["verdict"]], note))
+    return [dict(row, training_runs=training_runs_entry([row["verdict"]], note, [_triple(row)]))
             if _judged(row) else dict(row) for row in rows]
 
 
@@ -280,9 +288,12 @@ def robustness_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         lines.append({"claim": row.get("claim_id"), "quantity": row["quantity"], "verdict": row["verdict"],
                       "ours (95% CI)": _interval(row["estimate"], row["low"], row["high"]),
                       "training runs": training_runs_text(row.get("training_runs")),
+                      "other runs (95% CI)": "; ".join(_interval(*item) for item in
+                                                       (row.get("training_runs") or {}).get("intervals", [])[1:]) or "–",
                       "control": "–" if control is None else
                       f"{control['verdict']}: {_interval(control['estimate'], control['low'], control['high'])}"})
-    return pd.DataFrame(lines, columns=["claim", "quantity", "verdict", "ours (95% CI)", "training runs", "control"])
+    return pd.DataFrame(lines, columns=["claim", "quantity", "verdict", "ours (95% CI)", "training runs",
+                                        "other runs (95% CI)", "control"])
 
 
 def robustness_text(rows: Sequence[Mapping[str, Any]]) -> str:
