@@ -154,3 +154,19 @@ def test_border_rows_about_c3d_rest_on_one_run_where_the_profile_trains_it_once(
     assert rows[1].get("training_runs") is None  # the pretrained I3D is no training run of ours
     step = robust_step_rows("quick", [_row("002-early-lookahead", "lookahead x100 ... (C3D)", 0.1, 0.5)], 16)
     assert step[0]["training_runs"]["note"] == tr.FULL_PROFILE_NOTE
+
+
+def test_rows_of_several_groups_keep_their_places_and_their_controls_follow(tmp_path):
+    profile = _profile(tmp_path, {"runs": ["frame_lstm_binary", "ica_lstm_binary"], "seeds": [1]})  # quick's controls
+    rows = [_row("000-keyframes", "AUC (LSTM)", 0.6, 0.7), _row("000-keyframes", "AUC (C3D)", 0.6, 0.7),
+            _row("000-keyframes", "AUC (ICA-LSTM)", 0.6, 0.7)]
+
+    def rows_for(label):
+        return lambda runs, variant: [_row("000-keyframes", f"AUC ({label})", 0.2, 0.3)]
+    groups = [(["frame_lstm_binary"], lambda row: "(LSTM)" in row["quantity"], rows_for("LSTM")),
+              (["ica_lstm_binary"], lambda row: "(ICA-LSTM)" in row["quantity"], rows_for("ICA-LSTM"))]
+    robust = tr.robust_rows_in_groups(profile, rows, groups)
+    assert [row["quantity"] for row in robust] == ["AUC (LSTM)", "AUC (C3D)", "AUC (ICA-LSTM)", "AUC (LSTM) [control]",
+                                                   "AUC (ICA-LSTM) [control]"]
+    assert [row.get("training_runs", {}).get("verdicts") for row in robust[:3]] == [
+        ["reproduced", "contradicted"], None, ["reproduced", "contradicted"]]

@@ -40,7 +40,7 @@ from vidsal_core.analysis.evaluation_study import (BOUNDED_METRICS, CAM_METHODS,
                                                    summary_table, test_videos)
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
-from vidsal_core.analysis.training_runs import FULL_PROFILE_NOTE, main_run, robust_rows
+from vidsal_core.analysis.training_runs import FULL_PROFILE_NOTE, main_run, robust_rows_in_groups
 from vidsal_core.data.corpus import CorpusConfig, build_corpus
 from vidsal_core.models.runs import build_run
 from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row, training_runs_entry
@@ -990,13 +990,7 @@ def robust_claim_rows(profile: str, settings: Mapping[str, Any], rows: Sequence[
     if groups is None:
         binary = [run for run in ablation["runs"] if len(build_run(profile, run).spec.classes) == 2]
         groups = ([binary] if binary else []) + [[run] for run in ablation["runs"] if run not in binary]
-    robust, added = {}, []
-    for group in groups:
-        labels = {f"({run}, mask=" for run in group}
-        mine = [row for row in rows if row.get("claim_id") == TSR_CLAIM_ID
-                and any(label in str(row["quantity"]) for label in labels)]
-        done = robust_rows(profile, group, mine,
-                           lambda names, variant: mask_rows_on_runs(profile, settings, names, variant))
-        robust.update({(row["claim_id"], row["quantity"]): row for row in done if row.get("variant") is None})
-        added += [row for row in done if row.get("variant") is not None]
-    return [robust.get((row.get("claim_id"), row["quantity"]), dict(row)) for row in rows] + added
+    return robust_rows_in_groups(profile, rows, [
+        (group, lambda row, labels=frozenset(f"({run}, mask=" for run in group): row.get("claim_id") == TSR_CLAIM_ID
+         and any(label in str(row["quantity"]) for label in labels),
+         lambda names, variant: mask_rows_on_runs(profile, settings, names, variant)) for group in groups])

@@ -265,6 +265,23 @@ def variant_verdicts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return paired
 
 
+def robust_rows_in_groups(profile: str | Path, rows: Sequence[Mapping[str, Any]],
+                          groups: Sequence[tuple[Sequence[str], Callable[[Mapping[str, Any]], bool],
+                                                 Callable[[Sequence[str], str | None], Sequence[Mapping[str, Any]]]]]
+                          ) -> list[dict[str, Any]]:
+    """:func:`robust_rows` for a chapter whose rows come from several groups of runs (a pair per task, a model
+    alone): ``groups`` holds ``(runs, belongs, rows_for)``, ``belongs(row)`` saying which rows are the group's.
+
+    Every row keeps its place (rows of no group stay as they are); the groups' variant rows follow.
+    """
+    robust, added = {}, []
+    for runs, belongs, rows_for in groups:
+        done = robust_rows(profile, runs, [row for row in rows if belongs(row)], rows_for)
+        robust.update({_key(row): row for row in done if row.get("variant") is None})
+        added += [row for row in done if row.get("variant") is not None]
+    return [robust.get(_key(row), dict(row)) for row in rows] + added
+
+
 def _interval(estimate: Any, low: Any, high: Any) -> str:
     values = [estimate, low, high]
     if any(value is None or value != value for value in values):

@@ -35,7 +35,7 @@ from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text
 from vidsal_core.analysis.temporal import (
     edge_frames, edge_share_ratio, interval_or_nan, log_share_slope, model_source, vanishing_index,
 )
-from vidsal_core.analysis.training_runs import CONTROL, robust_rows
+from vidsal_core.analysis.training_runs import CONTROL, robust_rows_in_groups
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.runs import build_run
 from vidsal_core.results import claim_row, interval_side, new_row, opposite_verdict
@@ -649,15 +649,13 @@ def robust_claim_rows(profile: Any, settings: dict[str, Any], rows: Sequence[Map
                       device: Any = "cpu") -> list[dict[str, Any]]:
     """The chapter's ``rows`` with every counted row's verdicts on all training runs of its pair, then the control
     pairs' rows (:func:`~vidsal_core.analysis.training_runs.robust_rows`, one pair at a time)."""
-    robust, added = {}, []
+    groups = []
     for (lstm_run, ica_run), per_cell in zip(settings["pairs"], settings["videos_per_person_action"]):
         task = model_pair_task(profile, lstm_run)
-        mine = [row for row in rows if _task_of(row) == task]
-        done = robust_rows(profile, [lstm_run, ica_run], mine,
-                           lambda runs, variant: pair_rows(profile, runs, per_cell, settings, device, variant))
-        robust.update({(row["claim_id"], row["quantity"]): row for row in done if row.get("variant") is None})
-        added += [row for row in done if row.get("variant") is not None]
-    return [robust.get((row["claim_id"], row["quantity"]), dict(row)) for row in rows] + added
+        groups.append(([lstm_run, ica_run], lambda row, task=task: _task_of(row) == task,
+                       lambda runs, variant, per_cell=per_cell: pair_rows(profile, runs, per_cell, settings, device,
+                                                                          variant)))
+    return robust_rows_in_groups(profile, rows, groups)
 
 
 def model_pair_task(profile: Any, run_name: str) -> str:

@@ -19,7 +19,7 @@ from vidsal_core.analysis.border.findings import (
 )
 from vidsal_core.analysis.border.settings import BorderSettings
 from vidsal_core.analysis.border.study import BorderStudy, run_study
-from vidsal_core.analysis.training_runs import robust_rows
+from vidsal_core.analysis.training_runs import robust_rows, robust_rows_in_groups
 
 #: The dataset label of the rows about the profile's own C3D (the rest are about the pretrained I3D).
 C3D_DATASET = CLAIM_DATASETS["c3d"]
@@ -27,11 +27,6 @@ C3D_DATASET = CLAIM_DATASETS["c3d"]
 
 def _about_c3d(row: Mapping[str, Any]) -> bool:
     return f"({C3D_DATASET})" in str(row["quantity"]) or str(row["quantity"]).endswith("(C3D)")
-
-
-def _merged(rows: Sequence[Mapping[str, Any]], done: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    robust = {(row.get("claim_id"), row["quantity"]): row for row in done}
-    return [robust.get((row.get("claim_id"), row["quantity"]), dict(row)) for row in rows]
 
 
 def border_rows_on_run(profile: str | Path, runs: Sequence[str], variant: str | None = None) -> list[dict[str, Any]]:
@@ -43,9 +38,8 @@ def border_rows_on_run(profile: str | Path, runs: Sequence[str], variant: str | 
 def robust_border_rows(profile: str | Path, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The border chapter's ``rows``, those about C3D with their verdicts on every training run of it."""
     run = BorderSettings.from_profile(profile).c3d_run
-    done = robust_rows(profile, [run], [row for row in rows if _about_c3d(row)],
-                       lambda runs, variant: border_rows_on_run(profile, runs, variant))
-    return _merged(rows, done)
+    return robust_rows_in_groups(profile, rows, [([run], _about_c3d,
+                                                  lambda runs, variant: border_rows_on_run(profile, runs, variant))])
 
 
 def step_rows(study: BorderStudy, early_offsets: int) -> list[dict[str, Any]]:
