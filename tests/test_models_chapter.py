@@ -17,7 +17,7 @@ from _tiny_models import ConstantModel, tiny_corpus
 from vidsal_core.errors import ConfigError
 from vidsal_core.models import chapter, i3d_demo
 from vidsal_core.models.chapter import (
-    AccuracyFindings, PortFindings, RunAccuracy, StartClipFindings, TestSets, VariantFindings, binary_claims,
+    AccuracyFindings, CurveFindings, PortFindings, RunAccuracy, StartClipFindings, TestSets, VariantFindings, binary_claims,
     chapter_settings, chosen_videos, curve_findings, cut_predictions, diagnosis_findings, dropout_split, error_clips,
     evaluate_runs, family_findings, family_split, names_list, port_findings, start_clip_findings,
 )
@@ -417,3 +417,12 @@ def test_footage_table_and_top1_lines():
 
 def test_own_clip_text_without_a_clip():
     assert i3d_demo.own_clip_text(None, {}).startswith("No clip given (video=None)")
+
+
+def test_time_reading_says_what_the_second_half_of_training_added():
+    curves = pd.DataFrame({"epoch": [1, 2, 3, 4], "validation_accuracy": [0.5, 0.7, 0.75, 0.8],
+                           "train_accuracy": [0.5, 0.7, 0.8, 0.9], "seconds": [10.0, 10.0, 10.0, 10.0]})
+    found = CurveFindings({"six": curves}, {"six": 4}, {"six": 4}, {"six": 1 / 6}, {"six": 0.85})
+    text = found.time_reading("six")
+    assert "4 epochs in 40 s" in text and "0.700 after 2 epochs (20 s" in text and "added +0.100" in text
+    assert "not among" in found.time_reading("other")

@@ -508,6 +508,24 @@ class CurveFindings:
         return {name: float(curves["train_accuracy"].iloc[-1] - curves["validation_accuracy"].iloc[-1])
                 for name, curves in self.curves.items()}
 
+    def time_reading(self, name: str) -> str:
+        """How a run's validation accuracy grew with its training time (its logged curve), in words (Markdown).
+
+        The accuracy at half its training seconds and at the end, and what the second half added: where a
+        target is missed, whether more of the same training would close the gap.
+        """
+        if name not in self.curves:
+            return f"`{name}` is not among this chapter's runs."
+        curves = self.curves[name]
+        elapsed = curves["seconds"].cumsum()
+        half = int((elapsed <= elapsed.iloc[-1] / 2).sum()) or 1
+        first, last = curves["validation_accuracy"].iloc[half - 1], curves["validation_accuracy"].iloc[-1]
+        best = curves["validation_accuracy"].max()
+        return (f"`{name}` trained {len(curves)} epochs in {elapsed.iloc[-1]:.0f} s of logged time; its validation "
+                f"accuracy was {first:.3f} after {half} epochs ({elapsed.iloc[half - 1]:.0f} s, half the time) and "
+                f"{last:.3f} at the end (best {best:.3f}): the second half of its training added "
+                f"{last - first:+.3f}.")
+
     def glued(self) -> dict[str, Any]:
         """``largest_gap_run``, ``largest_gap`` and ``best_epochs`` (best/total epochs per run)."""
         gaps = self.gaps()

@@ -23,7 +23,7 @@ from vidsal_core.errors import ConfigError
 
 #: The models issue's targets: (model, number of classes) -> (accuracy asked for, least lower end of its interval).
 TARGETS: dict[tuple[str, int], tuple[float, float | None]] = {
-    ("frame_lstm", 2): (0.97, 0.93), ("ica_lstm", 2): (0.97, 0.93), ("frame_lstm", 6): (0.85, None),
+    ("frame_lstm", 2): (0.97, 0.93), ("ica_lstm", 2): (0.97, 0.93), ("frame_lstm", 6): (0.85, 0.80),
     ("c3d", 6): (0.85, None),
 }
 #: Verdicts of :func:`target_status`, from best to worst.
