@@ -81,6 +81,7 @@ def test_cue_glue_names_every_cue_and_the_training_medians():
     assert values["cue_visibility_rule"] == "at or below 0.75" and values["cue_gait_accuracy"].startswith("1.000 [")
     assert values["cue_in_view_medians"] == "0.50 (running) and 1.00 (walking)"
     assert {"cue_posture_accuracy", "cue_mean_visibility_rule"} <= set(values)
+    assert values["cue_gait_side"] == "above chance"  # its interval lies above 0.5
 
 
 def test_on_the_control_cut_the_visibility_cues_are_the_same_for_every_clip(tmp_path):

@@ -44,7 +44,7 @@ from vidsal_core.data.clips import clip_span
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.runs import run_clip_options
-from vidsal_core.results import new_row
+from vidsal_core.results import interval_side, new_row
 
 #: The cues of :func:`cue_baselines`: name → (what it is, in words).
 CUES: dict[str, str] = {
@@ -212,7 +212,8 @@ def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.Dat
              prefix: str = "cue") -> dict[str, str]:
     """The data chapter's glued texts: ``<prefix>_<name>_accuracy`` (interval) and ``<prefix>_<name>_rule`` per
     cue (names of :data:`GLUE_NAMES`), and ``<prefix>_in_view_medians``, the training clips' median share of
-    frames in view per action. With ``test``, also ``<prefix>_majority``: the share of the test clips in the
+    frames in view per action, ``<prefix>_<name>_side`` (``"at chance"`` where the interval holds 0.5, else
+    ``"above chance"`` or ``"below chance"``). With ``test``, also ``<prefix>_majority``: the share of the test clips in the
     training clips' larger class, what a threshold on a feature that is the same for every clip scores (it names
     that class for every clip): chance, where the kept videos make the classes unequal."""
     values = {}
@@ -220,6 +221,9 @@ def cue_glue(found: Mapping[str, CueBaseline], train: pd.DataFrame, test: pd.Dat
         values[f"{prefix}_{GLUE_NAMES[cue]}_accuracy"] = baseline.accuracy.text(".3f")
         values[f"{prefix}_{GLUE_NAMES[cue]}_rule"] = (f"{'above' if baseline.stump.above else 'at or below'} "
                                                       f"{baseline.stump.threshold:.3g}")
+        side = interval_side(baseline.accuracy.low, baseline.accuracy.high, 0.5)
+        values[f"{prefix}_{GLUE_NAMES[cue]}_side"] = {"holds": "at chance", "above": "above chance",
+                                                      "below": "below chance"}[side]
     values[f"{prefix}_in_view_medians"] = " and ".join(f"{value:.2f} ({action})" for action, value in
                                                        train.groupby("action")["frames in view"].median().items())
     if test is not None:
