@@ -960,7 +960,10 @@ def mask_rows_on_runs(profile: str, settings: Mapping[str, Any], runs: Sequence[
                       variant: str | None = None) -> list[dict[str, Any]]:
     """:func:`tsr_mask_rows` on other runs (a replicate's, or the control models): TSR's mask ablation on as
     many test clips as the main run's (``settings``: :func:`~vidsal_core.analysis.evaluation_study.chapter_settings`;
-    ``variant`` is accepted for :func:`~vidsal_core.analysis.training_runs.robust_rows`)."""
+    ``variant`` is accepted for :func:`~vidsal_core.analysis.training_runs.robust_rows`). Every model is tested on
+    the chapter's clips, cut at the video's centre at the model's clip length
+    (:func:`~vidsal_core.analysis.evaluation_study.load_clip`), the control models too: the flat-frame rule
+    scores every in-view frame, so a frame without the person is left out of the score either way."""
     ablation = settings["mask_ablation"]
     models, videos, counts = {}, {}, {}
     for name in runs:
