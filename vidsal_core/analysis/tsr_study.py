@@ -234,7 +234,9 @@ def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = 
     persons and scenarios; walking and running of a pair share person and
     scenario (a paired comparison). A descriptor (:func:`model_descriptor`)
     of a control run (``inside``) keeps only the videos with a run in view
-    that holds its clip.
+    that holds its clip; every person with a pair left is then taken once
+    before any is taken twice, so the independent units stay as many as the
+    videos allow.
     """
     from vidsal_core.data.clips import clip_span
 
@@ -249,14 +251,17 @@ def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = 
     chosen: list[dict[str, Any]] = []
     pairs = [(person, scenarios[(position + turn) % len(scenarios)])
              for turn in range(len(scenarios)) for position, person in enumerate(persons)]
-    taken = 0
-    for person, scenario in pairs:
-        if taken == videos_per_action:
-            break
-        found = [index.get((action, person, scenario)) for action in actions]
-        if all(found):
-            chosen += found
-            taken += 1
+    taken, used = 0, set()
+    for distinct in (True, False):  # every person once first (a control keeps fewer videos), then again
+        for person, scenario in pairs:
+            if taken == videos_per_action:
+                break
+            found = [index.get((action, person, scenario)) for action in actions]
+            if all(found) and (person, scenario) not in used and not (distinct and any(
+                    chosen_person == person for chosen_person, _ in used)):
+                chosen += found
+                used.add((person, scenario))
+                taken += 1
     return chosen
 
 
