@@ -113,7 +113,7 @@ def test_control_rows_stand_beside_their_main_rows_in_the_summary():
     assert control_column(rows) == "inconclusive on LSTM (differs: reproduced on the main model)"
     table = claims_table(rows)
     assert claims_table(pd.DataFrame(rows)).equals(table)  # as the summary reads them: NaN for None
-    assert table.loc[0, "training runs"] == "1 run (see the full profile)"
+    assert table.loc[0, "training runs"] == "1 row on 1 run (see the full profile)"
     assert table.loc[0, "verdict per model or setting"] == "reproduced on LSTM"
     assert table.loc[0, "rows"] == 2  # the control's row counts as a row of its own
     assert "1 of 1 keep" not in tr.robustness_text(rows) and "0 of 1 keep it" in tr.robustness_text(rows)

@@ -127,29 +127,35 @@ def claims_table(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, register: Reg
 
 
 def training_runs_column(rows: Iterable[Mapping[str, Any]]) -> str:
-    """How a claim's main rows fare across training runs: ``"holds on every run (2 rows, 3 runs each)"``,
-    the rows that hold on fewer (``"FrameLSTM: 2 of 3 (reproduced, reproduced, inconclusive)"``), or
-    ``"1 run"`` where no row was measured on more than one.
+    """How a claim's main rows fare across training runs: ``"holds on all 3 runs (2 rows)"``, the rows that hold
+    on fewer (``"FrameLSTM: 2 of 3 (reproduced, reproduced, inconclusive)"``), and the rows measured on one run
+    (``"1 row on 1 run (see the full profile)"``).
 
     >>> row = {"quantity": "q (LSTM)", "verdict": "reproduced", "training_runs": {"n": 3, "holds": 3,
     ...        "verdicts": ["reproduced"] * 3, "note": None}}
-    >>> training_runs_column([row])
-    'holds on every run (1 row, 3 runs each)'
+    >>> single = {"quantity": "q (6-class)", "verdict": "reproduced", "training_runs": {"n": 1, "holds": 1,
+    ...           "verdicts": ["reproduced"], "note": "see the full profile"}}
+    >>> training_runs_column([row, single])
+    'holds on all 3 runs (1 row); 1 row on 1 run (see the full profile)'
     """
     entries = [(str(row["quantity"]), row["training_runs"]) for row in rows
                if row.get("variant") is None and isinstance(row.get("training_runs"), Mapping)]
     if not entries:
         return "–"
-    if all(entry["n"] == 1 for _, entry in entries):
-        notes = sorted({entry["note"] for _, entry in entries if entry.get("note")})
-        return "1 run" + (f" ({'; '.join(notes)})" if notes else "")
-    fewer = [(quantity, entry) for quantity, entry in entries if entry["holds"] < entry["n"]]
-    if not fewer:
-        runs = sorted({entry["n"] for _, entry in entries})
-        return (f"holds on every run ({len(entries)} row{'s' if len(entries) > 1 else ''}, "
-                f"{'/'.join(str(n) for n in runs)} runs each)")
-    return "; ".join(f"{_place(quantity)}: {entry['holds']} of {entry['n']} ({', '.join(entry['verdicts'])})"
-                     for quantity, entry in fewer)
+    parts = []
+    several = [(quantity, entry) for quantity, entry in entries if entry["n"] > 1]
+    held = [entry for _, entry in several if entry["holds"] == entry["n"]]
+    if held:
+        runs = "/".join(str(n) for n in sorted({entry["n"] for entry in held}))
+        parts.append(f"holds on all {runs} runs ({len(held)} row{'s' if len(held) > 1 else ''})")
+    parts += [f"{_place(quantity)}: {entry['holds']} of {entry['n']} ({', '.join(entry['verdicts'])})"
+              for quantity, entry in several if entry["holds"] < entry["n"]]
+    single = [entry for _, entry in entries if entry["n"] == 1]
+    if single:
+        notes = sorted({entry["note"] for entry in single if entry.get("note")})
+        parts.append(f"{len(single)} row{'s' if len(single) > 1 else ''} on 1 run"
+                     + (f" ({'; '.join(notes)})" if notes else ""))
+    return "; ".join(parts)
 
 
 def _place(quantity: str) -> str:
