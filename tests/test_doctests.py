@@ -15,6 +15,7 @@ MODULES = [
     "vidsal_core.data.sequences",
     "vidsal_core.models.diagnosis",
     "vidsal_core.models.layout",
+    "vidsal_core.models.adapter",
     "vidsal_core.runtime",
     "vidsal_core.analysis.border.findings",
     "vidsal_core.analysis.time_contribution_findings",

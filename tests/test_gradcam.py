@@ -128,7 +128,9 @@ def test_unknown_layer_name_is_refused_with_the_models_module_names():
     with pytest.raises(ConfigError, match=r"target_layer='features.relu5b'.*no such module.*features.relu"):
         gradcam.grad_cam(model, videos, 0, "features.relu5b")
     with pytest.raises(ConfigError, match="no default layer"):
-        gradcam.grad_cam(model, videos, 0)  # model_name 'tiny' has no default
+        gradcam.target_layer_name(model)  # model_name 'tiny' has no default, and no clip to find one on
+    layer = gradcam.structural_layer(model, videos)  # found from the structure: its last feature map
+    assert torch.equal(gradcam.grad_cam(model, videos, 0), gradcam.grad_cam(model, videos, 0, layer))
     with pytest.raises(ConfigError, match="expected one .B, K, T', H', W'. output"):
         gradcam.grad_cam(model, videos, 0, "classifier")  # a 2-D output has no 3-D map
     with pytest.raises(ConfigError, match="method='score_cam'"):

@@ -78,27 +78,81 @@ DEFAULT_TARGET_LAYERS: dict[str, str] = {
 }
 
 
-def target_layer_name(model: nn.Module, target_layer: str | None = None) -> str:
+def structural_layer(model: nn.Module, videos: torch.Tensor) -> str:
+    """The layer Grad-CAM explains in a network the library does not know: found from its structure.
+
+    One forward pass of the first clip records, in the order modules finish, each module's output; the
+    layer is the last module whose output is a 5-D feature map ``(1, K, T', H', W')`` with more than one
+    position (``T'·H'·W' > 1``), so the last feature map before a global pooling (torchvision's ``r3d_18``:
+    ``layer4``, or ``net.layer4`` inside :func:`vidsal_core.models.adapter.as_video_model`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        ``(B, T, C, H, W)`` videos → logits.
+    videos : torch.Tensor
+        ``(B, T, C, H, W)`` or ``(T, C, H, W)``; only the first clip is passed.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv3d(1, 2, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+    ...                     nn.Linear(2, 2))
+    >>> class Clips(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.net = net
+    ...     def forward(self, x):
+    ...         return self.net(x.transpose(1, 2))
+    >>> structural_layer(Clips().eval(), torch.rand(4, 1, 8, 8))
+    'net.1'
+    """
+    batch, _ = as_batch(videos)
+    names = {module: name for name, module in model.named_modules() if name}
+    finished: list[str] = []
+
+    def record(module: nn.Module, inputs: Any, output: Any) -> None:
+        if isinstance(output, torch.Tensor) and output.dim() == 5 and output.shape[2:].numel() > 1:
+            finished.append(names[module])
+    hooks = [module.register_forward_hook(record) for module in names]
+    try:
+        with torch.no_grad():
+            model(batch[:1])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not finished:
+        raise ConfigError(f"target_layer: model {type(model).__name__} has no module with a 5-D output "
+                          "(B, K, T', H', W') of more than one position; name the layer to explain")
+    return finished[-1]
+
+
+def target_layer_name(model: nn.Module, target_layer: str | None = None, videos: torch.Tensor | None = None) -> str:
     """The name of the layer a model is explained at: ``target_layer``, else the model's default.
 
     Parameters
     ----------
     model : nn.Module
         A video network; its ``model_name`` (``"c3d"``, ``"i3d"``) picks the
-        default of :data:`DEFAULT_TARGET_LAYERS`.
+        default of :data:`DEFAULT_TARGET_LAYERS`; any other network's default
+        is found from its structure on ``videos`` (:func:`structural_layer`).
     target_layer : str or None, default None
         A name of ``model.named_modules()`` (e.g. ``"features.conv4b"``), or
         None for the default.
+    videos : torch.Tensor, optional
+        Clips the model is explained on (needed to find the layer of a network the library does not know).
     """
     if target_layer is not None:
         if not isinstance(target_layer, str):
             raise ConfigError(f"target_layer={target_layer!r}: expected a module name such as 'features.relu5b'")
         return target_layer
     name = getattr(model, "model_name", None)
-    if name not in DEFAULT_TARGET_LAYERS:
+    if name in DEFAULT_TARGET_LAYERS:
+        return DEFAULT_TARGET_LAYERS[name]
+    if videos is None:
         raise ConfigError(f"target_layer: model {type(model).__name__} (model_name={name!r}) has no default "
-                          f"layer ({DEFAULT_TARGET_LAYERS}); name one of its convolutional modules")
-    return DEFAULT_TARGET_LAYERS[name]
+                          f"layer ({DEFAULT_TARGET_LAYERS}); name one of its convolutional modules, or give videos "
+                          "to find its last feature map")
+    return structural_layer(model, videos)
 
 
 def _layer(model: nn.Module, name: str) -> nn.Module:
@@ -151,7 +205,8 @@ def coarse_class_activation_map(
     cam_class = _cam_class(method)
     batch, single = as_batch(videos)
     check_eval_mode(model)
-    layer = _layer(model, target_layer_name(model, target_layer))
+    layer_name = target_layer_name(model, target_layer, batch)
+    layer = _layer(model, layer_name)
     outputs: list[torch.Tensor] = []
     cam = cam_class(model=model, target_layers=[layer])  # registers the package's activation and gradient hooks
     keep = layer.register_forward_hook(lambda module, inputs, output: outputs.append(output))
@@ -164,7 +219,7 @@ def coarse_class_activation_map(
             if len(outputs) != 1 or not isinstance(outputs[0], torch.Tensor) or outputs[0].dim() != 5:
                 shapes = [tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
                           for output in outputs]
-                raise ConfigError(f"target_layer={target_layer_name(model, target_layer)!r}: expected one "
+                raise ConfigError(f"target_layer={layer_name!r}: expected one "
                                   f"(B, K, T', H', W') output per forward pass, got {shapes}")
             targets = resolve_targets(target, check_finite(logits.detach(), "model output"))
             score = logits.gather(1, targets[:, None]).sum()
