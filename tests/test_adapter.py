@@ -12,6 +12,7 @@ from vidsal_core.errors import ConfigError
 from vidsal_core.models.adapter import as_video_model
 from vidsal_core.saliency.gradcam import grad_cam, structural_layer
 from vidsal_core.saliency.gradients import input_gradient
+from vidsal_core.saliency.lrp import relevance
 from vidsal_core.saliency.tsr import temporal_saliency_rescaling
 
 MEAN, STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)  # torchvision's Kinetics normalisation
@@ -69,6 +70,35 @@ def test_grad_cam_finds_the_last_feature_map_of_r3d_18(r3d):
     assert found.shape == clip.shape and bool((found >= 0).all()) and float(found.sum()) > 0
     torch.testing.assert_close(found, named, rtol=0, atol=0)
     assert torch.equal(found, grad_cam(ByHand(net).eval(), clip, target_layer="net.layer4"))
+
+
+def test_deep_taylor_of_r3d_18_is_the_networks_own_relevance_passed_to_the_clip(r3d):
+    net, clip = r3d
+    model = as_video_model(net, mean=MEAN, std=STD)
+    target = int(model(clip[None]).argmax())
+
+    class Native(nn.Module):
+        """The network itself on clips already normalised, with the same ZBox bounds on its first layer."""
+
+        relevance_input_bounds = model.relevance_input_bounds
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, videos: torch.Tensor) -> torch.Tensor:
+            return self.net(videos.transpose(1, 2))
+
+    adapted = relevance(model, clip[None], target, "deep_taylor")
+    with torch.no_grad():
+        normalised = model.normalise(clip[None])
+    native = relevance(Native().eval(), normalised, target, "deep_taylor")
+    assert adapted.shape == clip[None].shape and bool(torch.isfinite(adapted).all())
+    torch.testing.assert_close(adapted, native, rtol=1e-9, atol=1e-12)  # the value map passes relevance unchanged
+    low, high = model.relevance_input_bounds
+    expected = -torch.tensor(MEAN, dtype=torch.float64) / torch.tensor(STD, dtype=torch.float64)  # the clip's 0
+    assert low.shape == (1, 3, 1, 1, 1) and torch.allclose(low.flatten(), expected, atol=0, rtol=1e-12)
+    assert bool((high > low).all())
 
 
 @pytest.mark.parametrize("arguments, message", [

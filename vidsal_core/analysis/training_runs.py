@@ -305,8 +305,8 @@ def robustness_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         lines.append({"claim": row.get("claim_id"), "quantity": row["quantity"], "verdict": row["verdict"],
                       "ours (95% CI)": _interval(row["estimate"], row["low"], row["high"]),
                       "training runs": training_runs_text(row.get("training_runs")),
-                      "other runs (95% CI)": "; ".join(_interval(*item) for item in
-                                                       (row.get("training_runs") or {}).get("intervals", [])[1:]) or "–",
+                      "other runs (95% CI)": "; ".join(
+                          _interval(*item) for item in (row.get("training_runs") or {}).get("intervals", [])[1:]) or "–",
                       "control": "–" if control is None else
                       f"{control['verdict']}: {_interval(control['estimate'], control['low'], control['high'])}"})
     return pd.DataFrame(lines, columns=["claim", "quantity", "verdict", "ours (95% CI)", "training runs",
@@ -338,7 +338,8 @@ def robustness_text(rows: Sequence[Mapping[str, Any]]) -> str:
             f" ({'; '.join(notes)})" if notes else "")
     else:
         held = sum(1 for entry in entries if entry and entry["holds"] == entry["n"])
-        text = (f"Of the {len(main)} row{'s' if len(main) != 1 else ''} with a verdict, {held} keep their verdict on all "
+        text = (f"Of the {len(main)} row{'s' if len(main) != 1 else ''} with a verdict, {held} keep their verdict "
+                "on all "
                 f"{'/'.join(str(n) for n in runs)} training runs")
     paired = [(row, variant) for row in main for variant in rows if variant.get("variant") == CONTROL
               and (str(variant.get("claim_id")), str(variant["variant_of"])) == _key(row)]

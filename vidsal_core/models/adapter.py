@@ -53,6 +53,31 @@ def _per_channel(values: Sequence[float] | float | None, name: str, default: flo
     return tensor
 
 
+class Normalise(nn.Module):
+    """The wrapper's value map, ``(x · (high − low) + low − mean) / std`` per channel of ``(B, T, C, H, W)`` clips.
+
+    A module of its own so that relevance passes it unchanged (``relevance_pass_through``): deep Taylor's
+    relevance of the network's input is the relevance of the clip's values, and still sums to the logit.
+    """
+
+    relevance_pass_through = True
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, low: float, high: float) -> None:
+        super().__init__()
+        self.low, self.high = low, high
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
+
+    def forward(self, videos: torch.Tensor) -> torch.Tensor:
+        channels = videos.shape[2]
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if values.numel() not in (1, channels):
+                raise ConfigError(f"{name}: {values.numel()} values for clips of {channels} channels")
+        shape = (1, 1, -1, 1, 1)
+        scaled = videos * (self.high - self.low) + self.low
+        return (scaled - self.mean.to(videos).view(shape)) / self.std.to(videos).view(shape)
+
+
 class VideoModel(nn.Module):
     """A video network behind the library's convention: ``(B, T, C, H, W)`` clips in [0, 1] → logits.
 
@@ -73,6 +98,8 @@ class VideoModel(nn.Module):
     ----------
     net : nn.Module
         The wrapped network, so its layers are ``net.<name>`` (e.g. ``net.layer4``).
+    normalise : Normalise
+        The value map in front of it (relevance passes it unchanged).
     model_name : None
         Wrapped networks carry no name of the library's models (C3D, I3D); :mod:`vidsal_core.saliency.gradcam`
         finds their layer from their structure.
@@ -96,22 +123,24 @@ class VideoModel(nn.Module):
             raise ConfigError(f"std={std!r}: expected positive numbers")
         if mean_values.numel() != std_values.numel() and 1 not in (mean_values.numel(), std_values.numel()):
             raise ConfigError(f"mean={mean!r}, std={std!r}: give as many values of each (one per channel), or one")
+        self.normalise = Normalise(mean_values, std_values, float(low_high[0]), float(low_high[1]))
         self.net, self.layout = net, layout
-        self.low, self.high = float(low_high[0]), float(low_high[1])
-        self.register_buffer("mean", mean_values, persistent=False)
-        self.register_buffer("std", std_values, persistent=False)
+
+    @property
+    def relevance_input_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The range of the network's input, per channel and in its layout: the clip's [0, 1] after the value
+        map (deep Taylor's ZBox rule on the first layer, :func:`vidsal_core.saliency.lrp.relevance`)."""
+        normalise = self.normalise
+        ends = [(end - normalise.mean) / normalise.std for end in (normalise.low, normalise.high)]
+        shape = (1, -1, 1, 1, 1) if self.layout == "BCTHW" else (1, 1, -1, 1, 1)
+        dtype = next((parameter.dtype for parameter in self.net.parameters()), torch.float32)
+        return torch.minimum(*ends).view(shape).to(dtype), torch.maximum(*ends).view(shape).to(dtype)
 
     def forward(self, videos: torch.Tensor) -> torch.Tensor:
         """``(B, T, C, H, W)`` clips in [0, 1] → the network's logits."""
         if videos.dim() != 5:
             raise ConfigError(f"videos: expected (B, T, C, H, W), got shape {tuple(videos.shape)}")
-        channels = videos.shape[2]
-        for name, values in (("mean", self.mean), ("std", self.std)):
-            if values.numel() not in (1, channels):
-                raise ConfigError(f"{name}: {values.numel()} values for clips of {channels} channels")
-        shape = (1, 1, -1, 1, 1)
-        scaled = videos * (self.high - self.low) + self.low
-        normalised = (scaled - self.mean.to(videos).view(shape)) / self.std.to(videos).view(shape)
+        normalised = self.normalise(videos)
         return self.net(normalised.transpose(1, 2) if self.layout == "BCTHW" else normalised)
 
 

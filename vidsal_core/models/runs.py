@@ -128,7 +128,8 @@ def _replicates(section: Mapping[str, Any], profile: Any) -> tuple[tuple[str, ..
                                               **dict((section["runs"][name] or {}).get("training") or {})},
                                              f"{where} ({name})").seed
         if base_seed in seeds:
-            raise ConfigError(f"{where}.seeds: {base_seed} is run {name}'s own training seed; a replicate needs another")
+            raise ConfigError(f"{where}.seeds: {base_seed} is run {name}'s own training seed; "
+                              "a replicate needs another")
     return tuple(runs), tuple(seeds)
 
 
@@ -315,7 +316,8 @@ def build_run(profile: str | Path, name: str, section: Mapping[str, Any] | None 
 def profile_runs(profile: str | Path, only: Sequence[str] | None = None) -> list[Run]:
     """Every run of ``profile`` and its replicates (or those named in ``only``), in the profile's order."""
     section = models_section(profile)
-    names = [name for run in section["runs"] for name in training_runs(profile, run, section)] if not only else list(only)
+    names = (list(only) if only else
+             [name for run in section["runs"] for name in training_runs(profile, run, section)])
     return [build_run(profile, name, section) for name in names]
 
 
