@@ -13,6 +13,7 @@ from vidsal_core.models.adapter import as_video_model
 from vidsal_core.saliency.gradcam import grad_cam, structural_layer
 from vidsal_core.saliency.gradients import input_gradient
 from vidsal_core.saliency.lrp import relevance
+from vidsal_core.saliency.registry import explain
 from vidsal_core.saliency.tsr import temporal_saliency_rescaling
 
 MEAN, STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)  # torchvision's Kinetics normalisation
@@ -99,6 +100,16 @@ def test_deep_taylor_of_r3d_18_is_the_networks_own_relevance_passed_to_the_clip(
     expected = -torch.tensor(MEAN, dtype=torch.float64) / torch.tensor(STD, dtype=torch.float64)  # the clip's 0
     assert low.shape == (1, 3, 1, 1, 1) and torch.allclose(low.flatten(), expected, atol=0, rtol=1e-12)
     assert bool((high > low).all())
+
+
+def test_every_relevance_method_explains_the_predicted_class_without_a_target(r3d):
+    net, clip = r3d
+    model = as_video_model(net, mean=MEAN, std=STD)
+    predicted = int(model(clip[None]).argmax())
+    for method in ("deep_taylor", "epsilon_plus_flat", "sensitivity"):  # the registry's LRP entries
+        torch.testing.assert_close(explain(method, model, clip, None), explain(method, model, clip, predicted),
+                                   rtol=0, atol=0)
+    torch.testing.assert_close(relevance(model, clip[None]), relevance(model, clip[None], predicted), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -411,7 +411,7 @@ def _warn_if_recurrent(model: nn.Module, method: str) -> None:
 def relevance(
     model: nn.Module,
     videos: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
     method: str = "deep_taylor",
     input_bounds: Sequence[float | torch.Tensor] | None = None,
     stabilizer: float = 1e-6,
@@ -425,8 +425,9 @@ def relevance(
         In eval mode; ``(B, T, C, H, W)`` videos → ``(B, classes)`` logits.
     videos : torch.Tensor
         ``(B, T, C, H, W)`` float videos.
-    target : int, sequence of int or torch.Tensor
-        The class to explain: one for all videos, or one per video.
+    target : int, sequence of int, torch.Tensor or None, default None
+        The class to explain: one for all videos, or one per video; None = each video's predicted class (on
+        the forward pass the relevance is taken from).
     method : {"deep_taylor", "epsilon_plus_flat", "gradient", "sensitivity"}, default "deep_taylor"
         See the module's description.
     input_bounds : (low, high), optional
@@ -486,11 +487,13 @@ def relevance(
             "model: is in training mode; call model.eval() first (BatchNorm must use its running statistics)"
         )
     _warn_if_recurrent(model, method)
-    targets = _target_indices(target, videos.shape[0]).to(videos.device)
+    targets = None if target is None else _target_indices(target, videos.shape[0]).to(videos.device)
     inputs = videos.detach().clone().requires_grad_(True)
     composite = _composite_for(method, model, input_bounds, stabilizer, max_pool)
     with composite.context(model) if composite is not None else contextlib.nullcontext():
         logits = model(inputs)
+        if targets is None:
+            targets = logits.detach().argmax(dim=1)
         if targets.max() >= logits.shape[1] or targets.min() < 0:
             raise ConfigError(f"target={target!r}: the model has {logits.shape[1]} classes")
         seed = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits)

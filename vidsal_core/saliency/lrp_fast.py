@@ -233,7 +233,7 @@ class _Engine:
 def deep_taylor(
     model: nn.Module,
     videos: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
     input_bounds: Sequence[float | torch.Tensor] | None = None,
     stabilizer: float = 1e-6,
     max_pool: str = "proportional",
@@ -248,8 +248,8 @@ def deep_taylor(
         convolution or linear layer in an ``nn.Sequential``.
     videos : torch.Tensor
         ``(B, T, C, H, W)`` float videos.
-    target : int, sequence of int or torch.Tensor
-        The class to explain: one for all videos, or one per video.
+    target : int, sequence of int, torch.Tensor or None, default None
+        The class to explain: one for all videos, or one per video; None = each video's predicted class.
     input_bounds : (low, high), optional
         The ZBox rule's box; default the model's ``relevance_input_bounds``,
         else (0, 1).
@@ -296,13 +296,15 @@ def deep_taylor(
     bounds = input_bounds if input_bounds is not None else getattr(model, BOUNDS_ATTRIBUTE, DEFAULT_INPUT_BOUNDS)
     if len(bounds) != 2:
         raise ConfigError(f"input_bounds={input_bounds!r}: expected (low, high)")
-    targets = _target_indices(target, videos.shape[0]).to(videos.device)
+    targets = None if target is None else _target_indices(target, videos.shape[0]).to(videos.device)
     inputs = videos.detach().clone().requires_grad_(True)
     merged = SequentialSiblingMergeBatchNorm().apply(model)
     engine = _Engine(model, bounds[0], bounds[1], stabilizer, max_pool)
     try:
         with torch.enable_grad():
             logits = model(inputs)
+            if targets is None:  # the predicted class of each video
+                targets = logits.detach().argmax(dim=1)
             if targets.max() >= logits.shape[1] or targets.min() < 0:
                 raise ConfigError(f"target={target!r}: the model has {logits.shape[1]} classes")
             chosen = logits.gather(1, targets[:, None])[:, 0].detach()
