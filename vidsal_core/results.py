@@ -66,6 +66,8 @@ REGISTER_PATH = ROOT / "book" / "claims.yaml"
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered", "new")
 #: The verdicts that count as evidence about a claim.
 COUNTED_VERDICTS = ("reproduced", "contradicted", "inconclusive")
+#: The verdicts a row about a claim carries (all but ``new``): the ones every training run and variant repeats.
+JUDGED_VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered")
 #: The verdicts that decide a claim one way or the other (the ones a family-wise correction can undo).
 DECIDED_VERDICTS = ("reproduced", "contradicted")
 #: Fewest independent units (persons, source videos) behind a counted verdict.

@@ -40,10 +40,10 @@ from vidsal_core.analysis.evaluation_study import (BOUNDED_METRICS, CAM_METHODS,
                                                    summary_table, test_videos)
 from vidsal_core.analysis.statistics import UNIT, Estimate, interval_text, mean_interval
 from vidsal_core.analysis.flat_frames import FRAME_SETS, paired_estimate
-from vidsal_core.analysis.training_runs import FULL_PROFILE_NOTE, main_run, robust_rows_in_groups
+from vidsal_core.analysis.training_runs import FULL_PROFILE_NOTE, main_run, robust_rows_in_groups, single_training_run
 from vidsal_core.data.corpus import CorpusConfig, build_corpus
 from vidsal_core.models.runs import build_run
-from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row, training_runs_entry
+from vidsal_core.results import claim_aggregate, claim_row, interval_side, new_row
 
 #: The text of a value that could not be measured.
 MISSING = "n/a"
@@ -988,8 +988,7 @@ def robust_claim_rows(profile: str, settings: Mapping[str, Any], rows: Sequence[
     if ablation is None:
         return [dict(row) for row in rows]
     if settings.get("training_runs", "all") == "first":  # the budget's choice: the rows say where the rest is
-        return [dict(row, training_runs=training_runs_entry([row["verdict"]], FULL_PROFILE_NOTE))
-                if row.get("claim_id") == TSR_CLAIM_ID and row["verdict"] != "new" else dict(row) for row in rows]
+        return single_training_run(rows, FULL_PROFILE_NOTE)  # its judged rows are TSR's mask rows
     if groups is None:
         binary = [run for run in ablation["runs"] if len(build_run(profile, run).spec.classes) == 2]
         groups = ([binary] if binary else []) + [[run] for run in ablation["runs"] if run not in binary]

@@ -30,7 +30,8 @@ import pandas as pd
 
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.runs import models_section, replicate_of, training_runs
-from vidsal_core.results import training_runs_entry, training_runs_text
+from vidsal_core.analysis.statistics import interval_text
+from vidsal_core.results import JUDGED_VERDICTS, training_runs_entry, training_runs_text
 
 #: The note of a row resting on one training run where the full profile trains the rest.
 FULL_PROFILE_NOTE = "see the full profile"
@@ -129,8 +130,8 @@ def replicate_sets(profile: str | Path, runs: Sequence[str]) -> list[list[str]]:
 
 
 def _judged(row: Mapping[str, Any]) -> bool:
-    """Whether a row carries a verdict on a claim (every verdict but ``new``; underpowered rows too)."""
-    return row["verdict"] != "new"
+    """Whether a row carries a verdict on a claim (:data:`~vidsal_core.results.JUDGED_VERDICTS`)."""
+    return row["verdict"] in JUDGED_VERDICTS
 
 
 def _key(row: Mapping[str, Any]) -> tuple[str, str]:
@@ -260,8 +261,7 @@ def variant_verdicts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         paired.append({"claim_id": row.get("claim_id"), "quantity": first["quantity"], "variant": row["variant"],
                        "main_verdict": first["verdict"], "variant_verdict": row["verdict"],
                        "holds": first["verdict"] == row["verdict"],
-                       "main_interval": (first["estimate"], first["low"], first["high"]),
-                       "variant_interval": (row["estimate"], row["low"], row["high"])})
+                       "main_interval": _triple(first), "variant_interval": _triple(row)})
     return paired
 
 
@@ -283,10 +283,8 @@ def robust_rows_in_groups(profile: str | Path, rows: Sequence[Mapping[str, Any]]
 
 
 def _interval(estimate: Any, low: Any, high: Any) -> str:
-    values = [estimate, low, high]
-    if any(value is None or value != value for value in values):
-        return "–" if estimate is None or estimate != estimate else f"{estimate:.3g}"
-    return f"{estimate:.3g} [{low:.3g}, {high:.3g}]"
+    """:func:`~vidsal_core.analysis.statistics.interval_text` of a saved row's numbers (None where it has none)."""
+    return interval_text(*(float("nan") if value is None else value for value in (estimate, low, high)), missing="–")
 
 
 def robustness_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -295,8 +293,8 @@ def robustness_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     Columns ``claim``, ``quantity``, ``verdict``, ``training runs`` (:func:`~vidsal_core.results.training_runs_text`),
     ``control`` (the control models' verdict and interval, ``–`` where none was measured).
     """
-    controls = {(str(row.get("claim_id")), str(row["variant_of"])): row for row in rows
-                if row.get("variant") == CONTROL}
+    controls = {(str(pair["claim_id"]), str(pair["quantity"])): pair for pair in variant_verdicts(rows)
+                if pair["variant"] == CONTROL}
     lines = []
     for row in rows:
         if row.get("variant") is not None or not _judged(row):
@@ -308,7 +306,7 @@ def robustness_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                       "other runs (95% CI)": "; ".join(
                           _interval(*item) for item in (row.get("training_runs") or {}).get("intervals", [])[1:]) or "–",
                       "control": "–" if control is None else
-                      f"{control['verdict']}: {_interval(control['estimate'], control['low'], control['high'])}"})
+                      f"{control['variant_verdict']}: {_interval(*control['variant_interval'])}"})
     return pd.DataFrame(lines, columns=["claim", "quantity", "verdict", "ours (95% CI)", "training runs",
                                         "other runs (95% CI)", "control"])
 
@@ -334,16 +332,13 @@ def robustness_text(rows: Sequence[Mapping[str, Any]]) -> str:
         notes = sorted({entry["note"] for entry in entries if entry and entry.get("note")})
         plural = len(main) != 1
         text = (f"The {len(main)} row{'s' if plural else ''} with a verdict rest{'' if plural else 's'} on one "
-                "training run") + (
-            f" ({'; '.join(notes)})" if notes else "")
+                "training run" + (f" ({'; '.join(notes)})" if notes else ""))
     else:
         held = sum(1 for entry in entries if entry and entry["holds"] == entry["n"])
         text = (f"Of the {len(main)} row{'s' if len(main) != 1 else ''} with a verdict, {held} keep their verdict "
-                "on all "
-                f"{'/'.join(str(n) for n in runs)} training runs")
-    paired = [(row, variant) for row in main for variant in rows if variant.get("variant") == CONTROL
-              and (str(variant.get("claim_id")), str(variant["variant_of"])) == _key(row)]
+                f"on all {'/'.join(str(n) for n in runs)} training runs")
+    paired = [pair for pair in variant_verdicts(rows) if pair["variant"] == CONTROL]
     if paired:
-        same = sum(row["verdict"] == variant["verdict"] for row, variant in paired)
+        same = sum(pair["holds"] for pair in paired)
         text += (f"; on the control models, trained without the visibility cue, {same} of {len(paired)} keep it")
     return text + "."
