@@ -11,7 +11,7 @@ PROFILE ?= default
 # it: in the kernel a sweep also computes at one thread), or empty to compute them in the chapter's kernel.
 DASK    ?= local:2
 # Chapters run side by side (each in its own kernel and Dask cluster) where their needs allow
-# (vidsal_core.book.CHAPTER_NEEDS); numbers do not depend on it. 1 on 2 cores: two chapters side by side
+# (vidsal_study.book.CHAPTER_NEEDS); numbers do not depend on it. 1 on 2 cores: two chapters side by side
 # there were slower than one after another (models 861 s instead of 477 s, tsr 418 s instead of 125 s).
 JOBS    ?= 1
 BIN     := $(VENV)/bin
@@ -87,7 +87,7 @@ test: $(STAMP) vendor browser data-assets
 # side: npm's vendor copy beside the Python install, the real weights and footage (downloads) beside the
 # corpus (rendering); on a clean clone that saves about 20 s of the build.
 book: book-inputs
-	$(BIN)/python -m vidsal_core.book --profile $(PROFILE) --jobs $(JOBS) $(if $(DASK),--dask $(DASK))
+	$(BIN)/python -m vidsal_study.book --profile $(PROFILE) --jobs $(JOBS) $(if $(DASK),--dask $(DASK))
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
 book-inputs:

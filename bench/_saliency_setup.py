@@ -29,7 +29,7 @@ def benchmark_model(profile: str, run: str, seed: int = 0) -> tuple[torch.nn.Mod
     from vidsal_core.errors import VidsalError
     from vidsal_core.models.checkpoints import load_checkpoint
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained, run_settings
+    from vidsal_study.runs import build_run, checkpoint_paths, load_trained, run_settings
 
     try:
         return load_trained(profile, run), f"trained checkpoint of {profile}/{run}"

@@ -42,7 +42,7 @@ CASES = {
     "train-c3d": """
         import tempfile, yaml
         from vidsal_core.data.corpus import CorpusConfig, build_corpus
-        from vidsal_core.models.runs import profile_runs, train_runs
+        from vidsal_study.runs import profile_runs, train_runs
         profile = yaml.safe_load((ROOT / "params" / "default.yaml").read_text())
         profile["models"]["runs"]["c3d_6class"]["training"]["max_epochs"] = 1
         scratch = Path(tempfile.mkdtemp())

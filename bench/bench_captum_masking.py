@@ -134,7 +134,7 @@ def seconds_of(function):
 
 def main() -> None:
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import run_settings
+    from vidsal_study.runs import run_settings
     from vidsal_core.saliency.masking import model_bytes_per_video
     from vidsal_core.saliency.time_contribution import time_contribution
     from vidsal_core.saliency.time_contribution_factorised import factorised_time_contribution

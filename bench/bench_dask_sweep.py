@@ -3,9 +3,9 @@
 The items are the first ``--items`` of the border chapter's C3D offset sweep
 (real clips of the profile's SynthKTH corpus, explained by its trained C3D
 with DTD, SA and DTD on the untrained control, through
-:func:`vidsal_core.analysis.border.explain_clip`). Each run computes them
+:func:`vidsal_study.chapters.border.explain_clip`). Each run computes them
 from nothing into its own temporary directory: serially in this process with
-one torch thread (as :func:`~vidsal_core.analysis.border.run_study` does), then
+one torch thread (as :func:`~vidsal_study.chapters.border.run_study` does), then
 on ``local:N`` (N worker processes of one thread each). Each first computes a
 few other items of the sweep, so that imports and model loading are not
 timed. The benchmark prints both timings, the start-up times separately, the
@@ -15,7 +15,7 @@ On a machine with N free cores the ratio approaches N for long sweeps; a
 2-core machine shared with other work shows much less.
 
 With ``--sweep tsr`` the items are the TSR chapter's whole sweep
-(:func:`vidsal_core.analysis.tsr_study.run_study`: per (model, clip) the
+(:func:`vidsal_study.chapters.tsr.study.run_study`: per (model, clip) the
 gradient, one-step, two-step TSR with blocks and with superpixels, and
 Farnebäck flow), run through the chapter's own function with the executor
 made the default (as ``-p dask local:N`` does), its timings column left out of
@@ -38,11 +38,12 @@ from pathlib import Path
 
 
 def tsr_sweep(profile: str, videos_per_action: int, workers: int) -> None:
-    """The TSR chapter's whole sweep (:func:`vidsal_core.analysis.tsr_study.run_study`), serial and on Dask."""
+    """The TSR chapter's whole sweep (:func:`vidsal_study.chapters.tsr.study.run_study`), serial and on Dask."""
     import torch
 
-    from vidsal_core.analysis import sweeps, tsr_study
-    from vidsal_core.analysis.sweeps import dask_executor, using_executor
+    from vidsal_study import sweeps
+    from vidsal_study.chapters.tsr import study as tsr_study
+    from vidsal_study.sweeps import dask_executor, using_executor
 
     def study(directory: Path, videos: int):
         sweeps.SWEEP_DIR = directory  # a fresh sweep directory: every item is computed
@@ -83,8 +84,8 @@ def report(title: str, items: int, serial_seconds: float, dask_seconds: float, s
 def main() -> None:
     import torch
 
-    from vidsal_core.analysis import border
-    from vidsal_core.analysis.sweeps import dask_executor, run_sweep
+    from vidsal_study.chapters import border
+    from vidsal_study.sweeps import dask_executor, run_sweep
     from vidsal_core.data.corpus import build_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -3,10 +3,10 @@
 The evaluation chapter draws deletion and insertion curves over the frames of
 every test clip for every method. For a frame-CNN + LSTM, deleting whole frames
 only changes their encodings, so
-:func:`vidsal_core.analysis.faithfulness.frame_perturbation_curve` encodes the
+:func:`vidsal_core.metrics.faithfulness.frame_perturbation_curve` encodes the
 frames and the baseline frames once and runs only the LSTM per point. This
 benchmark times, in one run and taking turns, the batched engine
-(:func:`~vidsal_core.analysis.faithfulness.perturbation_curve`, the whole model
+(:func:`~vidsal_core.metrics.faithfulness.perturbation_curve`, the whole model
 per point) and the encoding path on the same clips and orders, prints the
 ratio, and checks that the curves agree.
 
@@ -33,8 +33,8 @@ from _saliency_setup import benchmark_model, markdown_table, synthkth_clip  # no
 
 
 def main() -> None:
-    from vidsal_core.analysis.faithfulness import faithfulness
-    from vidsal_core.models.runs import build_run
+    from vidsal_core.metrics.faithfulness import faithfulness
+    from vidsal_study.runs import build_run
     from vidsal_core.saliency.masking import baseline_video, frame_masks
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

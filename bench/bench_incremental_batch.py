@@ -35,7 +35,7 @@ RUNS = {"frame_lstm": "frame_lstm_binary", "ica_lstm": "ica_lstm_binary", "frame
 
 def main() -> None:
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import run_settings
+    from vidsal_study.runs import run_settings
     from vidsal_core.saliency.incremental import IncrementalFrames
     from vidsal_core.saliency.masking import CACHE_BATCH_FACTOR, baseline_video, block_labels, cache_bytes, \
         cache_masks_per_batch, label_masks

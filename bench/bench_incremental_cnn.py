@@ -164,7 +164,7 @@ def tsr_rows(model, video, target):
 def main() -> None:
     from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH, InceptionI3d, load_i3d
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import run_settings
+    from vidsal_study.runs import run_settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="default")

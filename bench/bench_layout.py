@@ -39,7 +39,7 @@ def main() -> None:
     torch.manual_seed(0)
     plain, weights = C3D(6, 1, 16, (60, 80), 0.125, batch_norm=True, dropout=0.2).eval(), "untrained, seed 0"
     try:
-        from vidsal_core.models.runs import load_trained
+        from vidsal_study.runs import load_trained
 
         plain, weights = load_trained("default", "c3d_6class").eval(), "trained default c3d_6class"
     except Exception as error:  # no checkpoint: the untrained architecture (speed does not depend on weights)

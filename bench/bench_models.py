@@ -28,7 +28,7 @@ import torch
 
 from vidsal_core.models.cudnn import recurrent_backward
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.runs import run_settings
+from vidsal_study.runs import run_settings
 
 #: (model label, run of the profile whose model is measured).
 MODELS = (("frame_lstm", "frame_lstm_6class"), ("ica_lstm", "ica_lstm_6class"), ("c3d", "c3d_6class"))

@@ -1,9 +1,9 @@
 """Cascading randomisation of a FrameLSTM's input gradient: seconds per video per step, against a naive loop.
 
-:func:`vidsal_core.analysis.randomisation.cascading_randomisation` randomises
+:func:`vidsal_core.metrics.randomisation.cascading_randomisation` randomises
 one copy of the model layer after layer, explains all videos of a step in one
 batch, and compares maps through ranks of the trained maps computed once.
-The naive loop (:func:`~vidsal_core.analysis.randomisation.cascading_randomisation_reference`)
+The naive loop (:func:`~vidsal_core.metrics.randomisation.cascading_randomisation_reference`)
 re-randomises a fresh copy from the top for every step, explains one video at
 a time and calls ``scipy.stats.spearmanr`` on every pair. Both run here on the
 same SynthKTH clips, in one process; the benchmark prints both timings, their
@@ -33,7 +33,7 @@ from _saliency_setup import benchmark_model, markdown_table, synthkth_clip  # no
 
 
 def main() -> None:
-    from vidsal_core.analysis.randomisation import (
+    from vidsal_core.metrics.randomisation import (
         cascading_randomisation, cascading_randomisation_reference, randomisable_layers,
     )
     from vidsal_core.saliency.gradients import input_gradient, predicted_target

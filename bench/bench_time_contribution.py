@@ -35,7 +35,7 @@ from _saliency_setup import benchmark_model, markdown_table  # noqa: E402
 
 def main() -> None:
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_core.models.runs import build_run, run_dataset
+    from vidsal_study.runs import build_run, run_dataset
     from vidsal_core.saliency.time_contribution import dataset_time_contribution
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

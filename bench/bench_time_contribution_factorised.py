@@ -31,7 +31,7 @@ from _saliency_setup import benchmark_model, markdown_table, synthkth_clip  # no
 
 
 def main() -> None:
-    from vidsal_core.models.runs import build_run
+    from vidsal_study.runs import build_run
     from vidsal_core.saliency.time_contribution import time_contribution
     from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 

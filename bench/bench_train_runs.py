@@ -4,7 +4,7 @@ Both train the same runs from nothing, each into its own temporary checkpoint
 folder, at :data:`vidsal_core.models.train.TRAINING_THREADS` torch threads per
 training: one at a time in this process (``workers=1``, the reference), then
 ``--workers`` at a time, each in a spawned worker process
-(:func:`vidsal_core.models.runs.train_runs`). The script prints both wall
+(:func:`vidsal_study.runs.train_runs`). The script prints both wall
 times, the ratio, and whether every trained weight is identical (it must be:
 the thread count per training is fixed, so side by side changes no checkpoint).
 
@@ -35,7 +35,7 @@ def main() -> None:
     import torch
 
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_core.models.runs import profile_runs, train_runs
+    from vidsal_study.runs import profile_runs, train_runs
 
     runs = profile_runs(arguments.profile, arguments.runs)
     corpora = {}

@@ -5,14 +5,14 @@ mask value of ``TSR_MASK_VALUES`` (zero, first element, dataset mean, blurred
 copy) on every clip. What does not depend on the mask value (the base
 attribution and, for a model with a per-frame encoder, the encodings and the
 encoder's Jacobians) can be computed once per clip:
-:func:`vidsal_core.analysis.evaluation_study.tsr_across_mask_values`.
+:func:`vidsal_study.chapters.evaluation.study.tsr_across_mask_values`.
 
 In one run, on one SynthKTH clip at the profile's size and the model's
 ``clip_length`` and ``step``, it measures
 
 ``separate``  :func:`~vidsal_core.saliency.tsr.temporal_saliency_rescaling` once per mask value
               (the reference: the chapter's cost before issue 28);
-``shared``    :func:`~vidsal_core.analysis.evaluation_study.tsr_across_mask_values` for all values,
+``shared``    :func:`~vidsal_study.chapters.evaluation.study.tsr_across_mask_values` for all values,
 
 and prints the wall-clock and CPU seconds (all threads) per map, the ratios separate / shared, and the largest
 relative difference of the maps. The model is the profile's trained run when
@@ -40,7 +40,7 @@ from _saliency_setup import benchmark_model, markdown_table, synthkth_clip  # no
 
 def clip_for(profile: str, run: str) -> torch.Tensor:
     """A walking clip of the run's length, step and size (bilinear resize of a 120 × 160 rendering)."""
-    from vidsal_core.models.runs import run_settings
+    from vidsal_study.runs import run_settings
 
     data = run_settings(profile, run)["data"]
     length, step = data["clip_length"], data["step"]
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=10, help="TSR block side in pixels (the chapter's tsr_block)")
     arguments = parser.parse_args()
 
-    from vidsal_core.analysis.evaluation_study import TSR_MASK_VALUES, tsr_across_mask_values
+    from vidsal_study.chapters.evaluation.study import TSR_MASK_VALUES, tsr_across_mask_values
     from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS, temporal_saliency_rescaling
 
     torch.set_grad_enabled(True)

@@ -10,7 +10,7 @@ TSR selected, the Spearman correlation of each map with the true motion
 (mean over frames, over all pixels), and Farneback's endpoint error.
 
 The model is the profile's trained walking-vs-running FrameLSTM
-(``python -m vidsal_core.models.cli train --profile <profile> --runs frame_lstm_binary``);
+(``python -m vidsal_study.chapters.models.cli train --profile <profile> --runs frame_lstm_binary``);
 the script refuses to draw an untrained model.
 
 Usage::
@@ -81,7 +81,7 @@ def explain(model, video, label: int, block_size: int):
 def main() -> None:
     from vidsal_core.errors import CheckpointError
     from vidsal_core.models.checkpoints import load_checkpoint, manifest_entry
-    from vidsal_core.models.runs import build_run, checkpoint_paths, load_trained, run_settings
+    from vidsal_study.runs import build_run, checkpoint_paths, load_trained, run_settings
     from vidsal_core.plot import saliency_grid
     from vidsal_core.saliency.flow import endpoint_error, farneback_flow, flow_magnitude, per_frame_spearman, saliency_magnitude
 

@@ -29,7 +29,7 @@ from _saliency_setup import synthkth_clip  # noqa: E402
 
 def main() -> None:
     from vidsal_core.models.registry import build_model
-    from vidsal_core.models.runs import run_settings
+    from vidsal_study.runs import run_settings
     from vidsal_core.saliency.incremental import IncrementalFrames
     from vidsal_core.saliency.masking import baseline_video, block_labels, label_masks
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidsal_core.analysis.temporal_agreement import Study, StudySettings, agreement
+from vidsal_study.chapters.time_contribution.study import Study, StudySettings, agreement
 
 RUNS = ("frame_lstm_binary", "ica_lstm_binary")
 N_FRAMES = 6

@@ -78,7 +78,7 @@ def chapter_outputs(chapter: str, output, parameters: dict) -> str:
     import nbformat
     import papermill
 
-    from vidsal_core.book import NOTEBOOKS, ROOT
+    from vidsal_study.book import NOTEBOOKS, ROOT
 
     papermill.execute_notebook(str(NOTEBOOKS / f"{chapter}.ipynb"), str(output), parameters=parameters,
                                cwd=str(ROOT), progress_bar=False)

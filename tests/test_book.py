@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from vidsal_core.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, parameter_names, run_chapter
+from vidsal_study.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, parameter_names, run_chapter
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -203,7 +203,7 @@ def test_launch_buttons_open_the_chapter_templates(book):
 
 def test_every_chapter_page_opens_with_its_provenance(book, server, browser):
     """The box under each chapter's title: profile and hash, date, commit, versions, device, wall time, parameters."""
-    from vidsal_core.provenance import BOX_CLASS, read_record, release_version
+    from vidsal_study.provenance import BOX_CLASS, read_record, release_version
 
     for name, page in zip(chapters_in_toc(ROOT / "_toc.yml"), chapter_pages(book)):
         # what the runner recorded in the executed notebook (the shared tree may have moved on since)
@@ -232,7 +232,7 @@ def test_every_chapter_page_opens_with_its_provenance(book, server, browser):
 
 
 def test_the_status_page_lists_every_chapter_and_is_in_the_toc(book, server, browser):
-    from vidsal_core.provenance import read_record, release_version
+    from vidsal_study.provenance import read_record, release_version
 
     browser.get(f"{server}/book/status.html")
     chapters = chapters_in_toc(ROOT / "_toc.yml")
@@ -250,7 +250,7 @@ def test_the_status_page_lists_every_chapter_and_is_in_the_toc(book, server, bro
 
 
 def test_the_introduction_says_how_to_cite_the_release_and_the_seeds(book):
-    from vidsal_core.provenance import release_version
+    from vidsal_study.provenance import release_version
 
     page = " ".join(re.sub(r"<[^>]+>", "", (book / "book" / "intro.html").read_text()).split())  # its text
     assert f"(version {release_version()})" in page and "@software{vidsal," in page
@@ -261,7 +261,7 @@ def test_the_introduction_says_how_to_cite_the_release_and_the_seeds(book):
 
 def test_the_teaching_page_glues_every_chapters_recorded_quick_time(book):
     """The times on the teaching page are the runner's: the quick chapters above recorded them as they ran."""
-    from vidsal_core.book import known_times
+    from vidsal_study.book import known_times
 
     page = (book / "book" / "chapters" / "teaching.html").read_text()
     times = known_times("quick")

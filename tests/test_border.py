@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from vidsal_core.analysis import border
-from vidsal_core.analysis.border import (
+from vidsal_study.chapters import border
+from vidsal_study.chapters.border import (
     BorderSettings,
     effects_by,
     explain_clip,
@@ -17,8 +17,8 @@ from vidsal_core.analysis.border import (
     sweep_items,
     table_one,
 )
-from vidsal_core.analysis.relevance import frame_positions
-from vidsal_core.analysis.sweeps import run_sweep
+from vidsal_core.metrics.relevance import frame_positions
+from vidsal_study.sweeps import run_sweep
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.c3d import C3D
 from vidsal_core.saliency.lrp import relevance
@@ -179,7 +179,7 @@ def test_table_explanations_join_the_offset_sweeps_only():
 
 
 def test_per_person_spreads_a_fixed_number_of_videos_over_every_person():
-    from vidsal_core.analysis.border import per_person
+    from vidsal_study.chapters.border import per_person
 
     actions = ["walking", "jogging", "running", "boxing", "handwaving", "handclapping"]
     videos = [{"person": person, "action": action, "key": f"{person}-{action}"}
@@ -197,7 +197,7 @@ def test_per_person_spreads_a_fixed_number_of_videos_over_every_person():
 def test_the_border_corpus_renders_exactly_the_videos_per_person_picks(profile):
     from dataclasses import replace
 
-    from vidsal_core.analysis.border import evaluation_corpus_config, per_person
+    from vidsal_study.chapters.border import evaluation_corpus_config, per_person
 
     settings = BorderSettings.from_profile(profile)
     config = evaluation_corpus_config(profile, settings)

@@ -1,4 +1,4 @@
-"""The border chapters' figures (vidsal_core.plot) and their study helpers (vidsal_core.analysis.border.study)."""
+"""The border chapters' figures (vidsal_core.plot) and their study helpers (vidsal_study.chapters.border.study)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vidsal_core import plot  # noqa: E402
-from vidsal_core.analysis import border  # noqa: E402
-from vidsal_core.analysis.border import (  # noqa: E402
+from vidsal_study.chapters import border# noqa: E402
+from vidsal_study.chapters.border import (  # noqa: E402
     BorderSettings, BorderStudy, c3d_example, example_rows, i3d_example_groups, rule_border_coefficients,
     untrained_prior_share,
 )
-from vidsal_core.analysis.relevance import border_coefficient, frame_positions, frame_relevance, relevance_share  # noqa: E402
+from vidsal_core.metrics.relevance import border_coefficient, frame_positions, frame_relevance, relevance_share  # noqa: E402
 from vidsal_core.errors import ConfigError  # noqa: E402
 
 U = frame_positions(16)

@@ -1,4 +1,4 @@
-"""What the border chapters read from their sweeps (vidsal_core.analysis.border.findings), on frames built by hand."""
+"""What the border chapters read from their sweeps (vidsal_study.chapters.border.findings), on frames built by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidsal_core.analysis.border import (
+from vidsal_study.chapters.border import (
     accuracy_findings,
     bias_share_texts,
     border_findings,
@@ -25,7 +25,7 @@ from vidsal_core.analysis.border import (
     title_card_findings,
     unmeasured,
 )
-from vidsal_core.analysis.relevance import frame_positions
+from vidsal_core.metrics.relevance import frame_positions
 from vidsal_core.errors import ConfigError
 
 U = frame_positions(16)
@@ -279,7 +279,7 @@ def test_step_offset_claim_rows():
 def test_the_findings_docstring_examples_run():
     import doctest
 
-    from vidsal_core.analysis.border import findings
+    from vidsal_study.chapters.border import findings
 
     result = doctest.testmod(findings, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted >= 2 and result.failed == 0

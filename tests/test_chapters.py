@@ -9,7 +9,7 @@ import papermill
 import pytest
 
 from _toy_videos import chapter_outputs, moving_square_clip
-from vidsal_core.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, check_parameters, parameter_names
+from vidsal_study.book import NOTEBOOKS, PARAMETERS_HEADER, ROOT, chapters_in_toc, check_parameters, parameter_names
 from vidsal_core.errors import ConfigError
 
 TEMPLATES = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -10,13 +10,13 @@ import torch
 
 from _toy_videos import TINY_MODELS, MovingSquares
 from vidsal_core.errors import CheckpointError, ConfigError
-from vidsal_core.models import runs as runs_module
+from vidsal_study import runs as runs_module
 from vidsal_core.models.checkpoints import (
     RunSpec, code_fingerprint, differences, load_checkpoint, manifest_path, read_manifest, save_checkpoint,
     sha256_of_file,
 )
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.runs import Run, checkpoint_paths, models_section, run_settings, train_or_load
+from vidsal_study.runs import Run, checkpoint_paths, models_section, run_settings, train_or_load
 from vidsal_core.models.train import TaskDataset, TrainConfig
 
 TRAINING = TrainConfig(max_epochs=2, patience=2, batch_size=4, seed=0)
@@ -146,7 +146,7 @@ def test_models_section_refuses_unknown_keys(tmp_path):
 
 @pytest.mark.slow
 def test_models_command_trains_the_quick_profile_then_reuses_it(tmp_path, capsys):
-    from vidsal_core.models.cli import main
+    from vidsal_study.chapters.models.cli import main
 
     assert main(["train", "--profile", "quick", "--checkpoints", str(tmp_path), "--no-progress"]) == 0
     first = capsys.readouterr()
@@ -245,7 +245,7 @@ OLD_DATA_KEYS = {"corpus", "actions", "clip_length", "step", "size", "train_clip
 
 @pytest.mark.parametrize("profile", ["quick", "default", "full"])
 def test_runs_with_the_default_in_view_keep_their_specs_and_the_controls_record_theirs(profile):
-    from vidsal_core.models.runs import build_run, run_clip_options, run_region_options
+    from vidsal_study.runs import build_run, run_clip_options, run_region_options
 
     for name in models_section(profile)["runs"]:
         run = build_run(profile, name)
@@ -268,7 +268,7 @@ def test_runs_with_the_default_in_view_keep_their_specs_and_the_controls_record_
     ({"clip_region": "outside"}, "clip_region='outside'"),
 ])
 def test_bad_control_data_is_named(data, message):
-    from vidsal_core.models.runs import data_settings
+    from vidsal_study.runs import data_settings
 
     with pytest.raises(ConfigError, match=message):
         data_settings(data, "profile test models.runs.control")
@@ -279,7 +279,7 @@ def test_a_control_runs_clips_lie_inside_runs_in_view_and_the_others_are_left_ou
 
     from _tiny_models import tiny_corpus
     from vidsal_core.data.clips import clip_span
-    from vidsal_core.models.runs import build_run, run_clip_options, run_dataset
+    from vidsal_study.runs import build_run, run_clip_options, run_dataset
 
     corpus = tiny_corpus(tmp_path)
     run = build_run("quick", "frame_lstm_binary_control")

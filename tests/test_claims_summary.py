@@ -1,11 +1,11 @@
-"""The summary chapter's tables (vidsal_core.analysis.claims_summary), from rows as the chapters save them."""
+"""The summary chapter's tables (vidsal_study.chapters.summary.claims), from rows as the chapters save them."""
 
 import pandas as pd
 import pytest
 
-from vidsal_core.analysis.claims_summary import claims_table, count_glue, counts_table
-from vidsal_core.analysis.statistics import Estimate
-from vidsal_core.results import check_row, claim_row, load_register, new_row
+from vidsal_study.chapters.summary.claims import claims_table, count_glue, counts_table
+from vidsal_core.statistics import Estimate
+from vidsal_study.results import check_row, claim_row, load_register, new_row
 
 
 def rows():

@@ -13,7 +13,7 @@ from vidsal_core.data.cli import contact_sheet, main
 from vidsal_core.data.corpus import Corpus, CorpusConfig, build_corpus
 from vidsal_core.data.dataset import KTH_SPLITS
 from vidsal_core.errors import ConfigError, DatasetError
-from vidsal_core.profiles import load_profile
+from vidsal_study.profiles import load_profile
 
 TINY = CorpusConfig(persons=(11, 19, 2), actions=("walking", "running", "boxing"),
                     scenarios=("d1", "d2"), n_frames=12)

@@ -1,10 +1,10 @@
-"""Single-cue baselines (vidsal_core.analysis.cues): threshold classifiers on visibility and on the gait."""
+"""Single-cue baselines (vidsal_study.chapters.data.cues): threshold classifiers on visibility and on the gait."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vidsal_core.analysis.cues import CUES, baseline_table, clip_cues, cue_baselines, fit_stump
+from vidsal_study.chapters.data.cues import CUES, baseline_table, clip_cues, cue_baselines, fit_stump
 from vidsal_core.errors import ConfigError
 
 
@@ -74,7 +74,7 @@ def test_clip_cues_read_the_clip_a_model_sees(tmp_path):
 
 
 def test_cue_glue_names_every_cue_and_the_training_medians():
-    from vidsal_core.analysis.cues import cue_glue
+    from vidsal_study.chapters.data.cues import cue_glue
 
     train = _frame(range(8), True).assign(action=lambda frame: frame["label"].map({0: "walking", 1: "running"}))
     values = cue_glue(cue_baselines(train, _frame(range(100, 109), True)), train)
@@ -86,9 +86,9 @@ def test_cue_glue_names_every_cue_and_the_training_medians():
 
 def test_on_the_control_cut_the_visibility_cues_are_the_same_for_every_clip(tmp_path):
     from _tiny_models import tiny_corpus
-    from vidsal_core.analysis.cues import cue_glue, cut_table, kept_videos, run_cut
+    from vidsal_study.chapters.data.cues import cue_glue, cut_table, kept_videos, run_cut
     from vidsal_core.data.clips import clip_span
-    from vidsal_core.models.runs import build_run
+    from vidsal_study.runs import build_run
 
     corpus = tiny_corpus(tmp_path)
     cut = run_cut(build_run("quick", "frame_lstm_binary_control"))
@@ -115,8 +115,8 @@ def test_on_the_control_cut_the_visibility_cues_are_the_same_for_every_clip(tmp_
 
 def test_cue_cut_glues_and_records_the_control_beside_the_main_cut(tmp_path):
     from _tiny_models import tiny_corpus
-    from vidsal_core.analysis.cues import cue_cut
-    from vidsal_core.models.runs import build_run
+    from vidsal_study.chapters.data.cues import cue_cut
+    from vidsal_study.runs import build_run
 
     corpus = tiny_corpus(tmp_path)
     main = cue_cut(corpus, build_run("quick", "frame_lstm_binary"))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidsal_core.analysis.sweeps import (
+from vidsal_study.sweeps import (
     SweepItem,
     dask_executor,
     default_executor,
@@ -90,7 +90,7 @@ def test_serial_process_pool_and_dask_give_identical_results(tmp_path, call_log)
 
 
 def test_items_sent_in_chunks_give_the_same_results_each_computed_once(tmp_path, call_log):
-    from vidsal_core.analysis.sweeps import MAX_CHUNK, default_chunk_size
+    from vidsal_study.sweeps import MAX_CHUNK, default_chunk_size
 
     items = _items(videos=5)
     serial = run_sweep(_work, items, tmp_path / "serial", progress=False)
@@ -178,12 +178,12 @@ def test_the_vanishing_chapters_shares_are_the_kernels_in_a_sweep_and_on_dask(tm
     """
     import torch
 
-    from vidsal_core.analysis import sweeps
-    from vidsal_core.analysis.temporal import (
+    from vidsal_study import sweeps
+    from vidsal_study.chapters.vanishing.temporal import (
         chapter_shares, chunk_videos, clip_chunks, model_source, saliency_shares, spread_entries, trained_and_untrained,
     )
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_core.models.runs import build_run
+    from vidsal_study.runs import build_run
 
     run = build_run("quick", "ica_lstm_binary")
     corpus = build_corpus(CorpusConfig.from_profile("quick", run.corpus_section), progress=False)
@@ -212,7 +212,7 @@ def test_the_vanishing_chapters_shares_are_the_kernels_in_a_sweep_and_on_dask(tm
 
 
 def test_the_book_runner_refuses_a_bad_cluster_spec_before_running_anything(tmp_path, capsys):
-    from vidsal_core import book
+    from vidsal_study import book
 
     assert book.main(["--profile", "quick", "--dask", "local:0", "data"]) == 1
     assert "dask='local:0'" in capsys.readouterr().err

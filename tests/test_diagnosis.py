@@ -7,10 +7,10 @@ import pytest
 
 from _tiny_models import ConstantModel, tiny_corpus
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.diagnosis import (
+from vidsal_study.chapters.models.diagnosis import (
     accuracy_by, diagnosis_variants, in_view_bins, prediction_table, scaled_encoder, held_out_clips, variant_run,
 )
-from vidsal_core.models.runs import build_run, run_dataset
+from vidsal_study.runs import build_run, run_dataset
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidsal_core.analysis import evaluation_findings as findings
-from vidsal_core.analysis.evaluation_study import METRICS
-from vidsal_core.analysis.statistics import Estimate
-from vidsal_core.results import check_row, record_claims, read_claims
+from vidsal_study.chapters.evaluation import findings
+from vidsal_study.chapters.evaluation.study import METRICS
+from vidsal_core.statistics import Estimate
+from vidsal_study.results import check_row, record_claims, read_claims
 
 PERSONS = [1, 2, 3, 4, 5, 6, 7, 8]
 #: A small per-person wobble, so that every interval has a width.

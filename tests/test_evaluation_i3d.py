@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidsal_core.analysis import evaluation_study as study
+from vidsal_study.chapters.evaluation import study
 from vidsal_core.errors import ConfigError
 
 SPEC = {"footage": ["bikes", "vtest"], "clips_per_video": 1, "clip_length": 8, "crop_size": 32, "shorter_side": 32,
@@ -19,7 +19,7 @@ SPEC = {"footage": ["bikes", "vtest"], "clips_per_video": 1, "clip_length": 8, "
 
 @pytest.fixture
 def tiny_i3d(monkeypatch):
-    from vidsal_core.analysis.border import untrained_i3d
+    from vidsal_study.chapters.border import untrained_i3d
 
     model = untrained_i3d(0)
     calls = {"clips": 0}

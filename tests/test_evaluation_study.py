@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 from _saliency_models import LinearFrames, QuadraticFrames
 from _toy_videos import TINY_MODELS
-from vidsal_core.analysis import evaluation_study as study
-from vidsal_core.analysis.sweeps import SweepItem
+from vidsal_study.chapters.evaluation import study
+from vidsal_study.sweeps import SweepItem
 from vidsal_core.errors import ConfigError
 
 OPTIONS = {"ig_steps": 4, "smoothgrad_samples": 2, "tsr_block": 2, "superpixels": 4, "occlusion_baseline": "zero",
@@ -49,7 +49,7 @@ def test_every_profile_has_a_valid_section():
 
 
 def test_a_section_with_an_unknown_option_is_refused(tmp_path):
-    content = yaml.safe_load(open(study.__file__.replace("vidsal_core/analysis/evaluation_study.py",
+    content = yaml.safe_load(open(study.__file__.replace("vidsal_study/chapters/evaluation/study.py",
                                                           "params/quick.yaml")))
     content["evaluation_chapter"]["options"]["ig_step"] = 3
     path = tmp_path / "mine.yaml"
@@ -113,7 +113,7 @@ def test_test_videos_cover_every_person_before_repeating_one():
 
 def test_tsr_uses_the_tsr_chapters_variant_everywhere():
     """The evaluation's TSR is the TSR chapter's: the reference code's options unless the profile says otherwise."""
-    from vidsal_core.analysis.tsr_study import tsr_options
+    from vidsal_study.chapters.tsr.study import tsr_options
     from vidsal_core.saliency.tsr import temporal_saliency_rescaling
 
     generator = torch.Generator().manual_seed(1)
@@ -130,7 +130,7 @@ def test_tsr_uses_the_tsr_chapters_variant_everywhere():
     torch.testing.assert_close(study.explain(model, clip, 0, "tsr", OPTIONS), reference)  # the default
     for profile in ("quick", "default", "full"):
         settings = study.chapter_settings(profile)
-        from vidsal_core.profiles import profile_section
+        from vidsal_study.profiles import profile_section
         assert settings["options"]["tsr_variant"] == profile_section(profile, "tsr_chapter")["variant"]
 
 

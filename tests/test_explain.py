@@ -25,7 +25,7 @@ def _c3d():
 
 
 def test_the_registry_lists_every_method_of_the_studies():
-    from vidsal_core.analysis import evaluation_study
+    from vidsal_study.chapters.evaluation import study as evaluation_study
 
     assert methods() == list(METHODS) == list(evaluation_study.METHODS)
     for name in methods():
@@ -136,7 +136,9 @@ def test_lrp_and_cam_methods_match_their_library_calls_on_a_c3d():
 
 def test_the_studies_explain_through_the_registry():
     """The border, evaluation and TSR studies' own names give the registry's maps."""
-    from vidsal_core.analysis import border, evaluation_study, tsr_study
+    from vidsal_study.chapters import border
+    from vidsal_study.chapters.evaluation import study as evaluation_study
+    from vidsal_study.chapters.tsr import study as tsr_study
 
     model, video = _float64()
     options = {"ig_steps": 4, "smoothgrad_samples": 2, "tsr_block": 2, "superpixels": 4, "occlusion_baseline": "zero",
@@ -175,7 +177,7 @@ def test_unknown_methods_and_options_are_refused_by_name():
         explain("input_gradient", model, video[None], 0)
     with pytest.raises(ConfigError, match="choose one of"):
         options_of("lime")
-    from vidsal_core.analysis import evaluation_study
+    from vidsal_study.chapters.evaluation import study as evaluation_study
 
     with pytest.raises(ConfigError, match=r"method='lime': choose one of"):
         evaluation_study.explain(model, video, 0, "lime", {})

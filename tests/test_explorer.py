@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.explorer import explorer_layers, frame_explorer_html
+from vidsal_study.explorer import explorer_layers, frame_explorer_html
 from vidsal_core.plot import colourise, normalise_map
 
 
@@ -60,7 +60,7 @@ def test_html_embeds_every_frame_of_every_layer():
 
 def test_live_widget_shows_another_frame_and_method_on_input():
     """The ipywidgets explorer of a live notebook: the slider and the method menu change the image."""
-    from vidsal_core.explorer import frame_explorer_widget
+    from vidsal_study.explorer import frame_explorer_widget
 
     video = np.zeros((4, 1, 8, 8), dtype=np.float32)
     for t in range(4):

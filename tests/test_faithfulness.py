@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidsal_core.analysis.faithfulness import (
+from vidsal_core.metrics.faithfulness import (
     curve_auc, faithfulness, perturbation_curve, perturbation_curve_reference, point_counts, random_baseline,
     random_orders, saliency_order, unit_labels, unit_scores,
 )
@@ -162,7 +162,7 @@ def _tiny_per_frame(name):
 @pytest.mark.parametrize("name", ["frame_lstm", "ica_lstm"])
 @pytest.mark.parametrize("mode", ["deletion", "insertion"])
 def test_frame_curves_from_encodings_agree_with_the_naive_loop_in_float64(name, mode):
-    from vidsal_core.analysis.faithfulness import frame_perturbation_curve
+    from vidsal_core.metrics.faithfulness import frame_perturbation_curve
     from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
     model = _tiny_per_frame(name)
@@ -187,7 +187,7 @@ def test_faithfulness_takes_the_encoding_path_by_itself_and_gives_the_same_areas
                             torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).eval()
     video = torch.ones(3, 1, 2, 2, dtype=torch.float64)
     masks, baseline = frame_masks(3, 2, 2), torch.zeros_like(video)
-    from vidsal_core.analysis.faithfulness import _encoded_for_frames
+    from vidsal_core.metrics.faithfulness import _encoded_for_frames
 
     assert _encoded_for_frames(model, video, masks) is not None, "frame units of a per-frame model: encodings"
     assert _encoded_for_frames(model, video, block_masks(3, 2, 2, 1)) is None, "blocks change every encoding"

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from vidsal_core.analysis import evaluation_findings, evaluation_study, tsr_findings, tsr_study
-from vidsal_core.analysis.localisation import part_region
-from vidsal_core.analysis.sweeps import SweepItem
+from vidsal_study.chapters.evaluation import findings as evaluation_findings, study as evaluation_study
+from vidsal_study.chapters.tsr import findings as tsr_findings, study as tsr_study
+from vidsal_core.metrics.localisation import part_region
+from vidsal_study.sweeps import SweepItem
 from vidsal_core.data.synthkth import PART_INDEX
 
 FRAMES, HEIGHT, WIDTH = 6, 8, 10

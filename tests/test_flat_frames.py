@@ -1,12 +1,12 @@
-"""The one flat-frame rule (vidsal_core.analysis.flat_frames): chance on flat frames, pairs by frame, two versions."""
+"""The one flat-frame rule (vidsal_core.metrics.flat_frames): chance on flat frames, pairs by frame, two versions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vidsal_core.analysis import flat_frames as rule
-from vidsal_core.analysis.statistics import mean_interval
+from vidsal_core.metrics import flat_frames as rule
+from vidsal_core.statistics import mean_interval
 from vidsal_core.errors import ConfigError
 
 

@@ -154,7 +154,7 @@ def test_default_layers_of_c3d_and_i3d_exist_and_give_the_papers_resolution():
     i3d_clip = torch.rand(16, 3, 32, 32)
     assert gradcam.coarse_class_activation_map(i3d, i3d_clip, 0).shape[0] == 2  # 1/8 of the frames
     # the border chapter's Grad-CAM-4 layers have four time positions on 16 frames
-    from vidsal_core.analysis.border import CAM_BLOCK4_LAYERS, explanation_map
+    from vidsal_study.chapters.border import CAM_BLOCK4_LAYERS, explanation_map
 
     assert gradcam.coarse_class_activation_map(c3d, clip, 0, target_layer=CAM_BLOCK4_LAYERS["c3d"]).shape[0] == 4
     assert gradcam.coarse_class_activation_map(i3d, i3d_clip, 0, target_layer=CAM_BLOCK4_LAYERS["i3d"]).shape[0] == 4
@@ -164,7 +164,7 @@ def test_default_layers_of_c3d_and_i3d_exist_and_give_the_papers_resolution():
 
 def test_two_time_positions_leave_no_border_coefficient_and_four_do():
     """Upsampled from 2 time positions, a map's share is a constant plus an odd function of time: border a = 0."""
-    from vidsal_core.analysis.relevance import border_coefficient, frame_relevance, lookahead_coefficient, relevance_share
+    from vidsal_core.metrics.relevance import border_coefficient, frame_relevance, lookahead_coefficient, relevance_share
 
     generator = torch.Generator().manual_seed(3)
     for positions in (2, 4):

@@ -287,7 +287,7 @@ def test_checkpoint_extraction_checks_the_hash(tmp_path):
 
 
 def test_demo_windows_are_evenly_spaced_and_inside_the_clip():
-    from vidsal_core.models.i3d_demo import window_starts
+    from vidsal_study.chapters.models.i3d_demo import window_starts
 
     assert window_starts(250, 32, 6) == [0, 44, 87, 131, 174, 218]
     assert window_starts(32, 32, 4) == [0]
@@ -298,7 +298,7 @@ def test_demo_windows_are_evenly_spaced_and_inside_the_clip():
 def test_demo_strip_is_written(tmp_path):
     import matplotlib.image
 
-    from vidsal_core.models.i3d_demo import deep_taylor_strip
+    from vidsal_study.chapters.models.i3d_demo import deep_taylor_strip
 
     torch.manual_seed(0)
     path = deep_taylor_strip(InceptionI3d().eval(), torch.rand(8, 3, 32, 32), 3, tmp_path / "strip.png", every=2)

@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from vidsal_core.analysis.randomisation import reinitialise_layer
+from vidsal_core.metrics.randomisation import reinitialise_layer
 from vidsal_core.models.c3d import C3D
 from vidsal_core.models.layout import explaining_layout, has_3d_convolutions
 from vidsal_core.models.registry import build_model

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidsal_core.analysis.localisation import (
+from vidsal_core.metrics.localisation import (
     LEG_PARTS, area_share, auroc, auroc_reference, frame_auroc, frame_auroc_reference, frame_mass,
     localisation_metrics, magnitude, mass_share, part_region, pointing_game, temporal_correlation,
 )

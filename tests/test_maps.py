@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from _saliency_models import QuadraticFrames
-from vidsal_core.analysis.maps import (
+from vidsal_core.metrics.maps import (
     frame_mass_share,
     map_magnitude,
     motion_magnitude,

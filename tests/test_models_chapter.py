@@ -1,4 +1,4 @@
-"""vidsal_core.models.chapter (the models chapter's findings) and the chapter's I3D helpers of models.i3d_demo."""
+"""vidsal_study.chapters.models.findings (the models chapter's findings) and the chapter's I3D helpers of models.i3d_demo."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from torch import nn
 
 from _tiny_models import ConstantModel, tiny_corpus
 from vidsal_core.errors import ConfigError
-from vidsal_core.models import chapter, i3d_demo
-from vidsal_core.models.chapter import (
+from vidsal_study.chapters.models import findings as chapter, i3d_demo
+from vidsal_study.chapters.models.findings import (
     AccuracyFindings, CurveFindings, PortFindings, RunAccuracy, StartClipFindings, TestSets, VariantFindings, binary_claims,
     chapter_settings, chosen_videos, curve_findings, cut_predictions, diagnosis_findings, dropout_split, error_clips,
     evaluate_runs, family_findings, family_split, names_list, port_findings, start_clip_findings,
 )
 from vidsal_core.models.evaluation import AccuracyReport
-from vidsal_core.models.report import TARGETS, batch_dependence
-from vidsal_core.models.runs import build_run
+from vidsal_study.chapters.models.report import TARGETS, batch_dependence
+from vidsal_study.runs import build_run
 
 SIX = ["walking", "jogging", "running", "boxing", "handwaving", "handclapping"]
 

@@ -1,4 +1,4 @@
-"""vidsal_core.models.defects: the models chapter's checks of seed 000's four code defects."""
+"""vidsal_study.chapters.models.defects: the models chapter's checks of seed 000's four code defects."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from torch import nn
 
 from _tiny_models import tiny_corpus
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.chapter import AccuracyFindings, RunAccuracy
-from vidsal_core.models.defects import (
+from vidsal_study.chapters.models.findings import AccuracyFindings, RunAccuracy
+from vidsal_study.chapters.models.defects import (
     AttentionFindings, ChangeFindings, OffsetFindings, attention_findings, change_findings, dependence_findings,
     offset_findings, refusal_text,
 )
 from vidsal_core.models.evaluation import AccuracyReport
 from vidsal_core.models.registry import build_model
-from vidsal_core.models.report import attended_frames, batch_dependence
-from vidsal_core.models.runs import build_run
+from vidsal_study.chapters.models.report import attended_frames, batch_dependence
+from vidsal_study.runs import build_run
 
 
 def _report():
@@ -186,7 +186,7 @@ def test_attention_of_runs_with_clips_of_other_lengths_is_read_and_drawn_per_run
 
     matplotlib.use("Agg")
     from vidsal_core import plot
-    from vidsal_core.models.defects import AttentionFindings
+    from vidsal_study.chapters.models.defects import AttentionFindings
 
     spreads = {"ica_lstm_binary": np.linspace(1, 20, 30), "ica_lstm_binary_control": np.linspace(1, 10, 16)}
     values = AttentionFindings(spreads).glued()

@@ -1,4 +1,4 @@
-"""vidsal_core.models.report (the models chapter's numbers) and the I3D entries of the registry."""
+"""vidsal_study.chapters.models.report (the models chapter's numbers) and the I3D entries of the registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torch import nn
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH, InceptionI3d
 from vidsal_core.models.registry import available_models, build_model
-from vidsal_core.models.report import (
+from vidsal_study.chapters.models.report import (
     attended_frames, batch_dependence, confused_pairs, count_parameters, errors_within,
     offset_only_accuracy, parameter_change, target_status, training_clip_offsets, training_curves,
 )

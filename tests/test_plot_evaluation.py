@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vidsal_core import plot
-from vidsal_core.analysis.evaluation_study import METRICS, summary_table
+from vidsal_study.chapters.evaluation.study import METRICS, summary_table
 
 PERSONS = [1, 2, 3]
 

@@ -16,10 +16,10 @@ import torch
 
 from vidsal_core import plot
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.chapter import AccuracyFindings, CurveFindings, RunAccuracy, VariantFindings
-from vidsal_core.models.defects import OffsetFindings
+from vidsal_study.chapters.models.findings import AccuracyFindings, CurveFindings, RunAccuracy, VariantFindings
+from vidsal_study.chapters.models.defects import OffsetFindings
 from vidsal_core.models.evaluation import AccuracyReport
-from vidsal_core.models.runs import build_run
+from vidsal_study.runs import build_run
 
 
 def curves():

@@ -35,7 +35,7 @@ def test_setup_applies_the_house_style_and_takes_overrides(restored_rc):
 def test_every_chapter_calls_setup_instead_of_its_own_rc_line():
     import json
 
-    from vidsal_core.book import NOTEBOOKS
+    from vidsal_study.book import NOTEBOOKS
 
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         code = ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
@@ -45,7 +45,7 @@ def test_every_chapter_calls_setup_instead_of_its_own_rc_line():
 
 def _share_frame():
     """Results-like rows: 4 persons × 2 steps of one explanation, shares of 16 frames."""
-    from vidsal_core.analysis import border
+    from vidsal_study.chapters import border
 
     u = np.linspace(-1, 1, 16)
     rows = []
@@ -80,8 +80,8 @@ def test_one_glue_helper_lives_in_the_book_and_imports_myst_nb_only_when_called(
 
     import pytest
 
-    from vidsal_core import book
-    from vidsal_core.analysis.statistics import Estimate
+    from vidsal_study import book
+    from vidsal_core.statistics import Estimate
     from vidsal_core.errors import ConfigError
 
     glued = {}

@@ -9,9 +9,9 @@ import nbformat
 import papermill
 import pytest
 
-from vidsal_core import book, provenance
-from vidsal_core.book import ROOT, chapters_in_toc, declared_parameters, run_chapter
-from vidsal_core.provenance import BOX_CLASS, collect, fill_status, read_record, release_version, status_markdown
+from vidsal_study import book, provenance
+from vidsal_study.book import ROOT, chapters_in_toc, declared_parameters, run_chapter
+from vidsal_study.provenance import BOX_CLASS, collect, fill_status, read_record, release_version, status_markdown
 
 
 def _template(directory, body):
@@ -21,7 +21,7 @@ def _template(directory, body):
                                            'size = 3  # a size\n')
     parameters.metadata["tags"] = ["parameters"]
     notebook.cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nIts question."), parameters,
-                      nbformat.v4.new_code_cell("from vidsal_core.book import check_parameters\ncheck_parameters(In)"),
+                      nbformat.v4.new_code_cell("from vidsal_study.book import check_parameters\ncheck_parameters(In)"),
                       nbformat.v4.new_code_cell(body)]
     nbformat.write(notebook, directory / "toy.ipynb")
 

@@ -8,7 +8,7 @@ frame as one image.
 Where the definitions differ, and how the tests align them:
 
 ``quantus.MPRT`` (model parameter randomisation) vs
-:func:`vidsal_core.analysis.randomisation.cascading_randomisation`
+:func:`vidsal_core.metrics.randomisation.cascading_randomisation`
 
 - Layer order: Quantus takes every module with ``reset_parameters`` in reverse
   *registration* order; vidsal the reverse *forward* order (they differ for
@@ -26,7 +26,7 @@ Where the definitions differ, and how the tests align them:
   is not compared.
 
 ``quantus.PointingGame``, ``AttributionLocalisation``, ``AUC`` vs
-:mod:`vidsal_core.analysis.localisation`'s ``pointing_game``, ``mass_share``, ``auroc``
+:mod:`vidsal_core.metrics.localisation`'s ``pointing_game``, ``mass_share``, ``auroc``
 
 - vidsal scores the magnitude ``Σ_c |s|``; Quantus the values as given unless
   ``abs=True`` (PointingGame and AUC default to signed values). Aligned with
@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 from _toy_videos import TINY_MODELS
-from vidsal_core.analysis.randomisation import cascading_randomisation, reinitialise_layer
+from vidsal_core.metrics.randomisation import cascading_randomisation, reinitialise_layer
 from vidsal_core.models.registry import build_model
 from vidsal_core.saliency.gradients import input_gradient
 
@@ -111,11 +111,11 @@ def test_model_parameter_randomisation_agrees_with_quantus_mprt(name):
 
 
 def _localisation():
-    localisation = pytest.importorskip("vidsal_core.analysis.localisation",
-                                       reason="vidsal_core.analysis.localisation is not written yet")
+    localisation = pytest.importorskip("vidsal_core.metrics.localisation",
+                                       reason="vidsal_core.metrics.localisation is not written yet")
     missing = [name for name in ("mass_share", "pointing_game", "auroc") if not hasattr(localisation, name)]
     if missing:
-        pytest.skip(f"vidsal_core.analysis.localisation lacks {missing}")
+        pytest.skip(f"vidsal_core.metrics.localisation lacks {missing}")
     return localisation
 
 

@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from _toy_videos import TINY_MODELS
-from vidsal_core.analysis.randomisation import (
+from vidsal_core.metrics.randomisation import (
     _layer_seed,
     cascading_randomisation,
     cascading_randomisation_reference,
@@ -294,7 +294,7 @@ def _last_step(values, persons):
 
 def test_the_one_rule_passes_below_half_fails_above_and_counts_persons_not_clips():
     """Per-frame Spearman per clip, person bootstrap, results.verdict(direction="less", null=0.5)."""
-    from vidsal_core.results import verdict
+    from vidsal_study.results import verdict
 
     rng = np.random.default_rng(0)
     persons = np.arange(10)

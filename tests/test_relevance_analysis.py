@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidsal_core.analysis.relevance import (
+from vidsal_core.metrics.relevance import (
     border_coefficient,
     effect_estimates,
     fit_linear,

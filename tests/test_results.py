@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from vidsal_core.book import chapter_fingerprint
+from vidsal_study.book import chapter_fingerprint
 from vidsal_core.errors import ConfigError
-from vidsal_core.results import read_claims, record_claims, results_path
+from vidsal_study.results import read_claims, record_claims, results_path
 
 ROW = {"claim_id": "002-border-trained", "quantity": "border x100", "estimate": -2.5,
        "low": -3.0, "high": -2.0, "units": 9, "direction": "greater", "null": 0.0, "verdict": "contradicted",
@@ -37,7 +37,7 @@ def test_profiles_do_not_mix_and_rerun_replaces(tmp_path):
 
 
 def test_missing_chapter_names_the_chapter_to_run(tmp_path):
-    with pytest.raises(ConfigError, match="chapter 'models'.*python -m vidsal_core.book --profile quick models"):
+    with pytest.raises(ConfigError, match="chapter 'models'.*python -m vidsal_study.book --profile quick models"):
         read_claims(["models"], "quick", results_dir=tmp_path)
     assert read_claims(["models"], "quick", results_dir=tmp_path, missing="skip") == []
 
@@ -64,7 +64,7 @@ def test_corrupt_file_is_reported_with_its_path(tmp_path):
 
 
 def test_summary_reruns_when_a_chapter_saves_new_results(monkeypatch, tmp_path):
-    import vidsal_core.results as results
+    import vidsal_study.results as results
 
     monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     before = chapter_fingerprint("summary", "quick")
@@ -89,13 +89,13 @@ def test_summary_reruns_when_a_chapter_saves_new_results(monkeypatch, tmp_path):
     (0.3, 0.5, 8, "greater", 0.5, "inconclusive"),           # an interval that touches the null holds it
 ])
 def test_one_verdict_rule(low, high, units, direction, null, expected):
-    from vidsal_core.results import verdict
+    from vidsal_study.results import verdict
 
     assert verdict(low, high, units, direction, null) == expected
 
 
 def test_verdict_refuses_an_unknown_direction_and_a_reversed_interval():
-    from vidsal_core.results import verdict
+    from vidsal_study.results import verdict
 
     with pytest.raises(ConfigError, match="direction='up'"):
         verdict(0.1, 0.2, 9, "up")
@@ -104,8 +104,8 @@ def test_verdict_refuses_an_unknown_direction_and_a_reversed_interval():
 
 
 def test_claim_rows_take_their_verdict_and_units_from_the_estimate(tmp_path):
-    from vidsal_core.analysis.statistics import Estimate
-    from vidsal_core.results import claim_row, new_row
+    from vidsal_core.statistics import Estimate
+    from vidsal_study.results import claim_row, new_row
 
     row = claim_row("002-border-trained", "border x100 (C3D, SA)", Estimate(-0.0841, -0.0861, -0.0830, 27, 9),
                     scale=100)
@@ -119,8 +119,8 @@ def test_claim_rows_take_their_verdict_and_units_from_the_estimate(tmp_path):
 
 
 def test_a_row_whose_verdict_disagrees_with_the_rule_is_refused(tmp_path):
-    from vidsal_core.analysis.statistics import Estimate
-    from vidsal_core.results import claim_row
+    from vidsal_core.statistics import Estimate
+    from vidsal_study.results import claim_row
 
     row = claim_row("000-set-of-frames", "q", Estimate(0.6, -1.5, 2.8, 40, 9))
     assert row["verdict"] == "inconclusive"
@@ -131,7 +131,7 @@ def test_a_row_whose_verdict_disagrees_with_the_rule_is_refused(tmp_path):
 
 
 def test_counts_and_aggregates_are_computed_from_the_rows():
-    from vidsal_core.results import claim_aggregate, verdict_counts
+    from vidsal_study.results import claim_aggregate, verdict_counts
 
     rows = [{"source": "002", "claim": "border", "quantity": "border x100 (I3D, DTD)", "verdict": "reproduced"},
             {"source": "002", "claim": "border", "quantity": "border x100 (C3D, DTD)", "verdict": "contradicted"},
@@ -145,7 +145,7 @@ def test_counts_and_aggregates_are_computed_from_the_rows():
 
 
 def test_a_claim_row_without_a_registered_claim_id_is_refused(tmp_path):
-    from vidsal_core.results import check_row
+    from vidsal_study.results import check_row
 
     without = {key: value for key, value in ROW.items() if key != "claim_id"}
     with pytest.raises(ConfigError, match="must name its claim_id in the claim register"):
@@ -163,7 +163,7 @@ def test_a_claim_row_without_a_registered_claim_id_is_refused(tmp_path):
     ({"kind": "hypothesis"}, "kind 'hypothesis' disagrees"),
 ])
 def test_a_row_that_disagrees_with_its_register_entry_is_refused(change, message):
-    from vidsal_core.results import check_row
+    from vidsal_study.results import check_row
 
     with pytest.raises(ConfigError, match=message):
         check_row({**ROW, **change})
@@ -175,7 +175,7 @@ def test_the_register_is_complete_and_its_seed_quotes_are_verbatim():
     import re
     from pathlib import Path
 
-    from vidsal_core.results import KINDS, MAX_QUOTE_WORDS, load_register
+    from vidsal_study.results import KINDS, MAX_QUOTE_WORDS, load_register
 
     register = load_register()
     assert len(register.claims) >= 15
@@ -205,7 +205,7 @@ def test_the_register_is_complete_and_its_seed_quotes_are_verbatim():
 
 
 def test_bad_registers_name_the_entry_and_the_problem():
-    from vidsal_core.results import parse_register
+    from vidsal_study.results import parse_register
 
     good = {"id": "x", "source": "s", "section": "§1", "quote": "a b c", "kind": "finding", "statement": "x",
             "direction": "greater", "null": 0.0}
@@ -221,7 +221,7 @@ def test_bad_registers_name_the_entry_and_the_problem():
 
 
 def test_counts_by_source_and_kind_put_the_seeds_own_findings_first():
-    from vidsal_core.results import source_kind_counts
+    from vidsal_study.results import source_kind_counts
 
     rows = [{"source": "ismail2020", "kind": "finding", "verdict": "contradicted"},
             {"source": "002", "kind": "hypothesis", "verdict": "inconclusive"},
@@ -240,7 +240,7 @@ def test_holm_keeps_only_the_verdicts_that_survive_a_familywise_correction():
     (0.0001 ≤ 0.05/3), then stops at the second (0.03 > 0.05/2); the other source's row is its own family."""
     from scipy import stats
 
-    from vidsal_core.results import holm_survivors, row_p_value
+    from vidsal_study.results import holm_survivors, row_p_value
 
     quantile = stats.t.ppf(0.975, 8)
 

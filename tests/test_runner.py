@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from vidsal_core import book
-from vidsal_core.book import chapter_needs, exercises, read_times, record_time, run_chapters, times_path
+from vidsal_study import book
+from vidsal_study.book import chapter_needs, exercises, read_times, record_time, run_chapters, times_path
 from vidsal_core.errors import ConfigError
 
 
@@ -80,7 +80,7 @@ def test_chapters_side_by_side_run_in_worker_processes_record_their_times_and_ar
 
 
 def test_the_toc_parts_separate_the_study_from_the_teaching_page():
-    from vidsal_core.book import chapters_in_toc
+    from vidsal_study.book import chapters_in_toc
 
     study = chapters_in_toc(part="The study")
     assert study[0] == "data" and study[-1] == "summary" and "teaching" not in study
@@ -91,7 +91,7 @@ def test_the_toc_parts_separate_the_study_from_the_teaching_page():
 
 
 def test_a_local_dask_spec_starts_one_cluster_for_every_chapter_and_the_record_says_local(tmp_path, monkeypatch):
-    from vidsal_core.analysis import sweeps
+    from vidsal_study import sweeps
 
     started, calls = [], []
 
@@ -120,7 +120,7 @@ def test_a_local_dask_spec_starts_one_cluster_for_every_chapter_and_the_record_s
 
 
 def test_a_scheduler_address_is_passed_to_the_chapters_as_it_is(tmp_path, monkeypatch):
-    from vidsal_core.analysis import sweeps
+    from vidsal_study import sweeps
 
     calls = []
     monkeypatch.setattr(sweeps, "start_local_cluster", lambda *arguments: pytest.fail("no cluster for an address"))

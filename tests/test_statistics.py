@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vidsal_core.analysis.statistics import UNIT, mean_interval
+from vidsal_core.statistics import UNIT, mean_interval
 from vidsal_core.errors import ConfigError
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from vidsal_core.analysis.sweeps import (
+from vidsal_study.sweeps import (
     SweepItem,
     content_hash,
     pending_items,

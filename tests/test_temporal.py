@@ -1,4 +1,4 @@
-"""Saliency share per frame, the vanishing index and the log-share slope (vidsal_core.analysis.temporal)."""
+"""Saliency share per frame, the vanishing index and the log-share slope (vidsal_study.chapters.vanishing.temporal)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from _saliency_models import LinearFrames
-from vidsal_core.analysis.temporal import (
+from vidsal_study.chapters.vanishing.temporal import (
     edge_frames, frame_saliency_mass, log_share_slope, naive_saliency_shares, saliency_share, saliency_shares,
     vanishing_index,
 )
@@ -148,7 +148,7 @@ def test_bad_arguments_are_named():
 # --- chapter helpers ----------------------------------------------------------------------------
 
 def test_spread_entries_cycles_scenarios_and_keeps_counts():
-    from vidsal_core.analysis.temporal import spread_entries
+    from vidsal_study.chapters.vanishing.temporal import spread_entries
 
     entries = [{"person": p, "action": a, "scenario": s, "key": f"{p}{a}{s}"}
                for p in (2, 3) for a in ("walking", "running") for s in ("d1", "d2", "d3", "d4")]
@@ -164,7 +164,7 @@ def test_spread_entries_cycles_scenarios_and_keeps_counts():
 
 
 def test_interval_or_nan_gives_nan_without_values():
-    from vidsal_core.analysis.temporal import interval_or_nan
+    from vidsal_study.chapters.vanishing.temporal import interval_or_nan
 
     assert np.isnan(interval_or_nan([np.nan, np.nan]).mean)
     estimate = interval_or_nan([1.0, 2.0, np.nan, 3.0], ["a", "b", "c", "c"])
@@ -172,8 +172,8 @@ def test_interval_or_nan_gives_nan_without_values():
 
 
 def test_chapter_settings_and_window_variant_of_the_quick_profile():
-    from vidsal_core.analysis.temporal import chapter_settings, window_variant
-    from vidsal_core.models.runs import build_run
+    from vidsal_study.chapters.vanishing.temporal import chapter_settings, window_variant
+    from vidsal_study.runs import build_run
 
     settings = chapter_settings("quick")
     assert len(settings["videos_per_person_action"]) == len(settings["pairs"])
@@ -192,7 +192,7 @@ def test_chapter_settings_and_window_variant_of_the_quick_profile():
 
 
 def test_chapter_window_variant_is_the_run_the_vanishing_chapter_trains():
-    from vidsal_core.analysis.temporal import chapter_settings, chapter_window_variant
+    from vidsal_study.chapters.vanishing.temporal import chapter_settings, chapter_window_variant
 
     settings = chapter_settings("default")
     run = chapter_window_variant("default")
@@ -206,7 +206,7 @@ def test_chapter_window_variant_is_the_run_the_vanishing_chapter_trains():
 
 
 def test_edge_share_ratio_is_one_for_uniform_shares_and_known_otherwise():
-    from vidsal_core.analysis.temporal import edge_share_ratio
+    from vidsal_study.chapters.vanishing.temporal import edge_share_ratio
 
     assert edge_share_ratio(np.full(20, 0.05)) == pytest.approx(1.0)
     shares = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0])  # k = 2 of T = 8

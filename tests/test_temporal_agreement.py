@@ -10,8 +10,8 @@ import torch
 
 from _saliency_models import QuadraticFrames
 from _toy_videos import TINY_MODELS
-from vidsal_core.analysis.statistics import Estimate
-from vidsal_core.analysis.temporal_agreement import (
+from vidsal_core.statistics import Estimate
+from vidsal_study.chapters.time_contribution.study import (
     MEASURES, StudySettings, agreement, in_view, in_view_auc, interval, keyframe_indicator,
     paired_difference, position_band, study_video, window_synergy,
 )

@@ -10,11 +10,11 @@ import torch
 
 from _time_contribution_study import N_FRAMES, RUNS, study
 from _toy_videos import TINY_MODELS
-from vidsal_core.analysis.statistics import Estimate
-from vidsal_core.analysis.temporal_agreement import (
+from vidsal_core.statistics import Estimate
+from vidsal_study.chapters.time_contribution.study import (
     ClipPanel, Study, StudySettings, explain_own_clip, readers_model_panel, record_videos,
 )
-from vidsal_core.analysis.time_contribution_findings import (
+from vidsal_study.chapters.time_contribution.findings import (
     IN_VIEW_NEITHER, IN_VIEW_WORDS, LATE_WORDS, claim_table, claim_texts, estimate_text, pick_example, sign_reading,
     time_contribution_findings,
 )
@@ -86,7 +86,7 @@ def test_windows_drop_flips_and_synergy(found):
 
 def test_bounded_quantities_keep_their_interval_in_range(found):
     # the share of masks that flip (0–100 %) and the AUCs (0–1) get the bounded interval; drops keep the t interval
-    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_core.statistics import mean_interval
 
     flips = found.windows[(LSTM, 3)]["flips"]
     values, persons = [100 * 0.2 * clip for clip in range(4)], [1, 2, 3, 4]

@@ -12,7 +12,7 @@ import torch
 
 from _time_contribution_study import N_FRAMES, RUNS, study
 from vidsal_core import plot
-from vidsal_core.analysis.temporal_agreement import MEASURES, ClipPanel
+from vidsal_study.chapters.time_contribution.study import MEASURES, ClipPanel
 
 LSTM, ICA = RUNS
 

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from vidsal_core.analysis import training_runs as tr
-from vidsal_core.analysis.statistics import Estimate
-from vidsal_core.analysis.claims_summary import claims_table, control_column, training_runs_column
+from vidsal_study import training_runs as tr
+from vidsal_core.statistics import Estimate
+from vidsal_study.chapters.summary.claims import claims_table, control_column, training_runs_column
 from vidsal_core.errors import ConfigError
-from vidsal_core.models.runs import build_run, profile_runs, replicate_of, training_runs
-from vidsal_core.profiles import load_profile
-from vidsal_core.results import check_row, claim_row, load_register, training_runs_entry, verdict
+from vidsal_study.runs import build_run, profile_runs, replicate_of, training_runs
+from vidsal_study.profiles import load_profile
+from vidsal_study.results import check_row, claim_row, load_register, training_runs_entry, verdict
 
 
 def _profile(tmp_path, replicates):
@@ -144,7 +144,7 @@ def test_robust_rows_measures_every_replicate_and_the_controls(tmp_path):
 
 
 def test_border_rows_about_c3d_rest_on_one_run_where_the_profile_trains_it_once():
-    from vidsal_core.analysis.border.replicates import robust_border_rows, robust_step_rows
+    from vidsal_study.chapters.border.replicates import robust_border_rows, robust_step_rows
 
     c3d = _row("002-border-trained", "border coefficient x100, DTD (C3D on SynthKTH)", 0.1, 0.5)
     i3d = _row("002-border-trained", "border coefficient x100, DTD (I3D on real footage)", 0.1, 0.5)

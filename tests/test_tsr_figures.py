@@ -12,8 +12,8 @@ import pytest
 
 from test_tsr_findings import RUNS, results_table, tiny_examples
 from vidsal_core import plot
-from vidsal_core.analysis.tsr_findings import tsr_findings
-from vidsal_core.analysis.tsr_study import METHOD_LABELS, METHODS
+from vidsal_study.chapters.tsr.findings import tsr_findings
+from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS
 from vidsal_core.errors import ConfigError
 
 

@@ -1,4 +1,4 @@
-"""The TSR chapter's findings (vidsal_core.analysis.tsr_findings) on a hand-made study, and its helpers in tsr_study."""
+"""The TSR chapter's findings (vidsal_study.chapters.tsr.findings) on a hand-made study, and its helpers in tsr_study."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from _toy_videos import moving_square_clip
-from vidsal_core.analysis.tsr_findings import (
+from vidsal_study.chapters.tsr.findings import (
     CLOSER_WORDS,
     DIFFERENCES,
     NO_EMPTY_FRAMES,
@@ -25,9 +25,9 @@ from vidsal_core.analysis.tsr_findings import (
     superpixel_cost_glued,
     tsr_findings,
 )
-from vidsal_core.analysis.evaluation_findings import mask_sentence
-from vidsal_core.analysis.tsr_findings import LEGS_CLAIM_ID, ONE_STEP_CLAIM_ID
-from vidsal_core.analysis.tsr_study import (
+from vidsal_study.chapters.evaluation.findings import mask_sentence
+from vidsal_study.chapters.tsr.findings import LEGS_CLAIM_ID, ONE_STEP_CLAIM_ID
+from vidsal_study.chapters.tsr.study import (
     METHODS,
     SEED_SETTING,
     Examples,

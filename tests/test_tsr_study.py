@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from _saliency_models import QuadraticFrames
-from vidsal_core.analysis.tsr_study import (
+from vidsal_study.chapters.tsr.study import (
     METHODS,
     StudySettings,
     clip_metrics,

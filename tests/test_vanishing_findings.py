@@ -1,18 +1,18 @@
-"""The vanishing chapter's findings (vidsal_core.analysis.vanishing) on hand-made shares whose answers are known."""
+"""The vanishing chapter's findings (vidsal_study.chapters.vanishing.study) on hand-made shares whose answers are known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vidsal_core.analysis.border.tables import markdown_table
-from vidsal_core.analysis.temporal import saliency_share
-from vidsal_core.analysis.vanishing import (
+from vidsal_study.chapters.border.tables import markdown_table
+from vidsal_study.chapters.vanishing.temporal import saliency_share
+from vidsal_study.chapters.vanishing.study import (
     EARLY_FLOOR, FIXED_WINDOW, LATE_THRESHOLD, ShareRecord, example_clip, noisy_frame_shift, record_of,
     vanishing_findings,
 )
 from vidsal_core.errors import ConfigError
-from vidsal_core.results import check_row, record_claims
+from vidsal_study.results import check_row, record_claims
 
 FRAMES = 20  # k = 5 frames at each end with fraction 0.25
 PERSONS = np.repeat(np.arange(8), 2)  # 8 test persons, two clips each: enough units for a counted verdict
@@ -66,9 +66,9 @@ def test_index_early_share_and_differences_are_the_geometric_answers():
 def test_early_and_last_frame_shares_get_intervals_inside_their_range():
     # E lies in [0, T/k] = [0, 4] and the last frame's share in [0, 1]: their intervals are the cluster Wilson
     # interval on that range (statistics.mean_interval with bounds), the index V keeps the t interval
-    from vidsal_core.analysis.statistics import mean_interval
-    from vidsal_core.analysis.temporal import edge_share_ratio, vanishing_index
-    from vidsal_core.analysis.vanishing import early_share_bounds
+    from vidsal_core.statistics import mean_interval
+    from vidsal_study.chapters.vanishing.temporal import edge_share_ratio, vanishing_index
+    from vidsal_study.chapters.vanishing.study import early_share_bounds
 
     records = records_of(lstm=3.0)  # a steep decay: E near 0, the last frame near 2/3 of the mass
     findings = vanishing_findings(records, fraction=0.25)
@@ -254,7 +254,7 @@ def test_the_chapters_figures_draw_every_curve_and_interval():
 
 def test_a_readers_clip_is_cut_and_resized_as_the_models_read_clips(tmp_path):
     from _toy_videos import moving_square_clip
-    from vidsal_core.analysis.vanishing import own_clip
+    from vidsal_study.chapters.vanishing.study import own_clip
 
     path = moving_square_clip(tmp_path / "my clip.avi", frames=12)
     clip = own_clip(path, 10, (30, 40))

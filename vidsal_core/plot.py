@@ -16,7 +16,7 @@ The border chapters' figures live here too (:func:`share_distribution`,
 :func:`step_axis`, :func:`effect_sweep`, and at the end of the module
 :func:`share_distributions`, :func:`bias_share_dots`, :func:`step_sweeps`,
 :func:`step_accuracy`, :func:`title_card_lookahead`): they draw what
-:mod:`vidsal_core.analysis.border` computes, which draws nothing itself.
+:mod:`vidsal_study.chapters.border` computes, which draws nothing itself.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=No
     axis.fill_between(as_numpy(x), as_numpy(low), as_numpy(high), color=line.get_color(), alpha=alpha, linewidth=0)
 
 
-# --- the border chapters' figures (what vidsal_core.analysis.border computes) ----------------------------------
+# --- the border chapters' figures (what vidsal_study.chapters.border computes) ----------------------------------
 
 
 def share_distribution(axis: Any, frame: Any, explanation: str, title: str | None = None) -> None:
@@ -254,14 +254,14 @@ def share_distribution(axis: Any, frame: Any, explanation: str, title: str | Non
     axis : matplotlib axes
         Where to draw.
     frame : pandas.DataFrame
-        :func:`vidsal_core.analysis.border.results_frame` of a sweep (its
+        :func:`vidsal_study.chapters.border.results_frame` of a sweep (its
         ``explanation``, ``share`` and ``group`` columns).
     explanation : str
-        The rows drawn (a key of :data:`vidsal_core.analysis.border.EXPLANATIONS`).
+        The rows drawn (a key of :data:`vidsal_study.chapters.border.EXPLANATIONS`).
     title : str, optional
         The axes' title (default ``explanation``).
     """
-    from vidsal_core.analysis.relevance import effect_estimates, linear_curve, quadratic_curve, share_summary
+    from vidsal_core.metrics.relevance import effect_estimates, linear_curve, quadratic_curve, share_summary
 
     part = frame[frame["explanation"] == explanation]
     shares = np.stack(part["share"].to_numpy())
@@ -300,20 +300,20 @@ def effect_sweep(axis: Any, effects: Any, x: str, coefficient: str, explanations
     axis : matplotlib axes
         Where to draw.
     effects : pandas.DataFrame
-        :func:`vidsal_core.analysis.border.effects_by` over ``x`` and ``"explanation"``.
+        :func:`vidsal_study.chapters.border.effects_by` over ``x`` and ``"explanation"``.
     x : str
         The sweep variable (``"step"``, ``"offset"``).
     coefficient : {"border", "lookahead"}
         The coefficient drawn.
     explanations : sequence of str, optional
         The lines, in order (default every key of
-        :data:`~vidsal_core.analysis.border.EXPLANATIONS`), each in its colour of
-        :data:`~vidsal_core.analysis.border.EXPLANATION_COLOURS`.
+        :data:`~vidsal_study.chapters.border.EXPLANATIONS`), each in its colour of
+        :data:`~vidsal_study.chapters.border.EXPLANATION_COLOURS`.
     scale : float, optional
         Factor of the coefficients (default
-        :data:`~vidsal_core.analysis.border.TABLE_SCALE`, percentage points).
+        :data:`~vidsal_study.chapters.border.TABLE_SCALE`, percentage points).
     """
-    from vidsal_core.analysis.border import EXPLANATION_COLOURS, EXPLANATIONS, TABLE_SCALE
+    from vidsal_study.chapters.border import EXPLANATION_COLOURS, EXPLANATIONS, TABLE_SCALE
 
     explanations = tuple(EXPLANATIONS) if explanations is None else explanations
     scale = TABLE_SCALE if scale is None else scale
@@ -328,7 +328,7 @@ def effect_sweep(axis: Any, effects: Any, x: str, coefficient: str, explanations
     axis.set_ylabel(f"{coefficient} coefficient (×{scale:g})")
 
 
-# --- the evaluation chapter's figures (what vidsal_core.analysis.evaluation_study computes) ---------------------
+# --- the evaluation chapter's figures (what vidsal_study.chapters.evaluation.study computes) ---------------------
 
 #: Methods whose deletion and insertion curves :func:`evaluation_deletion_curves` draws, in order (those swept).
 EVALUATION_CURVE_METHODS: tuple[str, ...] = ("input_gradient", "integrated_gradients", "frame_occlusion", "tsr",
@@ -350,16 +350,16 @@ def method_intervals(axis: Any, table: Any, run: str, metric: str, chance: float
     axis : matplotlib axes
         Where to draw.
     table : pandas.DataFrame
-        :func:`vidsal_core.analysis.evaluation_study.summary_table` of the sweep.
+        :func:`vidsal_study.chapters.evaluation.study.summary_table` of the sweep.
     run, metric : str
         The model and the metric drawn; methods in the order of
-        :data:`~vidsal_core.analysis.evaluation_study.METHODS`, flow and random in grey.
+        :data:`~vidsal_study.chapters.evaluation.study.METHODS`, flow and random in grey.
     chance : float, optional
         A dotted vertical line at the chance level.
     title : str, optional
         The axes' title (default ``run``).
     """
-    from vidsal_core.analysis.evaluation_study import METHOD_LABELS, METHODS
+    from vidsal_study.chapters.evaluation.study import METHOD_LABELS, METHODS
 
     part = table[(table["model"] == run) & (table["metric"] == metric)].dropna(subset=["mean"])
     part = part.set_index("method").reindex([m for m in METHODS if m in set(part["method"])])
@@ -381,7 +381,7 @@ def evaluation_localisation(table: Any, runs: Sequence[str]):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`vidsal_core.analysis.evaluation_study.summary_table` of the sweep.
+        :func:`vidsal_study.chapters.evaluation.study.summary_table` of the sweep.
     runs : sequence of str
         The models, one column each.
 
@@ -409,7 +409,7 @@ def evaluation_deletion_curves(results: Any, runs: Sequence[str],
     Parameters
     ----------
     results : pandas.DataFrame
-        :func:`vidsal_core.analysis.evaluation_study.run_items` (curves ``frames_deletion``,
+        :func:`vidsal_study.chapters.evaluation.study.run_items` (curves ``frames_deletion``,
         ``frames_insertion``, ``frames_fractions`` and ``person``).
     runs : sequence of str
         The models, one column each.
@@ -422,8 +422,8 @@ def evaluation_deletion_curves(results: Any, runs: Sequence[str],
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.evaluation_study import METHOD_LABELS
-    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
+    from vidsal_core.statistics import mean_interval
 
     methods = [m for m in methods if m in set(results["method"])]
     figure, axes = plt.subplots(2, len(runs), figsize=(3.3 * len(runs), 5.4), squeeze=False, sharey=True)
@@ -460,7 +460,7 @@ def evaluation_randomisation(randomised: Any, runs: Sequence[str], methods: Sequ
     Parameters
     ----------
     randomised : pandas.DataFrame
-        :func:`vidsal_core.analysis.evaluation_study.randomisation_frames` with a ``person`` column.
+        :func:`vidsal_study.chapters.evaluation.study.randomisation_frames` with a ``person`` column.
     runs : sequence of str
         The models, one panel each.
     methods : sequence of str
@@ -472,8 +472,8 @@ def evaluation_randomisation(randomised: Any, runs: Sequence[str], methods: Sequ
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.evaluation_study import METHOD_LABELS
-    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
+    from vidsal_core.statistics import mean_interval
 
     methods = [m for m in methods if m in set(randomised["method"])]
     figure, axes = plt.subplots(1, len(runs), figsize=(3.3 * len(runs), 2.8), squeeze=False, sharey=True)
@@ -507,7 +507,7 @@ def evaluation_i3d(faith: Any, randomised: Any, methods: Sequence[str], randomis
     Parameters
     ----------
     faith, randomised : pandas.DataFrame
-        :func:`vidsal_core.analysis.evaluation_study.i3d_frames`' two frames.
+        :func:`vidsal_study.chapters.evaluation.study.i3d_frames`' two frames.
     methods, randomisation_methods : sequence of str
         The methods of each panel (``evaluation_chapter.i3d``); every randomised method is among ``methods``.
 
@@ -517,8 +517,8 @@ def evaluation_i3d(faith: Any, randomised: Any, methods: Sequence[str], randomis
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.evaluation_study import METHOD_LABELS
-    from vidsal_core.analysis.statistics import mean_interval
+    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
+    from vidsal_core.statistics import mean_interval
 
     figure, axes = plt.subplots(1, 2, figsize=(8.0, 2.9))
     for index, method in enumerate(methods):
@@ -551,7 +551,7 @@ def evaluation_i3d(faith: Any, randomised: Any, methods: Sequence[str], randomis
     return figure
 
 
-# --- the vanishing-saliency chapter's figures (what vidsal_core.analysis.vanishing computes) -------------------
+# --- the vanishing-saliency chapter's figures (what vidsal_study.chapters.vanishing.study computes) -------------------
 
 #: Colour of each model of the vanishing-saliency chapter.
 VANISHING_COLOURS = {"LSTM": "tab:blue", "ICA": "tab:orange", "ICA-fixed": "tab:green"}
@@ -571,7 +571,7 @@ def vanishing_share_curves(records: Sequence[Any], tasks: Sequence[str], methods
 
     Parameters
     ----------
-    records : sequence of :class:`~vidsal_core.analysis.vanishing.ShareRecord`
+    records : sequence of :class:`~vidsal_study.chapters.vanishing.study.ShareRecord`
         The chapter's sweeps.
     tasks, methods : sequence of str
         The columns and the rows.
@@ -582,8 +582,8 @@ def vanishing_share_curves(records: Sequence[Any], tasks: Sequence[str], methods
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.relevance import share_summary
-    from vidsal_core.analysis.vanishing import record_of
+    from vidsal_core.metrics.relevance import share_summary
+    from vidsal_study.chapters.vanishing.study import record_of
 
     n_frames = records[0].shares.shape[1]
     frames_axis = np.arange(n_frames)
@@ -618,7 +618,7 @@ def vanishing_index_intervals(index_table: Any, methods: Sequence[str], threshol
     Parameters
     ----------
     index_table : pandas.DataFrame
-        :meth:`~vidsal_core.analysis.vanishing.VanishingFindings.index_table`.
+        :meth:`~vidsal_study.chapters.vanishing.study.VanishingFindings.index_table`.
     methods : sequence of str
         The panels.
     threshold : float, default log10 2
@@ -655,7 +655,7 @@ def vanishing_visibility(records: Sequence[Any], task: str, visible_threshold: f
 
     Parameters
     ----------
-    records : sequence of :class:`~vidsal_core.analysis.vanishing.ShareRecord`
+    records : sequence of :class:`~vidsal_study.chapters.vanishing.study.ShareRecord`
         The chapter's sweeps (the trained LSTM and ICA-LSTM of ``task``, input gradient).
     task : str
         The task drawn.
@@ -668,8 +668,8 @@ def vanishing_visibility(records: Sequence[Any], task: str, visible_threshold: f
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.relevance import share_summary
-    from vidsal_core.analysis.vanishing import record_of
+    from vidsal_core.metrics.relevance import share_summary
+    from vidsal_study.chapters.vanishing.study import record_of
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.0))
     axis = axes[0]
@@ -720,8 +720,8 @@ def vanishing_window(records: Sequence[Any], task: str, window: int | None = Non
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.relevance import share_summary
-    from vidsal_core.analysis.vanishing import record_of
+    from vidsal_core.metrics.relevance import share_summary
+    from vidsal_study.chapters.vanishing.study import record_of
 
     curves = [("LSTM", "LSTM"), ("ICA", "ICA-LSTM, growing window")]
     if window is not None:
@@ -749,7 +749,7 @@ def vanishing_window(records: Sequence[Any], task: str, window: int | None = Non
 
 
 # --- time_contribution chapter figures ---
-# (what vidsal_core.analysis.temporal_agreement's study and time_contribution_findings compute)
+# (what vidsal_study.chapters.time_contribution.study's study and time_contribution_findings compute)
 
 #: Colour of each model of the time-contribution chapter.
 TIME_CONTRIBUTION_COLOURS = {"frame_lstm_binary": "tab:blue", "ica_lstm_binary": "tab:orange"}
@@ -758,7 +758,7 @@ _EXAMPLE_HEIGHTS = [1.0, 1.5, 1.1]
 
 
 def _run_name(run: str) -> str:
-    from vidsal_core.analysis.temporal_agreement import MODEL_NAMES
+    from vidsal_study.chapters.time_contribution.study import MODEL_NAMES
 
     return MODEL_NAMES.get(run, run)
 
@@ -875,7 +875,7 @@ def time_contribution_examples(study: Any, examples: Mapping[str, int], videos: 
     Parameters
     ----------
     study : Study
-        :func:`vidsal_core.analysis.temporal_agreement.run_study`'s result.
+        :func:`vidsal_study.chapters.time_contribution.study.run_study`'s result.
     examples : mapping
         Action → index of its example record (the same clip for every run).
     videos : mapping
@@ -910,7 +910,7 @@ def time_contribution_examples(study: Any, examples: Mapping[str, int], videos: 
 
 
 def _band(study: Any, run: str, curve: Any) -> dict:
-    from vidsal_core.analysis.temporal_agreement import position_band
+    from vidsal_study.chapters.time_contribution.study import position_band
 
     return position_band(100.0 * np.stack([curve(record) for record in study.records[run]]), study.groups(run),
                          study.settings.resamples)
@@ -976,7 +976,7 @@ def time_contribution_agreement(study: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.temporal_agreement import MEASURES
+    from vidsal_study.chapters.time_contribution.study import MEASURES
 
     measures = list(MEASURES)
     figure, axis = plt.subplots(figsize=(8, 3.4))
@@ -1003,7 +1003,7 @@ def time_contribution_clips(panels: Sequence[tuple[str, Any, Any, Sequence[int]]
     Parameters
     ----------
     panels : sequence of (title, video, contribution, keyframes)
-        Each clip (e.g. :class:`~vidsal_core.analysis.temporal_agreement.ClipPanel`): its title, the
+        Each clip (e.g. :class:`~vidsal_study.chapters.time_contribution.study.ClipPanel`): its title, the
         ``(T, 1, H, W)`` clip, its ``(T,)`` probability drop and its keyframe indices.
     run : str
         The model whose colour the bars take.
@@ -1037,7 +1037,7 @@ def share_distributions(panels: Mapping[str, Any]):
     Parameters
     ----------
     panels : mapping of str to pandas.DataFrame
-        Row label (e.g. ``"C3D · SynthKTH"``) → :func:`vidsal_core.analysis.border.results_frame` of an
+        Row label (e.g. ``"C3D · SynthKTH"``) → :func:`vidsal_study.chapters.border.results_frame` of an
         offset sweep; sweeps without clips are left out.
 
     Returns
@@ -1072,7 +1072,7 @@ def bias_share_dots(frames: Mapping[str, Any]):
     Parameters
     ----------
     frames : mapping of str to pandas.DataFrame
-        Panel title → :func:`vidsal_core.analysis.border.results_frame` (with ``relevance_total``);
+        Panel title → :func:`vidsal_study.chapters.border.results_frame` (with ``relevance_total``);
         sweeps without clips are left out.
 
     Returns
@@ -1082,7 +1082,7 @@ def bias_share_dots(frames: Mapping[str, Any]):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from vidsal_core.analysis.border import bias_share
+    from vidsal_study.chapters.border import bias_share
     from vidsal_core.errors import ConfigError
 
     frames = {label: frame for label, frame in frames.items() if len(frame)}
@@ -1113,7 +1113,7 @@ def step_sweeps(effects: Mapping[str, Any], train_step: int):
     Parameters
     ----------
     effects : mapping of str to pandas.DataFrame
-        Panel title → :func:`vidsal_core.analysis.border.effects_by` over ``["step", "explanation"]``.
+        Panel title → :func:`vidsal_study.chapters.border.effects_by` over ``["step", "explanation"]``.
     train_step : int
         The step C3D was trained at, marked by a dotted line on the first panel.
 
@@ -1144,14 +1144,14 @@ def step_accuracy(accuracy: Any, effects: Any, train_step: int, scale: float | N
     Parameters
     ----------
     accuracy : pandas.DataFrame
-        :func:`vidsal_core.analysis.border.accuracy_by` over ``["step"]`` (``top<k>`` with ``_low``, ``_high``).
+        :func:`vidsal_study.chapters.border.accuracy_by` over ``["step"]`` (``top<k>`` with ``_low``, ``_high``).
     effects : pandas.DataFrame
-        :func:`vidsal_core.analysis.border.effects_by` of the step sweep over ``["step", "explanation"]``
+        :func:`vidsal_study.chapters.border.effects_by` of the step sweep over ``["step", "explanation"]``
         (its DTD rows are drawn).
     train_step : int
         The training step, marked by a dotted line.
     scale : float, optional
-        Factor of the coefficients (default :data:`~vidsal_core.analysis.border.TABLE_SCALE`).
+        Factor of the coefficients (default :data:`~vidsal_study.chapters.border.TABLE_SCALE`).
 
     Returns
     -------
@@ -1159,7 +1159,7 @@ def step_accuracy(accuracy: Any, effects: Any, train_step: int, scale: float | N
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.border import TABLE_SCALE, TOP_K
+    from vidsal_study.chapters.border import TABLE_SCALE, TOP_K
     from vidsal_core.errors import ConfigError
 
     scale = TABLE_SCALE if scale is None else scale
@@ -1196,14 +1196,14 @@ def title_card_lookahead(effects: Mapping[str, Any], title_frames: int, straddli
     Parameters
     ----------
     effects : mapping of str to pandas.DataFrame
-        Explanation → :func:`vidsal_core.analysis.border.effects_by` of its rows over
-        ``["offset", "title_frames"]`` (:attr:`~vidsal_core.analysis.border.TitleCardFindings.effects`).
+        Explanation → :func:`vidsal_study.chapters.border.effects_by` of its rows over
+        ``["offset", "title_frames"]`` (:attr:`~vidsal_study.chapters.border.TitleCardFindings.effects`).
     title_frames : int
         The card's length (rows with 0 have no card).
     straddling : sequence of int
         Offsets whose snippet straddles the cut.
     scale : float, optional
-        Factor of the coefficients (default :data:`~vidsal_core.analysis.border.TABLE_SCALE`).
+        Factor of the coefficients (default :data:`~vidsal_study.chapters.border.TABLE_SCALE`).
 
     Returns
     -------
@@ -1211,7 +1211,7 @@ def title_card_lookahead(effects: Mapping[str, Any], title_frames: int, straddli
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.border import EXPLANATION_COLOURS, TABLE_SCALE
+    from vidsal_study.chapters.border import EXPLANATION_COLOURS, TABLE_SCALE
     from vidsal_core.errors import ConfigError
 
     if not effects:
@@ -1259,7 +1259,7 @@ def tsr_examples(examples: Any, run_name: str, block_size: int):
 
     Parameters
     ----------
-    examples : :class:`~vidsal_core.analysis.tsr_study.Examples`
+    examples : :class:`~vidsal_study.chapters.tsr.study.Examples`
         The walking and running clips and their explanations.
     run_name : str
         The model whose maps are drawn.
@@ -1270,7 +1270,7 @@ def tsr_examples(examples: Any, run_name: str, block_size: int):
     -------
     matplotlib.figure.Figure
     """
-    from vidsal_core.analysis.tsr_study import model_label
+    from vidsal_study.chapters.tsr.study import model_label
 
     groups = []
     for action, clip in examples.clips.items():
@@ -1292,7 +1292,7 @@ def tsr_own_clip(video: Any, explained: Mapping[str, Mapping[str, Any]], classes
     video : torch.Tensor
         The clip ``(T, 1, H, W)`` at the models' input.
     explained : mapping
-        Run → :func:`~vidsal_core.analysis.tsr_study.explain`'s result on the clip.
+        Run → :func:`~vidsal_study.chapters.tsr.study.explain`'s result on the clip.
     classes : sequence of str
         The models' classes.
     block_size : int
@@ -1302,7 +1302,7 @@ def tsr_own_clip(video: Any, explained: Mapping[str, Mapping[str, Any]], classes
     -------
     matplotlib.figure.Figure
     """
-    from vidsal_core.analysis.tsr_study import model_label
+    from vidsal_study.chapters.tsr.study import model_label
 
     groups = [(f"{model_label(run_name)} · your clip, explaining its prediction '{classes[result['target']]}' "
                f"(p = {result['probability']:.2f})", [("frames", video, "frames"), *_tsr_rows(result["maps"], block_size)])
@@ -1318,7 +1318,7 @@ def tsr_intervals(findings: Any):
 
     Parameters
     ----------
-    findings : :class:`~vidsal_core.analysis.tsr_findings.TSRFindings`
+    findings : :class:`~vidsal_study.chapters.tsr.findings.TSRFindings`
         The maps' estimates.
 
     Returns
@@ -1327,8 +1327,8 @@ def tsr_intervals(findings: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.tsr_findings import METRICS
-    from vidsal_core.analysis.tsr_study import METHOD_LABELS, METHODS, model_label
+    from vidsal_study.chapters.tsr.findings import METRICS
+    from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS, model_label
 
     runs, estimates = findings.runs, findings.estimates
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
@@ -1364,7 +1364,7 @@ def tsr_mass_profiles(examples: Any, action: str = "running"):
 
     Parameters
     ----------
-    examples : :class:`~vidsal_core.analysis.tsr_study.Examples`
+    examples : :class:`~vidsal_study.chapters.tsr.study.Examples`
         The example clips and their explanations.
     action : str, default "running"
         The clip drawn.
@@ -1375,7 +1375,7 @@ def tsr_mass_profiles(examples: Any, action: str = "running"):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.analysis.tsr_study import METHOD_LABELS, METHODS, model_label
+    from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS, model_label
     from vidsal_core.errors import ConfigError
 
     if action not in examples.clips:
@@ -1407,7 +1407,7 @@ def tsr_mass_profiles(examples: Any, action: str = "running"):
     return fig
 
 
-# --- models chapter figures (what vidsal_core.models.chapter and vidsal_core.models.defects compute) ------------
+# --- models chapter figures (what vidsal_study.chapters.models.findings and vidsal_study.chapters.models.defects compute) ------------
 
 
 def models_training_curves(curves: Any):
@@ -1418,7 +1418,7 @@ def models_training_curves(curves: Any):
 
     Parameters
     ----------
-    curves : :class:`~vidsal_core.models.chapter.CurveFindings`
+    curves : :class:`~vidsal_study.chapters.models.findings.CurveFindings`
         The runs' logged curves.
 
     Returns
@@ -1456,7 +1456,7 @@ def models_accuracy_against_time(curves: Any):
 
     Parameters
     ----------
-    curves : :class:`~vidsal_core.models.chapter.CurveFindings`
+    curves : :class:`~vidsal_study.chapters.models.findings.CurveFindings`
 
     Returns
     -------
@@ -1483,8 +1483,8 @@ def models_confusions(accuracy: Any):
 
     Parameters
     ----------
-    accuracy : :class:`~vidsal_core.models.chapter.AccuracyFindings`
-        Its :attr:`~vidsal_core.models.chapter.AccuracyFindings.six` runs are drawn (at least one).
+    accuracy : :class:`~vidsal_study.chapters.models.findings.AccuracyFindings`
+        Its :attr:`~vidsal_study.chapters.models.findings.AccuracyFindings.six` runs are drawn (at least one).
 
     Returns
     -------
@@ -1524,7 +1524,7 @@ def models_error_clips(shown: Sequence[tuple[str, Any, Any]]):
     Parameters
     ----------
     shown : sequence of (run name, prediction row, video)
-        :func:`~vidsal_core.models.chapter.error_clips` (at least one); the row gives
+        :func:`~vidsal_study.chapters.models.findings.error_clips` (at least one); the row gives
         ``person``, ``scenario``, ``true`` and ``predicted``, the video is ``(T, 1, H, W)``.
 
     Returns
@@ -1553,7 +1553,7 @@ def models_diagnosis_variants(variants: Any):
 
     Parameters
     ----------
-    variants : :class:`~vidsal_core.models.chapter.VariantFindings`
+    variants : :class:`~vidsal_study.chapters.models.findings.VariantFindings`
         With at least one axis varied.
 
     Returns
@@ -1563,7 +1563,7 @@ def models_diagnosis_variants(variants: Any):
     import matplotlib.pyplot as plt
 
     from vidsal_core.errors import ConfigError
-    from vidsal_core.models.chapter import VARIANT_AXES
+    from vidsal_study.chapters.models.findings import VARIANT_AXES
 
     axes_shown = variants.axes
     if not axes_shown:
@@ -1585,7 +1585,7 @@ def models_attention_spread(spreads: Mapping[str, Any]):
     Parameters
     ----------
     spreads : mapping
-        Run → ``(T,)`` frames attended (:attr:`~vidsal_core.models.defects.AttentionFindings.spreads`; at least one).
+        Run → ``(T,)`` frames attended (:attr:`~vidsal_study.chapters.models.defects.AttentionFindings.spreads`; at least one).
 
     Returns
     -------
@@ -1616,7 +1616,7 @@ def models_clip_offsets(offsets: Any):
 
     Parameters
     ----------
-    offsets : :class:`~vidsal_core.models.defects.OffsetFindings`
+    offsets : :class:`~vidsal_study.chapters.models.defects.OffsetFindings`
         With its ``offsets`` measured.
 
     Returns

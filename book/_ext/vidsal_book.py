@@ -62,8 +62,8 @@ def launch_templates(app, pagename, templatename, context, doctree) -> None:
 
 def fill_generated(app, docname, source) -> None:
     """``source-read`` handler: the Status table from the executed notebooks' metadata, the citation from CITATION.cff."""
-    from vidsal_core.book import chapters_in_toc
-    from vidsal_core.provenance import fill_citation, fill_status
+    from vidsal_study.book import chapters_in_toc
+    from vidsal_study.provenance import fill_citation, fill_status
 
     root = Path(app.srcdir)
     if docname == STATUS_DOC:

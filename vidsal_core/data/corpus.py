@@ -79,7 +79,7 @@ class CorpusConfig:
         Render only this many actions of each person, rotating: the person at
         position ``i`` of the sorted persons gets actions ``i·k, …, i·k + k − 1``
         (modulo the number of actions), the videos that
-        :func:`vidsal_core.analysis.border.per_person` picks with ``count = k``.
+        :func:`vidsal_study.chapters.border.per_person` picks with ``count = k``.
         None (the default) renders every action. The border chapter uses it so
         that it renders only the videos it explains.
     """
@@ -145,7 +145,7 @@ class CorpusConfig:
     @classmethod
     def from_profile(cls, profile: str | Path, section: str = "corpus") -> "CorpusConfig":
         """The corpus of a profile (``section`` = ``corpus`` or ``long_corpus``)."""
-        from vidsal_core.profiles import profile_section
+        from vidsal_study.profiles import profile_section
 
         return cls.from_dict(profile_section(profile, section))
 

@@ -126,16 +126,16 @@ class AccuracyReport:
         return asdict(self)
 
     def estimate(self, confidence: float = 0.95) -> Any:
-        """The accuracy as an :class:`~vidsal_core.analysis.statistics.Estimate` over persons.
+        """The accuracy as an :class:`~vidsal_core.statistics.Estimate` over persons.
 
         Its interval is the book's interval for a bounded quantity over
         persons, the cluster Wilson interval
-        (:func:`~vidsal_core.analysis.statistics.mean_interval` with
+        (:func:`~vidsal_core.statistics.mean_interval` with
         ``bounds=(0, 1)``), the one every verdict is computed from: inside
         [0, 1], and not of zero width when every video is correct; ``units``
         is the number of persons.
         """
-        from vidsal_core.analysis.statistics import UNIT, mean_interval  # statistics imports this module
+        from vidsal_core.statistics import UNIT, mean_interval  # statistics imports this module
 
         if not self.outcomes:
             raise ConfigError("AccuracyReport.estimate: this report keeps no per-video outcomes")

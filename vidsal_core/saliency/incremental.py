@@ -54,11 +54,11 @@ against the model's own forward pass before using it. Nothing private is
 inspected: a model that does not declare the protocol is evaluated in full.
 
 Where it does not apply: deletion and insertion curves over blocks
-(:mod:`vidsal_core.analysis.faithfulness`) mask, at each point, units spread
+(:mod:`vidsal_core.metrics.faithfulness`) mask, at each point, units spread
 over many frames, so a point restarts from its earliest masked frame and
 re-encodes every frame holding a masked unit (about all of them after the
 first few points); their whole-frame curves already use the frames' cached
-encodings (:func:`~vidsal_core.analysis.faithfulness.frame_perturbation_curve`).
+encodings (:func:`~vidsal_core.metrics.faithfulness.frame_perturbation_curve`).
 TSR's masked passes need gradients: the factorised engine
 (:mod:`vidsal_core.saliency.factorised`) is their incremental path.
 """

@@ -1,1 +1,0 @@
-"""Analysis: statistics with confidence intervals, relevance shares and fits, metrics."""
