@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import matplotlib
+from vidsal_study.chapters.border import figures as border_figures
 
 matplotlib.use("Agg")
 
@@ -48,27 +49,27 @@ def _study(frames):
 
 
 def test_share_distributions_draw_a_row_per_sweep_and_a_column_per_explanation():
-    figure = plot.share_distributions({"C3D · SynthKTH": _frame(), "I3D · footage": pd.DataFrame(),
+    figure = border_figures.share_distributions({"C3D · SynthKTH": _frame(), "I3D · footage": pd.DataFrame(),
                                        "I3D · SynthKTH": _frame()})
     assert len(figure.axes) == 6  # two sweeps with clips × DTD, DTD-u, SA
     assert [axis.get_title() for axis in figure.axes[:3]] == ["C3D · SynthKTH · DTD", "C3D · SynthKTH · DTD-u",
                                                                "C3D · SynthKTH · SA"]
     assert figure.axes[3].get_ylabel() == "share of relevance" and figure.axes[2].get_legend() is not None
-    with_cam = plot.share_distributions({"C3D": _frame(names=("DTD", "DTD-u", "SA", "Grad-CAM"))})
+    with_cam = border_figures.share_distributions({"C3D": _frame(names=("DTD", "DTD-u", "SA", "Grad-CAM"))})
     assert len(with_cam.axes) == 4
     with pytest.raises(ConfigError, match="panels"):
-        plot.share_distributions({"C3D": pd.DataFrame()})
+        border_figures.share_distributions({"C3D": pd.DataFrame()})
 
 
 def test_bias_share_dots_draw_one_minus_the_total_of_each_clip():
-    figure = plot.bias_share_dots({"C3D": _frame(names=("DTD", "SA", "DTD-u")), "empty": pd.DataFrame()})
+    figure = border_figures.bias_share_dots({"C3D": _frame(names=("DTD", "SA", "DTD-u")), "empty": pd.DataFrame()})
     assert len(figure.axes) == 1
     axis = figure.axes[0]
     assert [label.get_text() for label in axis.get_xticklabels()] == ["DTD", "DTD-u"]  # deep Taylor rows only
     np.testing.assert_allclose(axis.lines[0].get_ydata(), [0.1, 0.2, 0.3])
     assert np.all(np.abs(axis.lines[1].get_xdata() - 1) <= 0.15)  # jittered around its position
     with pytest.raises(ConfigError, match="frames"):
-        plot.bias_share_dots({})
+        border_figures.bias_share_dots({})
 
 
 def _step_effects():
@@ -79,20 +80,20 @@ def _step_effects():
 
 
 def test_step_sweeps_draw_the_border_coefficient_of_each_panel_times_100():
-    figure = plot.step_sweeps({"C3D · SynthKTH": _step_effects(), "I3D · footage": _step_effects()}, train_step=2)
+    figure = border_figures.step_sweeps({"C3D · SynthKTH": _step_effects(), "I3D · footage": _step_effects()}, train_step=2)
     assert len(figure.axes) == 2 and figure.axes[1].get_title() == "I3D · footage"
     np.testing.assert_allclose(figure.axes[0].lines[0].get_ydata(), [5.0, 3.0, 1.0])
     assert list(figure.axes[0].get_xticks()) == [0, 2, 8]
     assert figure.axes[0].lines[-1].get_xdata()[0] == 2  # the training step, on the first panel only
     with pytest.raises(ConfigError, match="effects"):
-        plot.step_sweeps({}, train_step=2)
+        border_figures.step_sweeps({}, train_step=2)
 
 
 def test_step_accuracy_draws_top_k_and_top_1_against_dtds_border():
     accuracy = pd.DataFrame({"step": [0, 2, 8]})
     for k, values in ((1, [0.5, 0.8, 0.6]), (2, [0.7, 0.9, 0.8]), (5, [1.0, 1.0, 1.0])):
         accuracy[f"top{k}"], accuracy[f"top{k}_low"], accuracy[f"top{k}_high"] = values, values, values
-    figure = plot.step_accuracy(accuracy, _step_effects(), train_step=2)
+    figure = border_figures.step_accuracy(accuracy, _step_effects(), train_step=2)
     left, right = figure.axes
     np.testing.assert_allclose(left.lines[0].get_ydata(), [0.5, 0.8, 0.6])
     assert [text.get_text() for text in left.get_legend().get_texts()] == ["top-1", "top-2", "top-5"]
@@ -100,13 +101,13 @@ def test_step_accuracy_draws_top_k_and_top_1_against_dtds_border():
     np.testing.assert_allclose(right.lines[0].get_ydata(), [0.5, 0.8, 0.6])
     assert [text.get_text() for text in right.texts] == ["step 0", "step 2", "step 8"]
     with pytest.raises(ConfigError, match="accuracy"):
-        plot.step_accuracy(accuracy[["step"]], _step_effects(), train_step=2)
+        border_figures.step_accuracy(accuracy[["step"]], _step_effects(), train_step=2)
 
 
 def test_title_card_lookahead_draws_solid_without_and_dashed_with_the_card():
     rows = [{"offset": offset, "title_frames": card, "lookahead": value, "lookahead_low": value,
              "lookahead_high": value} for card, value in ((0, 0.01), (24, 0.03)) for offset in (16, 0, 32)]
-    figure = plot.title_card_lookahead({"DTD": pd.DataFrame(rows), "SA": pd.DataFrame(rows)}, 24, straddling=(0, 16))
+    figure = border_figures.title_card_lookahead({"DTD": pd.DataFrame(rows), "SA": pd.DataFrame(rows)}, 24, straddling=(0, 16))
     assert len(figure.axes) == 2
     axis = figure.axes[0]
     assert [line.get_linestyle() for line in axis.lines[:2]] == ["-", "--"]
@@ -114,7 +115,7 @@ def test_title_card_lookahead_draws_solid_without_and_dashed_with_the_card():
     np.testing.assert_allclose(axis.lines[1].get_ydata(), [3.0, 3.0, 3.0])
     assert [text.get_text() for text in axis.get_legend().get_texts()] == ["DTD, no card", "DTD, card of 24 frames"]
     assert len(axis.patches) == 1  # the straddling offsets, shaded
-    assert len(plot.title_card_lookahead({"DTD": pd.DataFrame(rows)}, 24).axes[0].patches) == 0
+    assert len(border_figures.title_card_lookahead({"DTD": pd.DataFrame(rows)}, 24).axes[0].patches) == 0
 
 
 def test_the_studys_panels_keep_the_sweeps_with_clips():

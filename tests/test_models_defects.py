@@ -22,6 +22,7 @@ from vidsal_core.models.evaluation import AccuracyReport
 from vidsal_core.models.registry import build_model
 from vidsal_study.chapters.models.report import attended_frames, batch_dependence
 from vidsal_study.runs import build_run
+from vidsal_study.chapters.models import figures as models_figures
 
 
 def _report():
@@ -191,5 +192,5 @@ def test_attention_of_runs_with_clips_of_other_lengths_is_read_and_drawn_per_run
     spreads = {"ica_lstm_binary": np.linspace(1, 20, 30), "ica_lstm_binary_control": np.linspace(1, 10, 16)}
     values = AttentionFindings(spreads).glued()
     assert values["attention_length"] == "30 (ica_lstm_binary), 16 (ica_lstm_binary_control)"
-    figure = plot.models_attention_spread(spreads)
+    figure = models_figures.models_attention_spread(spreads)
     assert [len(line.get_xdata()) for line in figure.axes[0].lines[:3]] == [30, 30, 16]

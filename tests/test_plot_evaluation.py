@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vidsal_core import plot
+from vidsal_study.chapters.evaluation import figures as evaluation_figures
 from vidsal_study.chapters.evaluation.study import METRICS, summary_table
 
 PERSONS = [1, 2, 3]
@@ -30,7 +31,7 @@ def sweep() -> pd.DataFrame:
 
 
 def test_localisation_draws_one_row_per_method_and_the_chance_line():
-    figure = plot.evaluation_localisation(summary_table(sweep()), ["lstm", "c3d"])
+    figure = evaluation_figures.evaluation_localisation(summary_table(sweep()), ["lstm", "c3d"])
     axes = figure.axes
     assert len(axes) == 4 and axes[0].get_title() == "lstm\nper-frame AUROC, person"
     assert [label.get_text() for label in axes[0].get_yticklabels()] == ["input gradient", "Farneback flow",
@@ -42,7 +43,7 @@ def test_localisation_draws_one_row_per_method_and_the_chance_line():
 
 
 def test_deletion_curves_draw_the_swept_methods_random_in_black():
-    figure = plot.evaluation_deletion_curves(sweep(), ["lstm", "c3d"])
+    figure = evaluation_figures.evaluation_deletion_curves(sweep(), ["lstm", "c3d"])
     axis = figure.axes[0]
     assert axis.get_title() == "lstm · deletion of frames"
     assert [line.get_label() for line in axis.lines] == ["input gradient", "Farneback flow", "random (chance)"]
@@ -64,7 +65,7 @@ def randomised() -> pd.DataFrame:
 
 
 def test_randomisation_leaves_out_steps_without_a_correlation():
-    figure = plot.evaluation_randomisation(randomised(), ["lstm"], ["grad_cam", "input_gradient", "smoothgrad"])
+    figure = evaluation_figures.evaluation_randomisation(randomised(), ["lstm"], ["grad_cam", "input_gradient", "smoothgrad"])
     axis = figure.axes[0]
     lines = [line for line in axis.lines if line.get_label() in ("Grad-CAM", "input gradient")]
     assert [list(line.get_xdata()) for line in lines] == [[0, 1], [0, 1, 2]]
@@ -74,7 +75,7 @@ def test_randomisation_leaves_out_steps_without_a_correlation():
 def test_i3d_draws_deletion_and_the_coarse_stages():
     frame = randomised()
     faith = frame[frame["step"] == 0]
-    figure = plot.evaluation_i3d(faith, frame, ["input_gradient", "grad_cam"], ["input_gradient", "grad_cam"])
+    figure = evaluation_figures.evaluation_i3d(faith, frame, ["input_gradient", "grad_cam"], ["input_gradient", "grad_cam"])
     left, right = figure.axes
     assert left.get_title() == "deletion of frames" and len(left.lines) == 2
     assert [tick.get_text() for tick in right.get_xticklabels()] == ["trained", "logits", "all"]

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from vidsal_core import plot
+from vidsal_study.chapters.models import figures as models_figures
 from vidsal_core.errors import ConfigError
 from vidsal_study.chapters.models.findings import AccuracyFindings, CurveFindings, RunAccuracy, VariantFindings
 from vidsal_study.chapters.models.defects import OffsetFindings
@@ -30,7 +31,7 @@ def curves():
 
 
 def test_training_curves_draw_each_runs_loss_and_accuracy():
-    figure = plot.models_training_curves(curves())
+    figure = models_figures.models_training_curves(curves())
     axes = np.array(figure.axes).reshape(2, 2)
     assert [axis.get_title() for axis in axes[0]] == ["a", "b"]
     assert axes[0][0].get_ylabel() == "loss" and axes[1][0].get_ylabel() == "accuracy"
@@ -43,7 +44,7 @@ def test_training_curves_draw_each_runs_loss_and_accuracy():
 
 
 def test_accuracy_against_time_uses_cumulative_seconds_and_targets():
-    figure = plot.models_accuracy_against_time(curves())
+    figure = models_figures.models_accuracy_against_time(curves())
     (axis,) = figure.axes
     runs = [line for line in axis.lines if line.get_label() in ("a", "b")]
     np.testing.assert_allclose(runs[0].get_xdata(), [2.0, 5.0, 9.0])
@@ -66,7 +67,7 @@ def test_confusions_draw_the_six_class_runs_only():
         RunAccuracy(build_run("quick", "frame_lstm_binary"), _report([[1, 1], [0, 2]]), _report([[1, 1], [1, 1]])),
         RunAccuracy(build_run("quick", "c3d_6class"), _report(six), _report(six)),
     ))
-    figure = plot.models_confusions(accuracy)
+    figure = models_figures.models_confusions(accuracy)
     (axis,) = figure.axes
     assert axis.get_title() == "c3d_6class: 0.86"
     shares = axis.images[0].get_array()
@@ -75,20 +76,20 @@ def test_confusions_draw_the_six_class_runs_only():
     assert [label.get_text() for label in axis.get_yticklabels()][-2:] == ["h.waving", "h.clapping"]
     plt.close(figure)
     with pytest.raises(ConfigError, match="no 6-class run"):
-        plot.models_confusions(AccuracyFindings(accuracy.runs[:1]))
+        models_figures.models_confusions(AccuracyFindings(accuracy.runs[:1]))
 
 
 def test_error_clips_draw_six_frames_per_clip():
     video = torch.arange(30, dtype=torch.float32).reshape(30, 1, 1, 1).expand(30, 1, 3, 4) / 30
     row = pd.Series({"person": 7, "scenario": "d2", "true": "walking", "predicted": "running"})
-    figure = plot.models_error_clips([("lstm", row, video), ("ica", row, video)])
+    figure = models_figures.models_error_clips([("lstm", row, video), ("ica", row, video)])
     assert len(figure.axes) == 12
     first = figure.axes[0]
     assert first.get_ylabel() == "lstm\nperson 7 d2" and figure.axes[5].get_title(loc="right") == "walking → running"
     np.testing.assert_allclose(figure.axes[1].images[0].get_array(), video[5, 0].numpy())   # every fifth frame
     plt.close(figure)
     with pytest.raises(ConfigError, match="no misclassified clip"):
-        plot.models_error_clips([])
+        models_figures.models_error_clips([])
 
 
 def test_diagnosis_variants_draw_a_panel_per_axis():
@@ -98,7 +99,7 @@ def test_diagnosis_variants_draw_a_panel_per_axis():
         {"variant": "width 2", "axis": "width", "value": 2.0, "accuracy": 0.8, "low": 0.7, "high": 0.85,
          "train s": 1.0, "parameters": 1},
     ])
-    figure = plot.models_diagnosis_variants(VariantFindings(table, "frame_lstm_binary", 1))
+    figure = models_figures.models_diagnosis_variants(VariantFindings(table, "frame_lstm_binary", 1))
     (axis,) = figure.axes
     assert axis.get_xlabel() == "encoder width (× channels)" and axis.get_xscale() == "log"
     assert axis.get_ylabel() == "test accuracy (frame_lstm_binary)"
@@ -106,27 +107,27 @@ def test_diagnosis_variants_draw_a_panel_per_axis():
     np.testing.assert_allclose(axis.lines[0].get_ydata(), [0.6, 0.8])
     plt.close(figure)
     with pytest.raises(ConfigError, match="no diagnosis variant"):
-        plot.models_diagnosis_variants(VariantFindings(pd.DataFrame()))
+        models_figures.models_diagnosis_variants(VariantFindings(pd.DataFrame()))
 
 
 def test_attention_spread_between_one_frame_and_all_frames():
-    figure = plot.models_attention_spread({"ica": np.array([1.0, 1.8, 2.5])})
+    figure = models_figures.models_attention_spread({"ica": np.array([1.0, 1.8, 2.5])})
     (axis,) = figure.axes
     np.testing.assert_allclose(axis.lines[0].get_ydata(), [1, 2, 3])      # every frame so far
     np.testing.assert_allclose(axis.lines[1].get_ydata(), [1.0, 1.8, 2.5])
     assert axis.lines[1].get_label() == "ica" and axis.get_yscale() == "log"
     plt.close(figure)
     with pytest.raises(ConfigError, match="no ICA-LSTM run"):
-        plot.models_attention_spread({})
+        models_figures.models_attention_spread({})
 
 
 def test_clip_offsets_histogram_per_class():
     offsets = pd.DataFrame({"epoch": 0, "clip": range(5), "label": [0, 0, 1, 1, 1], "offset": [0, 1, 1, 2, 2]})
-    figure = plot.models_clip_offsets(OffsetFindings(("walking", "running"), offsets, 0.5, 1.0, "acting"))
+    figure = models_figures.models_clip_offsets(OffsetFindings(("walking", "running"), offsets, 0.5, 1.0, "acting"))
     (axis,) = figure.axes
     heights = [[patch.get_height() for patch in container] for container in axis.containers]
     assert heights == [[1, 1, 0], [0, 1, 2]]
     assert [line.get_xdata()[0] for line in axis.lines] == [0, 10]
     plt.close(figure)
     with pytest.raises(ConfigError, match="no binary run"):
-        plot.models_clip_offsets(OffsetFindings())
+        models_figures.models_clip_offsets(OffsetFindings())

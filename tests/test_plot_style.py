@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from vidsal_core import plot
+from vidsal_study.chapters.border import figures as border_figures
 
 
 @pytest.fixture
@@ -60,16 +61,16 @@ def _share_frame():
 def test_border_figures_draw_what_the_analysis_computes():
     frame, effects = _share_frame()
     figure, axes = plt.subplots(1, 2)
-    plot.share_distribution(axes[0], frame, "DTD", title="C3D · DTD")
+    border_figures.share_distribution(axes[0], frame, "DTD", title="C3D · DTD")
     assert axes[0].get_title() == "C3D · DTD" and axes[0].get_xlabel() == "frame in the snippet"
     assert len(axes[0].lines) == 4  # mean, quadratic fit, linear fit, uniform share
-    plot.effect_sweep(axes[1], effects, "step", "border")
-    plot.step_axis(axes[1], [1, 2])
+    border_figures.effect_sweep(axes[1], effects, "step", "border")
+    border_figures.step_axis(axes[1], [1, 2])
     assert axes[1].get_ylabel() == "border coefficient (×100)" and axes[1].get_xlabel() == "step"
     line = axes[1].lines[0]
     np.testing.assert_allclose(line.get_ydata(), effects["border"].to_numpy() * 100)
     assert line.get_label() == "DTD" and axes[1].get_xscale() == "symlog"
-    plot.effect_sweep(axes[1], effects, "step", "border", explanations=["SA"], scale=1.0)  # no SA rows: nothing drawn
+    border_figures.effect_sweep(axes[1], effects, "step", "border", explanations=["SA"], scale=1.0)  # no SA rows: nothing drawn
     assert axes[1].get_ylabel() == "border coefficient (×1)"
     plt.close(figure)
 

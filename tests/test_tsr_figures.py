@@ -12,6 +12,7 @@ import pytest
 
 from test_tsr_findings import RUNS, results_table, tiny_examples
 from vidsal_core import plot
+from vidsal_study.chapters.tsr import figures as tsr_figures
 from vidsal_study.chapters.tsr.findings import tsr_findings
 from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS
 from vidsal_core.errors import ConfigError
@@ -19,7 +20,7 @@ from vidsal_core.errors import ConfigError
 
 def test_intervals_draw_every_map_per_model_and_the_chance_line():
     found = tsr_findings(results_table(), RUNS)
-    figure = plot.tsr_intervals(found)
+    figure = tsr_figures.tsr_intervals(found)
     axes = figure.axes
     assert len(axes) == 3
     assert [axis.get_xlabel() for axis in axes] == ["legs share %", "ρ true motion", "ρ Farnebäck"]
@@ -37,7 +38,7 @@ def test_intervals_draw_every_map_per_model_and_the_chance_line():
 
 def test_mass_profiles_draw_each_maps_share_per_frame_and_the_selected_frames():
     examples = tiny_examples(frames=10)
-    figure = plot.tsr_mass_profiles(examples, "running")
+    figure = tsr_figures.tsr_mass_profiles(examples, "running")
     axes = figure.axes
     assert len(axes) == 4  # a panel per model and its twin for the visibility
     axis = axes[0]
@@ -49,12 +50,12 @@ def test_mass_profiles_draw_each_maps_share_per_frame_and_the_selected_frames():
     np.testing.assert_allclose(axes[2].lines[0].get_ydata(), examples.clips["running"]["visibility"][:9].numpy())
     plt.close(figure)
     with pytest.raises(ConfigError, match="action"):
-        plot.tsr_mass_profiles(examples, "jogging")
+        tsr_figures.tsr_mass_profiles(examples, "jogging")
 
 
 def test_example_grid_has_a_block_per_clip_with_every_map_and_the_truth():
     examples = tiny_examples(frames=10)
-    figure = plot.tsr_examples(examples, RUNS[1], block_size=5)
+    figure = tsr_figures.tsr_examples(examples, RUNS[1], block_size=5)
     rows, columns = 7, 8  # frames, five maps, true motion; eight frames shown
     assert len(figure.axes) == 2 * (1 + rows * columns)
     titles = [text.get_text() for axis in figure.axes for text in axis.texts]
@@ -70,7 +71,7 @@ def test_example_grid_has_a_block_per_clip_with_every_map_and_the_truth():
 def test_own_clip_grid_has_a_block_per_model_titled_with_its_prediction():
     examples = tiny_examples(frames=5)
     explained = {run: examples.explained[run, "walking"] for run in RUNS}
-    figure = plot.tsr_own_clip(examples.clips["walking"]["video"], explained, ["walking", "running"], block_size=4)
+    figure = tsr_figures.tsr_own_clip(examples.clips["walking"]["video"], explained, ["walking", "running"], block_size=4)
     assert len(figure.axes) == 2 * (1 + 6 * 5)  # frames and five maps; all five frames shown
     titles = [text.get_text() for axis in figure.axes for text in axis.texts]
     assert titles == [f"{label} · your clip, explaining its prediction 'running' (p = 0.75)"

@@ -13,6 +13,7 @@ from vidsal_study.chapters.vanishing.study import (
 )
 from vidsal_core.errors import ConfigError
 from vidsal_study.results import check_row, record_claims
+from vidsal_study.chapters.vanishing import figures as vanishing_figures
 
 FRAMES = 20  # k = 5 frames at each end with fraction 0.25
 PERSONS = np.repeat(np.arange(8), 2)  # 8 test persons, two clips each: enough units for a counted verdict
@@ -236,17 +237,17 @@ def test_the_chapters_figures_draw_every_curve_and_interval():
                             visibility)]
     findings = vanishing_findings(records, window=10)
     try:
-        figure = plot.vanishing_share_curves(records, ["binary"], ["gradient", "integrated_gradients"])
+        figure = vanishing_figures.vanishing_share_curves(records, ["binary"], ["gradient", "integrated_gradients"])
         assert len(figure.axes) == 2 and all(len(axis.lines) == 5 for axis in figure.axes)  # 4 curves + uniform
-        figure = plot.vanishing_index_intervals(findings.index_table(), ["gradient", "integrated_gradients"])
+        figure = vanishing_figures.vanishing_index_intervals(findings.index_table(), ["gradient", "integrated_gradients"])
         assert [len(axis.get_yticks()) for axis in figure.axes] == [4, 4]
-        figure = plot.vanishing_visibility(records, "binary", 0.99)
+        figure = vanishing_figures.vanishing_visibility(records, "binary", 0.99)
         assert len(figure.axes[0].lines) == 5  # two models, all clips and in view, and the uniform share
         assert len(figure.axes[1].lines) == 2  # all clips, clips not in view throughout
-        figure = plot.vanishing_window(records, "binary", 10)
+        figure = vanishing_figures.vanishing_window(records, "binary", 10)
         assert [line.get_label() for line in figure.axes[0].lines][:3] == [
             "LSTM", "ICA-LSTM, growing window", "ICA-LSTM, window 10"]
-        figure = plot.vanishing_window(records, "binary")
+        figure = vanishing_figures.vanishing_window(records, "binary")
         assert any("not run" in text.get_text() for text in figure.axes[0].texts)
     finally:
         plt.close("all")
