@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from statistics import NormalDist
+
 from vidsal_core.errors import ConfigError
 
 #: Interval methods of :func:`mean_interval`.
@@ -339,3 +341,174 @@ def mean_interval(values: Sequence[float], groups: Sequence[Any] | None = None, 
 
         low, high = cluster_bootstrap_interval(list(values), list(groups), confidence, resamples, seed)
     return Estimate(float(values.mean()), low, high, int(values.size), units)
+
+
+#: The verdicts a row may carry (see the module's docstring).
+VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered", "new")
+
+
+#: The verdicts that count as evidence about a claim.
+COUNTED_VERDICTS = ("reproduced", "contradicted", "inconclusive")
+
+
+#: The verdicts a row about a claim carries (all but ``new``): the ones every training run and variant repeats.
+JUDGED_VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered")
+
+
+#: The verdicts that decide a claim one way or the other (the ones a family-wise correction can undo).
+DECIDED_VERDICTS = ("reproduced", "contradicted")
+
+
+#: Fewest independent units (persons, source videos) behind a counted verdict.
+MIN_UNITS = 8
+
+
+#: Sides of the null a claim may predict.
+DIRECTIONS = ("greater", "less")
+
+
+def verdict(low: float | None, high: float | None, units: int | None, direction: str = "greater",
+            null: float = 0.0, min_units: int = MIN_UNITS) -> str:
+    """The one verdict rule on a claim, from the 95% interval of its estimate.
+
+    Parameters
+    ----------
+    low, high : float or None
+        The interval (over independent units). A missing or non-finite interval
+        holds nothing, so it is ``"inconclusive"``.
+    units : int or None
+        Independent units (persons, source videos) behind the interval; fewer
+        than ``min_units`` (or unknown) gives ``"underpowered"``, whatever the interval says.
+    direction : {"greater", "less"}, default "greater"
+        The side of ``null`` the claim predicts.
+    null : float, default 0
+        The value of no effect (0 for a difference or a correlation, 0.5 for an AUROC, chance for an accuracy).
+    min_units : int, default :data:`MIN_UNITS`
+
+    Returns
+    -------
+    str
+        ``"reproduced"`` (the interval lies wholly on the claimed side of ``null``),
+        ``"contradicted"`` (wholly on the other side), ``"inconclusive"`` (it holds
+        ``null``) or ``"underpowered"``.
+
+    Examples
+    --------
+    >>> verdict(0.1, 0.4, units=9)
+    'reproduced'
+    >>> verdict(-8.6, -8.3, units=9)        # the opposite of the claim
+    'contradicted'
+    >>> verdict(-1.5, 2.8, units=9)
+    'inconclusive'
+    >>> verdict(0.1, 0.4, units=3)
+    'underpowered'
+    >>> verdict(0.52, 0.61, units=9, direction="less", null=0.5)
+    'contradicted'
+    """
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"direction={direction!r}: expected one of {list(DIRECTIONS)}")
+    if units is None or units < min_units:
+        return "underpowered"
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    if low > high:
+        raise ConfigError(f"interval [{low}, {high}]: low is above high")
+    side = interval_side(low, high, null)
+    if side == "holds":
+        return "inconclusive"
+    return "reproduced" if (side == "above") == (direction == "greater") else "contradicted"
+
+
+def opposite_verdict(word: str) -> str:
+    """The verdict of a statement opposite to a row's claim (a register entry's ``also`` with relation
+    ``"opposite"``): reproduced and contradicted swap, the rest stay.
+
+    >>> opposite_verdict("reproduced"), opposite_verdict("inconclusive")
+    ('contradicted', 'inconclusive')
+    """
+    return {"reproduced": "contradicted", "contradicted": "reproduced"}.get(word, word)
+
+
+def interval_side(low: float | None, high: float | None, null: float = 0.0) -> str:
+    """Where an interval lies against ``null``: ``"above"``, ``"below"`` or ``"holds"`` (it holds ``null``).
+
+    A missing or non-finite interval ``"holds"`` every value. Prose uses this
+    for measurements that are no seed claim; seed claims use :func:`verdict`.
+
+    Examples
+    --------
+    >>> interval_side(0.2, 0.5), interval_side(-0.5, -0.2), interval_side(-0.1, 0.3)
+    ('above', 'below', 'holds')
+    """
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "holds"
+    if low > null:
+        return "above"
+    if high < null:
+        return "below"
+    return "holds"
+
+
+def normal_quantile(confidence: float) -> float:
+    """Two-sided standard normal quantile: 1.96 for ``confidence = 0.95``."""
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence={confidence!r}: expected a number in (0, 1)")
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson, 1927).
+
+    Parameters
+    ----------
+    successes, trials : int
+        Correct predictions and test videos.
+    confidence : float, default 0.95
+        Coverage of the interval.
+    """
+    if trials < 1 or not 0 <= successes <= trials:
+        raise ConfigError(f"wilson_interval: need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
+    z = normal_quantile(confidence)
+    proportion = successes / trials
+    denominator = 1.0 + z * z / trials
+    centre = (proportion + z * z / (2 * trials)) / denominator
+    half_width = z * np.sqrt(proportion * (1 - proportion) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, float(centre - half_width)), min(1.0, float(centre + half_width))
+
+
+def cluster_bootstrap_interval(
+    correct: Sequence[bool],
+    groups: Sequence[Any],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of accuracy, resampling whole groups (persons).
+
+    Parameters
+    ----------
+    correct : sequence of bool
+        Whether each test video was classified correctly.
+    groups : sequence
+        The group (person) of each video.
+    confidence : float, default 0.95
+        Coverage of the interval.
+    resamples : int, default 2000
+        Bootstrap resamples.
+    seed : int, default 0
+        Seed of the resampling.
+    """
+    if len(correct) != len(groups) or not correct:
+        raise ConfigError(f"cluster_bootstrap_interval: {len(correct)} outcomes but {len(groups)} groups")
+    names = sorted(set(groups), key=str)
+    index = {name: position for position, name in enumerate(names)}
+    group_of = np.array([index[group] for group in groups])
+    outcomes = np.asarray(correct, dtype=float)
+    hits = np.bincount(group_of, weights=outcomes, minlength=len(names))
+    sizes = np.bincount(group_of, minlength=len(names)).astype(float)
+    generator = np.random.default_rng(seed)
+    draws = generator.integers(0, len(names), size=(resamples, len(names)))
+    accuracies = hits[draws].sum(axis=1) / sizes[draws].sum(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(accuracies, [tail, 1.0 - tail])
+    return float(low), float(high)

@@ -56,24 +56,17 @@ import yaml
 from scipy import stats
 
 from vidsal_core.errors import ConfigError
+# The verdict rule and its words are the library's (vidsal_core.statistics); the study's rows use them from here too.
+from vidsal_core.statistics import (  # noqa: F401
+    COUNTED_VERDICTS, DECIDED_VERDICTS, DIRECTIONS, JUDGED_VERDICTS, MIN_UNITS, VERDICTS, interval_side, opposite_verdict,
+    verdict,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "data" / "results"
 #: The claim register read by :func:`load_register`.
 REGISTER_PATH = ROOT / "book" / "claims.yaml"
 
-#: The verdicts a row may carry (see the module's docstring).
-VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered", "new")
-#: The verdicts that count as evidence about a claim.
-COUNTED_VERDICTS = ("reproduced", "contradicted", "inconclusive")
-#: The verdicts a row about a claim carries (all but ``new``): the ones every training run and variant repeats.
-JUDGED_VERDICTS = ("reproduced", "contradicted", "inconclusive", "underpowered")
-#: The verdicts that decide a claim one way or the other (the ones a family-wise correction can undo).
-DECIDED_VERDICTS = ("reproduced", "contradicted")
-#: Fewest independent units (persons, source videos) behind a counted verdict.
-MIN_UNITS = 8
-#: Sides of the null a claim may predict.
-DIRECTIONS = ("greater", "less")
 #: Kinds of claim in the register: the source's own observation, its untested suspicion, or an aim it adopted.
 KINDS = ("finding", "hypothesis", "intention")
 #: How a second statement (``also``) relates to a claim: it makes the same claim, or its opposite.
@@ -423,88 +416,6 @@ def read_claims(chapters: Iterable[str], profile: str | Path, results_dir: Path 
         for i, row in enumerate(content.get("rows", [])):
             rows.append({"chapter": chapter, **check_row(row, f"{path} row {i}")})
     return rows
-
-
-def verdict(low: float | None, high: float | None, units: int | None, direction: str = "greater",
-            null: float = 0.0, min_units: int = MIN_UNITS) -> str:
-    """The book's one verdict rule on a seed claim, from the 95% interval of its estimate.
-
-    Parameters
-    ----------
-    low, high : float or None
-        The interval (over independent units). A missing or non-finite interval
-        holds nothing, so it is ``"inconclusive"``.
-    units : int or None
-        Independent units (persons, source videos) behind the interval; fewer
-        than ``min_units`` (or unknown) gives ``"underpowered"``, whatever the interval says.
-    direction : {"greater", "less"}, default "greater"
-        The side of ``null`` the claim predicts.
-    null : float, default 0
-        The value of no effect (0 for a difference or a correlation, 0.5 for an AUROC, chance for an accuracy).
-    min_units : int, default :data:`MIN_UNITS`
-
-    Returns
-    -------
-    str
-        ``"reproduced"`` (the interval lies wholly on the claimed side of ``null``),
-        ``"contradicted"`` (wholly on the other side), ``"inconclusive"`` (it holds
-        ``null``) or ``"underpowered"``.
-
-    Examples
-    --------
-    >>> verdict(0.1, 0.4, units=9)
-    'reproduced'
-    >>> verdict(-8.6, -8.3, units=9)        # the opposite of the claim
-    'contradicted'
-    >>> verdict(-1.5, 2.8, units=9)
-    'inconclusive'
-    >>> verdict(0.1, 0.4, units=3)
-    'underpowered'
-    >>> verdict(0.52, 0.61, units=9, direction="less", null=0.5)
-    'contradicted'
-    """
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"direction={direction!r}: expected one of {list(DIRECTIONS)}")
-    if units is None or units < min_units:
-        return "underpowered"
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "inconclusive"
-    if low > high:
-        raise ConfigError(f"interval [{low}, {high}]: low is above high")
-    side = interval_side(low, high, null)
-    if side == "holds":
-        return "inconclusive"
-    return "reproduced" if (side == "above") == (direction == "greater") else "contradicted"
-
-
-def opposite_verdict(word: str) -> str:
-    """The verdict of a statement opposite to a row's claim (a register entry's ``also`` with relation
-    ``"opposite"``): reproduced and contradicted swap, the rest stay.
-
-    >>> opposite_verdict("reproduced"), opposite_verdict("inconclusive")
-    ('contradicted', 'inconclusive')
-    """
-    return {"reproduced": "contradicted", "contradicted": "reproduced"}.get(word, word)
-
-
-def interval_side(low: float | None, high: float | None, null: float = 0.0) -> str:
-    """Where an interval lies against ``null``: ``"above"``, ``"below"`` or ``"holds"`` (it holds ``null``).
-
-    A missing or non-finite interval ``"holds"`` every value. Prose uses this
-    for measurements that are no seed claim; seed claims use :func:`verdict`.
-
-    Examples
-    --------
-    >>> interval_side(0.2, 0.5), interval_side(-0.5, -0.2), interval_side(-0.1, 0.3)
-    ('above', 'below', 'holds')
-    """
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "holds"
-    if low > null:
-        return "above"
-    if high < null:
-        return "below"
-    return "holds"
 
 
 def claim_row(claim_id: str, quantity: str, estimate: Any, note: str | None = None, scale: float = 1.0,

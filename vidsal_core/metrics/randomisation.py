@@ -76,7 +76,7 @@ randomised, take each clip's per-frame Spearman correlation with the trained
 map (``spearman_frames``: within each frame, averaged over its frames), the
 mean over clips and its 95% bootstrap interval over persons (or source
 videos: ``groups``). The similarity is then judged by
-:func:`vidsal_study.results.verdict` against 0.5 (``direction="less"``): the
+:func:`vidsal_core.statistics.verdict` against 0.5 (``direction="less"``): the
 method **passes** when the interval lies wholly below 0.5 (the maps of the
 random and the trained model share less than a quarter of their rank
 variance), **fails** when it lies wholly above, is **inconclusive** when it
@@ -695,7 +695,7 @@ def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD,
 
     At the last step (every listed layer re-initialised), the mean ``metric``
     over clips with its 95% bootstrap interval over ``groups`` goes to
-    :func:`vidsal_study.results.verdict` with ``direction="less"`` and
+    :func:`vidsal_core.statistics.verdict` with ``direction="less"`` and
     ``null=threshold``: reproduced (interval below ``threshold``) is
     ``"passes"``, contradicted (above) ``"fails"``, otherwise
     ``"inconclusive"``, or ``"underpowered"`` with too few units. Undefined
@@ -718,7 +718,7 @@ def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD,
     seed : int, default 0
         Seed of the bootstrap.
     min_units : int, optional
-        Fewest units for a verdict (default that of :func:`vidsal_study.results.verdict`).
+        Fewest units for a verdict (default that of :func:`vidsal_core.statistics.verdict`).
 
     Returns
     -------
@@ -727,7 +727,6 @@ def passes_randomisation(frame: pd.DataFrame, threshold: float = PASS_THRESHOLD,
         ``passes`` (``result == "passes"``), ``metric``, ``threshold``, ``step``
         and ``layer`` (the last step), ``mean``, ``low``, ``high``, ``videos``, ``units``.
     """
-    from vidsal_study.results import MIN_UNITS, verdict
 
     frame = _check_frame(frame)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1.0 <= threshold <= 1.0:

@@ -9,7 +9,6 @@ is given too; with KTH's nine test persons it is the wider and more honest one.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -18,71 +17,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-
-
-def normal_quantile(confidence: float) -> float:
-    """Two-sided standard normal quantile: 1.96 for ``confidence = 0.95``."""
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence={confidence!r}: expected a number in (0, 1)")
-    return statistics.NormalDist().inv_cdf(0.5 + confidence / 2.0)
-
-
-def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (Wilson, 1927).
-
-    Parameters
-    ----------
-    successes, trials : int
-        Correct predictions and test videos.
-    confidence : float, default 0.95
-        Coverage of the interval.
-    """
-    if trials < 1 or not 0 <= successes <= trials:
-        raise ConfigError(f"wilson_interval: need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
-    z = normal_quantile(confidence)
-    proportion = successes / trials
-    denominator = 1.0 + z * z / trials
-    centre = (proportion + z * z / (2 * trials)) / denominator
-    half_width = z * np.sqrt(proportion * (1 - proportion) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, float(centre - half_width)), min(1.0, float(centre + half_width))
-
-
-def cluster_bootstrap_interval(
-    correct: Sequence[bool],
-    groups: Sequence[Any],
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of accuracy, resampling whole groups (persons).
-
-    Parameters
-    ----------
-    correct : sequence of bool
-        Whether each test video was classified correctly.
-    groups : sequence
-        The group (person) of each video.
-    confidence : float, default 0.95
-        Coverage of the interval.
-    resamples : int, default 2000
-        Bootstrap resamples.
-    seed : int, default 0
-        Seed of the resampling.
-    """
-    if len(correct) != len(groups) or not correct:
-        raise ConfigError(f"cluster_bootstrap_interval: {len(correct)} outcomes but {len(groups)} groups")
-    names = sorted(set(groups), key=str)
-    index = {name: position for position, name in enumerate(names)}
-    group_of = np.array([index[group] for group in groups])
-    outcomes = np.asarray(correct, dtype=float)
-    hits = np.bincount(group_of, weights=outcomes, minlength=len(names))
-    sizes = np.bincount(group_of, minlength=len(names)).astype(float)
-    generator = np.random.default_rng(seed)
-    draws = generator.integers(0, len(names), size=(resamples, len(names)))
-    accuracies = hits[draws].sum(axis=1) / sizes[draws].sum(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(accuracies, [tail, 1.0 - tail])
-    return float(low), float(high)
+from vidsal_core.statistics import cluster_bootstrap_interval, normal_quantile, wilson_interval  # noqa: F401
 
 
 @dataclass
