@@ -28,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from vidsal_study.profiles import corpus_config
 
 CASES = {
     "tsr-c3d": """
@@ -48,7 +49,7 @@ CASES = {
         scratch = Path(tempfile.mkdtemp())
         (scratch / "one_epoch.yaml").write_text(yaml.safe_dump(profile))
         runs = profile_runs(scratch / "one_epoch.yaml", ["c3d_6class"])
-        config = CorpusConfig.from_profile(scratch / "one_epoch.yaml", runs[0].corpus_section)
+        config = corpus_config(scratch / "one_epoch.yaml", runs[0].corpus_section)
         corpus = build_corpus(config, progress=False)
         start = time.perf_counter()
         trained = train_runs(runs, {runs[0].corpus_section: corpus}, workers=1, directory=scratch / "checkpoints")

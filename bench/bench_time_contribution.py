@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _saliency_setup import benchmark_model, markdown_table  # noqa: E402
+from vidsal_study.profiles import corpus_config
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
     arguments = parser.parse_args()
 
     run = build_run(arguments.profile, arguments.run)
-    corpus = build_corpus(CorpusConfig.from_profile(arguments.profile, run.corpus_section), progress=False)
+    corpus = build_corpus(corpus_config(arguments.profile, run.corpus_section), progress=False)
     dataset = run_dataset(run, corpus, arguments.split)
     model, source = benchmark_model(arguments.profile, arguments.run)
     default = dataset_time_contribution(model, dataset, window=arguments.window, max_videos=arguments.max_videos)

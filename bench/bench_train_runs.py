@@ -23,6 +23,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from vidsal_study.profiles import corpus_config
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     corpora = {}
     for run in runs:
         if run.corpus_section not in corpora:
-            corpora[run.corpus_section] = build_corpus(CorpusConfig.from_profile(arguments.profile, run.corpus_section),
+            corpora[run.corpus_section] = build_corpus(corpus_config(arguments.profile, run.corpus_section),
                                                        progress=False)
     timings, trained = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as scratch:

@@ -18,6 +18,7 @@ from vidsal_core.models.checkpoints import (
 from vidsal_core.models.registry import build_model
 from vidsal_study.runs import Run, checkpoint_paths, models_section, run_settings, train_or_load
 from vidsal_core.models.train import TaskDataset, TrainConfig
+from vidsal_study.profiles import corpus_config
 
 TRAINING = TrainConfig(max_epochs=2, patience=2, batch_size=4, seed=0)
 
@@ -203,7 +204,7 @@ def test_train_runs_side_by_side_gives_the_checkpoints_of_one_at_a_time(tmp_path
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
     runs = runs_module.profile_runs("quick", ["frame_lstm_binary", "ica_lstm_binary"])
-    corpora = {run.corpus_section: build_corpus(CorpusConfig.from_profile("quick", run.corpus_section), progress=False)
+    corpora = {run.corpus_section: build_corpus(corpus_config("quick", run.corpus_section), progress=False)
                for run in runs}
     serial = runs_module.train_runs(runs, corpora, workers=1, directory=tmp_path / "serial")
     parallel = runs_module.train_runs(runs, corpora, workers=2, directory=tmp_path / "parallel")

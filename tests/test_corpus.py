@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from vidsal_core.data.cli import contact_sheet, main
+from vidsal_study.corpus_cli import contact_sheet, main
 from vidsal_core.data.corpus import Corpus, CorpusConfig, build_corpus
 from vidsal_core.data.dataset import KTH_SPLITS
 from vidsal_core.errors import ConfigError, DatasetError
 from vidsal_study.profiles import load_profile
+from vidsal_study.profiles import corpus_config
 
 TINY = CorpusConfig(persons=(11, 19, 2), actions=("walking", "running", "boxing"),
                     scenarios=("d1", "d2"), n_frames=12)
@@ -163,9 +164,9 @@ def test_profiles_hold_valid_corpora():
         for section in ("corpus", "long_corpus"):
             config = CorpusConfig.from_dict(profile[section])
             assert len(config.specs()) > 0
-    default = CorpusConfig.from_profile("default")
+    default = corpus_config("default")
     assert len(default.specs()) == 25 * 6 * 4  # KTH's design
-    long_default = CorpusConfig.from_profile("default", "long_corpus")
+    long_default = corpus_config("default", "long_corpus")
     assert long_default.n_frames >= 300 and len(long_default.specs()) == 25 * 6
     with pytest.raises(ConfigError, match="unknown profile"):
         load_profile("medium")

@@ -6,6 +6,7 @@ import pytest
 
 from vidsal_study.chapters.data.cues import CUES, baseline_table, clip_cues, cue_baselines, fit_stump
 from vidsal_core.errors import ConfigError
+from vidsal_study.profiles import corpus_config
 
 
 def test_a_stump_is_the_best_threshold_worked_by_hand():
@@ -59,7 +60,7 @@ def test_a_separating_cue_scores_one_and_a_useless_cue_scores_chance():
 def test_clip_cues_read_the_clip_a_model_sees(tmp_path):
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
-    corpus = build_corpus(CorpusConfig.from_profile("quick"), progress=False)
+    corpus = build_corpus(corpus_config("quick"), progress=False)
     cues = clip_cues(corpus, "test", ["walking", "running"], clip_length=16)
     assert set(cues["action"]) == {"walking", "running"} and set(cues["label"]) == {0, 1}
     first = cues.iloc[0]

@@ -28,6 +28,7 @@ from vidsal_study.sweeps import (
     use_dask,
 )
 from vidsal_core.errors import ConfigError
+from vidsal_study.profiles import corpus_config
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -186,7 +187,7 @@ def test_the_vanishing_chapters_shares_are_the_kernels_in_a_sweep_and_on_dask(tm
     from vidsal_study.runs import build_run
 
     run = build_run("quick", "ica_lstm_binary")
-    corpus = build_corpus(CorpusConfig.from_profile("quick", run.corpus_section), progress=False)
+    corpus = build_corpus(corpus_config("quick", run.corpus_section), progress=False)
     entries = spread_entries(corpus.select(split="test", actions=list(run.spec.classes)), 1)[:4]
     trained, untrained = trained_and_untrained("quick", "ica_lstm_binary")
     chunks = clip_chunks(corpus, entries, run, 3)

@@ -1,4 +1,5 @@
-"""The allocator tuning (vidsal_core.runtime) changes where memory comes from, never a number."""
+"""The allocator tuning (vidsal_core.runtime) changes where memory comes from, never a number; the library's
+import leaves it alone, the study's processes tune it."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 WORK = textwrap.dedent("""
     import sys, torch
     sys.path.insert(0, {tests!r})
-    import vidsal_core
     from vidsal_core import runtime
+    from vidsal_study.processes import study_process
+    study_process()
     from vidsal_core.models.c3d import C3D
     from vidsal_core.models.train import TrainConfig, train_model
     from vidsal_core.saliency.attribution import BaseAttribution
@@ -72,14 +74,56 @@ def test_the_switch_reads_the_environment():
         assert not runtime.allocator_tuning_wanted({runtime.SWITCH: off})
 
 
+# Imports every module of the library in a fresh process and records every C library ctypes loads.
+IMPORT_LIBRARY = textwrap.dedent("""
+    import ctypes, importlib, pathlib
+    loaded = []
+    _cdll = ctypes.CDLL
+    ctypes.CDLL = lambda name, *args, **kwargs: loaded.append(str(name)) or _cdll(name, *args, **kwargs)
+    import vidsal_core
+    root = pathlib.Path(vidsal_core.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        if not name.endswith("__main__"):
+            importlib.import_module(name)
+    from vidsal_core import runtime
+    print(runtime.allocator_tuned(), any("libc.so" in name for name in loaded))
+""")
+
+# The study's entry points, each in a fresh process: a chapter's kernel (check_parameters), a sweep's task
+# (a Dask worker runs _work_chunk), a training worker (its training stubbed out: only the start is tested).
+STUDY_PROCESS = textwrap.dedent("""
+    import sys
+    from vidsal_core import runtime
+    from vidsal_study import book, runs, sweeps
+    entry = sys.argv[1]
+    if entry == "kernel":
+        book.check_parameters([book.PARAMETERS_HEADER + "\\nprofile = 'quick'"])
+    elif entry == "sweep":
+        sweeps._work_chunk(lambda video, setting: {}, [({}, {})])
+    elif entry == "training":
+        runs.Corpus = lambda directory: None
+        runs.run_dataset = lambda *args, **kwargs: None
+        runs.train_or_load = lambda *args, **kwargs: type("Trained", (), {"entry": {}})()
+        runs._train_in_worker(None, "corpus", "checkpoints", "error", False)
+    print(runtime.allocator_tuned())
+""")
+
+
 @pytest.mark.skipif(not GLIBC, reason="the tuning acts on glibc's malloc only")
-def test_importing_the_library_tunes_this_process_unless_switched_off():
-    assert runtime.allocator_tuned() is runtime.allocator_tuning_wanted()
-    code = "import vidsal_core.runtime as r; print(r.allocator_tuned())"
+def test_importing_the_library_leaves_the_allocator_alone():
+    result = subprocess.run([sys.executable, "-c", IMPORT_LIBRARY], capture_output=True, text=True, check=True,
+                            env={**os.environ, runtime.SWITCH: "1"})
+    assert result.stdout.split() == ["False", "False"]  # not tuned, and glibc's library never loaded to call mallopt
+
+
+@pytest.mark.skipif(not GLIBC, reason="the tuning acts on glibc's malloc only")
+@pytest.mark.parametrize("entry", ["kernel", "sweep", "training"])
+def test_the_study_processes_tune_the_allocator_unless_switched_off(entry):
     for switch, expected in (("1", "True"), ("0", "False")):
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                env={**os.environ, runtime.SWITCH: switch})
-        assert result.stdout.strip() == expected
+        result = subprocess.run([sys.executable, "-c", STUDY_PROCESS, entry], capture_output=True, text=True,
+                                check=True, env={**os.environ, runtime.SWITCH: switch})
+        assert result.stdout.strip().splitlines()[-1] == expected, (entry, switch, result.stdout)
 
 
 def test_a_bad_threshold_is_refused():

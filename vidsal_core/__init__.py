@@ -1,9 +1,6 @@
-"""vidsal_core: the library of the vidsal study (data, models, saliency, analysis, plotting).
+"""vidsal_core: saliency methods for video classifiers, and what they need (data, models, metrics, statistics, plots).
 
-Importing it tunes this process's memory allocator (:func:`vidsal_core.runtime.tune_allocator`:
-faster large tensors on a CPU, the same numbers; ``VIDSAL_MALLOC_TUNING=0`` turns it off).
+Importing it changes nothing in the process. The study's processes tune glibc's
+allocator themselves (:func:`vidsal_core.runtime.tune_allocator`, which you may
+call in your own programs: faster large tensors on a CPU, the same numbers).
 """
-
-from vidsal_core.runtime import tune_allocator as _tune_allocator
-
-_tune_allocator()

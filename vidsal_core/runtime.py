@@ -18,10 +18,11 @@ bit-identical with and without it (``tests/test_runtime.py`` checks a C3D TSR
 map and a short training run in two processes). The cost is memory a process
 keeps after a peak, at most about :data:`ALLOCATOR_BYTES` more.
 
-``import vidsal_core`` calls it, so every process of the study is tuned: the
-chapters' kernels, their Dask workers and the training workers. It does
-nothing where the C library is not glibc, and ``VIDSAL_MALLOC_TUNING=0`` turns
-it off (the slow twin, for comparisons).
+Importing the library does not call it: a program calls it once, at its start.
+The study's entry points do (:func:`vidsal_study.processes.study_process`): the
+book's runner and command lines, each chapter's kernel, the sweeps' Dask workers and
+the training workers. It does nothing where the C library is not glibc, and
+``VIDSAL_MALLOC_TUNING=0`` turns it off (the slow twin, for comparisons).
 """
 
 from __future__ import annotations

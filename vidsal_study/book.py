@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from vidsal_core.errors import ConfigError, VidsalError
+from vidsal_study.processes import study_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -116,6 +117,7 @@ def check_parameters(history: Iterable[str]) -> list[str]:
     list of str
         The declared parameter names.
     """
+    study_process()  # a chapter's kernel is one of the study's processes
     sources = [source for source in history if isinstance(source, str)]
     positions = [i for i, source in enumerate(sources) if source.lstrip().startswith(PARAMETERS_HEADER)]
     if not positions:
@@ -553,6 +555,7 @@ def _run_chapters(names: list[str], profile: str, output_dir: Path, force: bool,
 
 
 def main(argv: list[str] | None = None) -> int:
+    study_process()
     parser = argparse.ArgumentParser(prog="python -m vidsal_study.book", description="Run the book's chapters.")
     parser.add_argument("chapters", nargs="*", help="chapter names (default: every chapter in _toc.yml)")
     parser.add_argument("--profile", default="default", help="quick, default, full or a .yaml path")

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from vidsal_core.data.corpus import CorpusConfig
 from vidsal_core.errors import ConfigError
 
 #: The folder holding the bundled profiles.
@@ -67,3 +68,9 @@ def profile_section(profile: str | Path, section: str) -> dict[str, Any]:
             f"(it has {sorted(content)})"
         )
     return dict(content[section] or {})
+
+
+def corpus_config(profile: str | Path, section: str = "corpus") -> CorpusConfig:
+    """The SynthKTH corpus of a profile (``section`` = ``corpus`` or ``long_corpus``), as a
+    :class:`~vidsal_core.data.corpus.CorpusConfig`."""
+    return CorpusConfig.from_dict(profile_section(profile, section))

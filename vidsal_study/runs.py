@@ -51,6 +51,7 @@ from vidsal_core.data.dataset import KTH_ACTIONS, VideoDataset, VideoItem
 from vidsal_core.data.clips import clip_span
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW, RUN_CLIP_REGIONS, check_in_view
 from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_study.processes import study_process
 from vidsal_core.models.checkpoints import (
     CHECKPOINT_DIR, RunSpec, load_checkpoint, manifest_entry, save_checkpoint,
 )
@@ -58,6 +59,7 @@ from vidsal_core.models.registry import build_model
 from vidsal_core.models.train import (
     TRAINING_THREADS, RandomClips, TaskDataset, TrainConfig, TrainResult, torch_threads, train_model,
 )
+from vidsal_study.profiles import corpus_config
 
 LOGGER = logging.getLogger(__name__)
 
@@ -281,7 +283,7 @@ def run_settings(profile: str | Path, name: str, section: Mapping[str, Any] | No
     if unknown or "model" not in run:
         raise ConfigError(f"{where}: needs 'model' and takes {list(RUN_KEYS)}; unknown {unknown}")
     data = data_settings(run.get("data"), where)
-    corpus_config = CorpusConfig.from_profile(profile, data["corpus"])
+    corpus_config = corpus_config(profile, data["corpus"])
     classes = task_classes(data["actions"], corpus_config.actions)
     model_config = resolved_model_config(run["model"], model_settings(run, data, classes))
     if data["size"] is None and model_config.get("input_size") is not None:
@@ -584,6 +586,7 @@ def training_cost(run: Run, corpus: Any) -> float:
 
 def _train_in_worker(run: Run, corpus_directory: str, directory: str, on_mismatch: str, force: bool) -> float:
     """Train one run in a worker process (:func:`train_runs`); returns its training seconds."""
+    study_process()
     from vidsal_core.data.corpus import Corpus
 
     corpus = Corpus(corpus_directory)

@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from vidsal_core.errors import ConfigError
+from vidsal_study.processes import study_process
 
 LOGGER = logging.getLogger(__name__)
 
@@ -309,6 +310,7 @@ def default_chunk_size(pending: int) -> int:
 
 def _work_chunk(work: Work, pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """``work`` on each ``(video, setting)`` in order, in the executor's process (:func:`run_sweep`'s tasks)."""
+    study_process()  # a Dask worker is one of the study's processes
     return [work(video, setting) for video, setting in pairs]
 
 
@@ -378,8 +380,8 @@ def start_local_cluster(workers: int, host: str = "127.0.0.1"):
     would hand freed memory back at once and torch's next allocation of the same
     size would fault it in again (measured on a TSR item of the quick profile:
     twice the CPU time of this process). Workers keep the process's own setting
-    instead, which importing :mod:`vidsal_core` tunes
-    (:func:`vidsal_core.runtime.tune_allocator`). Close it with ``.close()``.
+    instead, which each task tunes
+    (:func:`vidsal_study.processes.study_process`). Close it with ``.close()``.
     """
     import dask
     from distributed import LocalCluster

@@ -142,13 +142,6 @@ class CorpusConfig:
             values["cycle_scenarios"] = True
         return cls(**values)
 
-    @classmethod
-    def from_profile(cls, profile: str | Path, section: str = "corpus") -> "CorpusConfig":
-        """The corpus of a profile (``section`` = ``corpus`` or ``long_corpus``)."""
-        from vidsal_study.profiles import profile_section
-
-        return cls.from_dict(profile_section(profile, section))
-
     def specs(self) -> list:
         """Every video of the corpus as a :class:`~vidsal_core.data.synthkth.VideoSpec`."""
         from vidsal_core.data.synthkth import VideoSpec

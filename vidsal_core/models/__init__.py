@@ -19,8 +19,6 @@ _LAZY_EXPORTS = {
     "TrainConfig": "vidsal_core.models.train",
     "train_model": "vidsal_core.models.train",
     "load_checkpoint": "vidsal_core.models.checkpoints",
-    "load_trained": "vidsal_study.runs",
-    "train_or_load": "vidsal_study.runs",
     "evaluate_accuracy": "vidsal_core.models.evaluation",
     "cudnn_disabled": "vidsal_core.models.cudnn",
 }

@@ -14,10 +14,12 @@ from vidsal_study.chapters import border
 from vidsal_study.chapters.border.study import run_study
 from vidsal_study.chapters.border.tables import report
 from vidsal_core.errors import VidsalError
+from vidsal_study.processes import study_process
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m vidsal_study.chapters.border --profile quick``: run or resume the sweeps, print the tables."""
+    study_process()
     parser = argparse.ArgumentParser(prog="python -m vidsal_study.chapters.border", description=border.__doc__.split("\n")[0])
     parser.add_argument("--profile", default="default", help="quick, default, full or a .yaml path")
     parser.add_argument("--no-i3d", dest="with_i3d", action="store_false", help="skip the I3D sweeps")

@@ -18,6 +18,7 @@ from torch import nn
 from vidsal_study.chapters.border.settings import UNTRAINED_SEED, I3DSettings
 from vidsal_study.sweeps import canonical_json
 from vidsal_core.errors import CheckpointError, ConfigError
+from vidsal_study.profiles import corpus_config
 
 LOGGER = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def training_title_frames(profile: str | Path, run_name: str) -> list[int]:
     run = build_run(profile, run_name)
     if run.data["title_frames"] is not None:
         return [int(run.data["title_frames"])]
-    return sorted(CorpusConfig.from_profile(profile, run.corpus_section).title_frames)
+    return sorted(corpus_config(profile, run.corpus_section).title_frames)
 
 
 def train_run(profile: str | Path, run: Any, progress: bool) -> None:
@@ -88,7 +89,7 @@ def train_run(profile: str | Path, run: Any, progress: bool) -> None:
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
     from vidsal_study.runs import run_dataset, train_or_load
 
-    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
     train_or_load(run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
                   on_mismatch="retrain", progress=progress)
 

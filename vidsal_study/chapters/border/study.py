@@ -23,6 +23,7 @@ from vidsal_study.chapters.border.stats import bias_share_table
 from vidsal_study.chapters.border.tables import table_one
 from vidsal_study.chapters.border.work import explanation_map, results_frame, run_items, sweep_items
 from vidsal_core.errors import ConfigError
+from vidsal_study.profiles import corpus_config
 
 
 @dataclass

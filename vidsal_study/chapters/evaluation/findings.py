@@ -44,6 +44,7 @@ from vidsal_study.training_runs import FULL_PROFILE_NOTE, main_run, robust_rows_
 from vidsal_core.data.corpus import CorpusConfig, build_corpus
 from vidsal_study.runs import build_run
 from vidsal_study.results import claim_aggregate, claim_row, interval_side, new_row
+from vidsal_study.profiles import corpus_config
 
 #: The text of a value that could not be measured.
 MISSING = "n/a"
@@ -969,7 +970,7 @@ def mask_rows_on_runs(profile: str, settings: Mapping[str, Any], runs: Sequence[
     for name in runs:
         models[name] = model_descriptor(profile, name)
         counts[name] = ablation["videos"][main_run(name)]
-        corpus = build_corpus(CorpusConfig.from_profile(profile, models[name]["corpus"]), progress=False)
+        corpus = build_corpus(corpus_config(profile, models[name]["corpus"]), progress=False)
         videos[name] = test_videos(corpus, models[name]["classes"], counts[name])
     frame = mask_ablation_frame(models, videos, {**ablation, "runs": list(runs), "videos": counts}, settings["options"])
     return tsr_mask_rows(mask_comparisons(frame, list(runs)))

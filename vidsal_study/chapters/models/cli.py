@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from vidsal_core.errors import VidsalError
+from vidsal_study.processes import study_process
 from vidsal_core.models.checkpoints import CHECKPOINT_DIR, annotate_checkpoint, manifest_entry
 from vidsal_core.models.evaluation import evaluate_accuracy
 from vidsal_study.runs import Run, checkpoint_paths, profile_runs, run_dataset, run_summary, train_runs
+from vidsal_study.profiles import corpus_config
 
 #: Columns of the accuracy table: (header, row key, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -78,7 +80,7 @@ def _corpus_of(run: Run, profile: str, corpora: dict[str, Any], workers: int, pr
     from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
     if run.corpus_section not in corpora:
-        config = CorpusConfig.from_profile(profile, run.corpus_section)
+        config = corpus_config(profile, run.corpus_section)
         corpora[run.corpus_section] = build_corpus(config, workers=workers, progress=progress)
     return corpora[run.corpus_section]
 
@@ -145,6 +147,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; errors of vidsal_core are printed without a traceback."""
+    study_process()
     arguments = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

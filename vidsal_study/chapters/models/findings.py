@@ -42,6 +42,7 @@ import torch
 from vidsal_core.errors import ConfigError
 from vidsal_study.chapters.models.report import (TARGETS, _input_gradient, confused_pairs, count_parameters, errors_within,
                                        target_status, training_curves)
+from vidsal_study.profiles import corpus_config
 
 #: The in-place actions of KTH, one family of the 6-class task.
 IN_PLACE: tuple[str, ...] = ("boxing", "handwaving", "handclapping")
@@ -183,7 +184,7 @@ def train_book_runs(profile: Any, runs: Sequence[Any], settings: Mapping[str, An
     corpora: dict[str, Any] = {}
     for run in runs:
         if run.corpus_section not in corpora:
-            corpora[run.corpus_section] = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section),
+            corpora[run.corpus_section] = build_corpus(corpus_config(profile, run.corpus_section),
                                                        progress=False)
     diagnosis = dict(settings.get("diagnosis") or {})
     base_run = next((run for run in runs if run.name == diagnosis.get("run")), None)

@@ -28,6 +28,7 @@ import torch
 
 from vidsal_core.data.footage import CATALOGUE, DATA_DIR, available_footage, load_footage
 from vidsal_core.errors import CheckpointNotFoundError, ConfigError
+from vidsal_study.processes import study_process
 from vidsal_core.models.i3d import InceptionI3d, load_i3d, prepare_clip, top_classes
 from vidsal_core.models.kinetics_classes import KINETICS_400_CLASSES
 
@@ -240,6 +241,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the top-5 classes per window of each clip; write the deep Taylor strip."""
+    study_process()
     arguments = _parse(argv)
     try:
         model = load_i3d()

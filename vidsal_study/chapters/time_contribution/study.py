@@ -53,8 +53,17 @@ from vidsal_core.statistics import UNIT, Estimate, mean_interval
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.saliency.keyframes import DEFAULT_THRESHOLD, Keyframes, detect_keyframes, keyframe_auc, rank_correlation
 from vidsal_core.saliency.masking import BASELINES
-from vidsal_core.metrics.agreement import DEFAULT_IN_VIEW, _curve, _fraction, in_view, in_view_auc, keyframe_indicator, agreement, window_synergy
-from vidsal_core.metrics.agreement import MEASURES
+from vidsal_core.metrics.agreement import (  # noqa: F401 (the study's names for them)
+    DEFAULT_IN_VIEW,
+    MEASURES,
+    _fraction,
+    agreement,
+    in_view,
+    in_view_auc,
+    keyframe_indicator,
+    window_synergy,
+)
+from vidsal_study.profiles import corpus_config
 
 LOGGER = logging.getLogger(__name__)
 
@@ -202,7 +211,7 @@ def trained_model(profile: str | Path, run_name: str, progress: bool = False) ->
     except CheckpointError as error:
         LOGGER.warning("training %s for the time contribution chapter: %s", run_name, str(error).splitlines()[0])
     run = build_run(profile, run_name)
-    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
     train_or_load(run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
                   on_mismatch="retrain", progress=progress)
     return load_trained(profile, run_name)
@@ -221,7 +230,7 @@ def evaluation_clips(profile: str | Path, run_name: str, offset: str | int | Non
     from vidsal_study.runs import build_run, run_clip_options
 
     run = build_run(profile, run_name)
-    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=False)
     options = run_clip_options(run)
     if offset is not None:
         options["offset"] = offset
@@ -240,7 +249,7 @@ def mean_frame(profile: str | Path, run_name: str, max_videos: int) -> torch.Ten
     from vidsal_core.saliency.masking import dataset_mean_frame
 
     run = build_run(profile, run_name)
-    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=False)
     size = None if run.data["size"] is None else tuple(run.data["size"])
     training = corpus.dataset(split="train", actions=list(run.spec.classes), size=size)
     order = np.random.default_rng(0).permutation(len(training))[:max_videos]

@@ -44,6 +44,7 @@ from vidsal_core.metrics.maps import frame_mass_share, map_magnitude, motion_mag
 from vidsal_study.training_runs import run_label
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.saliency.registry import TSR_VARIANTS
+from vidsal_study.profiles import corpus_config
 
 #: Maps compared, in the order tables and figures show them.
 METHODS: tuple[str, ...] = ("gradient", "one_step", "tsr_blocks", "tsr_superpixels", "farneback")
@@ -189,7 +190,7 @@ def trained_model(profile: str, run_name: str, train_if_missing: bool = True, pr
         from vidsal_core.data.corpus import CorpusConfig, build_corpus
         from vidsal_study.runs import run_dataset, train_or_load
 
-        corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+        corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
         train_or_load(run, run_dataset(run, corpus, "train", cache=True),
                       run_dataset(run, corpus, "validation", cache=True), on_mismatch="retrain", progress=progress)
         model = load_trained(profile, run_name)
@@ -516,7 +517,7 @@ def run_study(profile: str, settings: StudySettings | None = None, progress: boo
     sections = {d["corpus_section"] for d in descriptors.values()}
     if len(sections) != 1:
         raise ConfigError(f"tsr_chapter.runs: the runs read different corpora {sorted(sections)}")
-    corpus = build_corpus(CorpusConfig.from_profile(profile, sections.pop()), progress=progress)
+    corpus = build_corpus(corpus_config(profile, sections.pop()), progress=progress)
     title_frames = {d["title_frames"] for d in descriptors.values()}
     entries = study_entries(corpus, settings.videos_per_action,
                             title_frames=title_frames.pop() if len(title_frames) == 1 else None,

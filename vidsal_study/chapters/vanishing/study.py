@@ -39,6 +39,7 @@ from vidsal_study.training_runs import CONTROL, robust_rows_in_groups
 from vidsal_core.errors import ConfigError
 from vidsal_study.runs import build_run
 from vidsal_study.results import claim_row, interval_side, new_row, opposite_verdict
+from vidsal_study.profiles import corpus_config
 
 #: ``V`` above this is a late concentration: the last quarter holds more than twice the first quarter's share.
 LATE_THRESHOLD = float(np.log10(2.0))
@@ -543,7 +544,7 @@ def model_pair(profile: Any, lstm_run: str, ica_run: str, videos_per_person_acti
     run = build_run(profile, lstm_run)
     if build_run(profile, ica_run).spec.classes != run.spec.classes:
         raise ConfigError(f"pair {lstm_run}, {ica_run}: the two runs classify different actions")
-    corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=False)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=False)
     candidates = corpus.select(split="test", actions=list(run.spec.classes))
     region = run_region_options(run)  # a control run: only the videos with a run in view that holds the clip
     if region.get("inside"):

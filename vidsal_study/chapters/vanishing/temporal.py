@@ -13,7 +13,21 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.metrics.temporal import METHODS, SHARE_FLOOR, _as_array, frame_saliency_mass, saliency_share, edge_frames, vanishing_index, edge_share_ratio, log_share_slope, _check_method, _check_batch_size, saliency_shares, naive_saliency_shares
+from vidsal_core.metrics.temporal import (  # noqa: F401 (the study's names for them)
+    METHODS,
+    SHARE_FLOOR,
+    _check_batch_size,
+    _check_method,
+    edge_frames,
+    edge_share_ratio,
+    frame_saliency_mass,
+    log_share_slope,
+    naive_saliency_shares,
+    saliency_share,
+    saliency_shares,
+    vanishing_index,
+)
+from vidsal_study.profiles import corpus_config
 
 
 # --- the chapter's models and videos ----------------------------------------------------------
@@ -91,7 +105,7 @@ def _train_or_load(profile: Any, run: Any, progress: bool) -> tuple[nn.Module, n
     try:
         trained = train_or_load(run, None, None, progress=progress).model
     except CheckpointError:  # missing or stale: train it (the models' own functions)
-        corpus = build_corpus(CorpusConfig.from_profile(profile, run.corpus_section), progress=progress)
+        corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
         trained = train_or_load(run, run_dataset(run, corpus, "train", cache=True),
                                 run_dataset(run, corpus, "validation", cache=True),
                                 on_mismatch="retrain", progress=progress).model

@@ -22,6 +22,8 @@ import numpy as np
 
 from vidsal_core.data.corpus import Corpus, CorpusConfig, build_corpus
 from vidsal_core.errors import VidsalError
+from vidsal_study.processes import study_process
+from vidsal_study.profiles import corpus_config
 
 #: Colour (BGR) of each body-part label on contact sheets; 0 = background.
 PART_COLOURS = np.array([
@@ -33,7 +35,7 @@ PART_COLOURS = np.array([
 
 
 def _config(arguments: argparse.Namespace) -> CorpusConfig:
-    return CorpusConfig.from_profile(arguments.profile, "long_corpus" if arguments.long else "corpus")
+    return corpus_config(arguments.profile, "long_corpus" if arguments.long else "corpus")
 
 
 def _build(arguments: argparse.Namespace) -> Corpus:
@@ -149,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    study_process()
     arguments = parser().parse_args(argv)
     try:
         arguments.function(arguments)
