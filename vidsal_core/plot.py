@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from vidsal_core.errors import ConfigError
 
 #: Diverging colour map for signed maps, centred on zero.
 SIGNED_CMAP = "bwr"
@@ -168,7 +169,6 @@ def saliency_grid(groups: Sequence[tuple[str, Sequence[tuple[str, object, str]]]
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     rows_total = sum(len(rows) for _, rows in groups)
     if rows_total == 0 or not len(frame_indices):

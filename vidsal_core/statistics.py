@@ -337,7 +337,6 @@ def mean_interval(values: Sequence[float], groups: Sequence[Any] | None = None, 
     elif method == "cluster_t":
         low, high = cluster_t_interval(values, groups, confidence)
     else:
-        from vidsal_core.models.evaluation import cluster_bootstrap_interval
 
         low, high = cluster_bootstrap_interval(list(values), list(groups), confidence, resamples, seed)
     return Estimate(float(values.mean()), low, high, int(values.size), units)

@@ -44,6 +44,9 @@ import yaml
 
 from vidsal_core.errors import ConfigError, VidsalError
 from vidsal_study.processes import study_process
+from vidsal_study.provenance import collect, stamp_notebook
+from vidsal_study.profiles import profile_path
+from vidsal_study.sweeps import parse_dask, start_local_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -204,7 +207,6 @@ def run_chapter(name: str, profile: str = "default", parameters: Mapping[str, An
     """
     import papermill
 
-    from vidsal_study.provenance import collect, stamp_notebook
 
     template = NOTEBOOKS / f"{name}.ipynb"
     if not template.is_file():
@@ -331,7 +333,6 @@ def known_times(profile: str | Path) -> dict[str, dict[str, Any]]:
 
 def chapter_fingerprint(name: str, profile: str | Path) -> str:
     """Hash of what a chapter's output depends on: its template, the profile, the library's source."""
-    from vidsal_study.profiles import profile_path
 
     digest = hashlib.sha256()
     digest.update((NOTEBOOKS / f"{name}.ipynb").read_bytes())
@@ -467,7 +468,6 @@ def run_chapters(names: Iterable[str], profile: str, output_dir: Path = CHAPTERS
 
 def _chapter_dask(dask: str | None, cluster: list[Any]) -> str | None:
     """The ``dask`` parameter a chapter gets: ``dask`` itself, or for ``local:N`` the address of the runner's cluster."""
-    from vidsal_study.sweeps import parse_dask, start_local_cluster
 
     if dask is None:
         return None

@@ -24,6 +24,7 @@ from vidsal_core.data.corpus import Corpus, CorpusConfig, build_corpus
 from vidsal_core.errors import VidsalError
 from vidsal_study.processes import study_process
 from vidsal_study.profiles import corpus_config
+from vidsal_core.data.card import dataset_card
 
 #: Colour (BGR) of each body-part label on contact sheets; 0 = background.
 PART_COLOURS = np.array([
@@ -116,7 +117,6 @@ def command_contact_sheet(arguments: argparse.Namespace) -> None:
 
 
 def command_card(arguments: argparse.Namespace) -> None:
-    from vidsal_core.data.card import dataset_card
 
     corpus = _build(arguments)
     text = dataset_card(corpus)

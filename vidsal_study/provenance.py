@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vidsal_core.errors import ConfigError
+from vidsal_study.profiles import profile_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +95,6 @@ def device_description() -> str:
 
 def profile_digest(profile: str | Path) -> str:
     """sha256 of the profile's YAML file."""
-    from vidsal_study.profiles import profile_path
 
     return hashlib.sha256(profile_path(profile).read_bytes()).hexdigest()
 

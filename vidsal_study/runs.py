@@ -60,6 +60,9 @@ from vidsal_core.models.train import (
     TRAINING_THREADS, RandomClips, TaskDataset, TrainConfig, TrainResult, torch_threads, train_model,
 )
 from vidsal_study.profiles import corpus_config
+from vidsal_study.profiles import profile_section
+from vidsal_core.data.corpus import CorpusConfig
+from vidsal_core.data.corpus import Corpus
 
 LOGGER = logging.getLogger(__name__)
 
@@ -96,7 +99,6 @@ def models_section(profile: str | Path) -> dict[str, Any]:
     profile : str or Path
         ``"quick"``, ``"default"``, ``"full"`` or a path to a YAML file.
     """
-    from vidsal_study.profiles import profile_section
 
     section = profile_section(profile, "models")
     unknown = sorted(set(section) - set(SECTION_KEYS))
@@ -266,7 +268,6 @@ def run_settings(profile: str | Path, name: str, section: Mapping[str, Any] | No
     section : mapping, optional
         The profile's ``models`` section, if already read.
     """
-    from vidsal_core.data.corpus import CorpusConfig
 
     section = section if section is not None else models_section(profile)
     runs = section["runs"]
@@ -587,7 +588,6 @@ def training_cost(run: Run, corpus: Any) -> float:
 def _train_in_worker(run: Run, corpus_directory: str, directory: str, on_mismatch: str, force: bool) -> float:
     """Train one run in a worker process (:func:`train_runs`); returns its training seconds."""
     study_process()
-    from vidsal_core.data.corpus import Corpus
 
     corpus = Corpus(corpus_directory)
     trained = train_or_load(run, run_dataset(run, corpus, "train", cache=True),

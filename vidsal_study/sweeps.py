@@ -48,6 +48,7 @@ import numpy as np
 
 from vidsal_core.errors import ConfigError
 from vidsal_study.processes import study_process
+from vidsal_core.models.train import torch_threads
 
 LOGGER = logging.getLogger(__name__)
 
@@ -288,7 +289,6 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
     if threads is None or "torch" not in sys.modules:
         yield
         return
-    from vidsal_core.models.train import torch_threads
 
     with torch_threads(threads):
         yield

@@ -35,6 +35,11 @@ from vidsal_core.data.dataset import (
 )
 from vidsal_core.data.sequences import DEFAULT_IN_VIEW, LISTING_NAME, acting_ranges, check_in_view, write_sequence_listings
 from vidsal_core.errors import ConfigError, DatasetError
+from vidsal_core.data.synthkth import render_video
+from vidsal_core.data.synthkth import VideoSpec
+from vidsal_core.data.clips import clip_span
+from vidsal_core.data.clips import clip_indices
+from vidsal_core.data.sequences import acting_offset
 
 #: Where corpora live unless told otherwise.
 DATA_DIR = Path(os.environ.get("VIDSAL_DATA", Path(__file__).resolve().parents[2] / "data"))
@@ -144,7 +149,6 @@ class CorpusConfig:
 
     def specs(self) -> list:
         """Every video of the corpus as a :class:`~vidsal_core.data.synthkth.VideoSpec`."""
-        from vidsal_core.data.synthkth import VideoSpec
 
         specs = []
         for person in self.persons:
@@ -191,7 +195,6 @@ def _save_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _render_and_save(directory: Path, spec) -> int:
-    from vidsal_core.data.synthkth import render_video
 
     rendered = render_video(spec)
     _save_atomically(_video_file(directory, spec), {
@@ -342,7 +345,6 @@ class Corpus:
 
     def spec(self, entry: dict[str, Any]):
         """The :class:`~vidsal_core.data.synthkth.VideoSpec` of an index entry."""
-        from vidsal_core.data.synthkth import VideoSpec
 
         return VideoSpec(action=entry["action"], person=entry["person"], scenario=entry["scenario"],
                          n_frames=entry["n_frames"], seed=entry["seed"], height=self.config.height,
@@ -350,7 +352,6 @@ class Corpus:
 
     def render(self, entry: dict[str, Any], with_flow: bool = True):
         """Render an entry again, e.g. with its true motion field (not cached: large, and quick to render)."""
-        from vidsal_core.data.synthkth import render_video
 
         return render_video(self.spec(entry), with_flow=with_flow)
 
@@ -491,7 +492,6 @@ class SynthKTHDataset(VideoDataset):
     def __init__(self, corpus: Corpus, entries: list[dict[str, Any]], actions=None,
                  clip_length=None, step=1, offset=0, size=None, with_truth=False,
                  in_view: float = DEFAULT_IN_VIEW, inside: bool = False):
-        from vidsal_core.data.clips import clip_span
 
         if isinstance(offset, str) and offset not in ("center", "acting"):
             raise ConfigError(f"offset={offset!r}: give a frame number, 'center' or 'acting'")
@@ -518,8 +518,6 @@ class SynthKTHDataset(VideoDataset):
         return [self.classes.index(entry["action"]) for entry in self.entries]
 
     def _clip_frames(self, n_frames: int, ranges: Sequence[tuple[int, int]] = ()) -> np.ndarray:
-        from vidsal_core.data.clips import clip_indices, clip_span
-        from vidsal_core.data.sequences import acting_offset
 
         if self.clip_length is None:
             return np.arange(n_frames)

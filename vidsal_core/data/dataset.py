@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
+from vidsal_core.errors import ConfigError
 
 #: KTH's six actions, in KTH's own order. Labels are indices into this tuple.
 KTH_ACTIONS: tuple[str, ...] = (
@@ -34,7 +35,6 @@ def split_of_person(person: int) -> str:
     for name, persons in KTH_SPLITS.items():
         if person in persons:
             return name
-    from vidsal_core.errors import ConfigError
 
     raise ConfigError(f"person={person!r}: KTH has persons 1 to 25")
 

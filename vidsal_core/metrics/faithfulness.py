@@ -60,6 +60,9 @@ from torch import nn
 from vidsal_core.errors import ConfigError
 from vidsal_core.saliency.checks import check_video
 from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES, MaskSet, batches, masks_per_batch
+from vidsal_core.metrics.localisation import magnitude
+from vidsal_core.saliency.factorised import FrameFactorisation
+from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
 #: The two kinds of curve.
 MODES: tuple[str, ...] = ("deletion", "insertion")
@@ -101,7 +104,6 @@ def unit_scores(saliency: Any, masks: MaskSet, labels: torch.Tensor | None = Non
     labels : torch.Tensor, optional
         :func:`unit_labels` of ``masks``, if already computed.
     """
-    from vidsal_core.metrics.localisation import magnitude
 
     values = magnitude(saliency)
     labels = unit_labels(masks) if labels is None else labels
@@ -384,8 +386,6 @@ def _frame_ranks(masks: MaskSet, order: Any) -> torch.Tensor:
 
 def _encoded_for_frames(model: nn.Module, video: torch.Tensor, masks: MaskSet) -> Any:
     """An :class:`EncodedVideo` of ``video`` when ``masks`` are whole frames and ``model`` encodes frame by frame."""
-    from vidsal_core.saliency.factorised import FrameFactorisation
-    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
     if masks.labels is not None or FrameFactorisation.of(model) is None or model.training:
         return None

@@ -50,6 +50,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.data.synthkth import PART_INDEX
 
 #: SynthKTH part labels of the legs (thighs, shanks, feet), from :data:`vidsal_core.data.synthkth.PARTS`.
 LEG_PARTS: tuple[str, ...] = tuple(f"{side}_{part}" for side in ("left", "right") for part in ("thigh", "shank", "foot"))
@@ -104,7 +105,6 @@ def part_region(parts: Any, names: Sequence[str] | None = None) -> np.ndarray:
     names : sequence of str, optional
         Part names, e.g. :data:`LEG_PARTS`.
     """
-    from vidsal_core.data.synthkth import PART_INDEX
 
     labels = np.asarray(parts.detach().cpu().numpy() if hasattr(parts, "detach") else parts)
     if labels.ndim != 3:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.saliency.flow import per_frame_spearman
 
 
 def _as_tensor(values: Any, argument: str) -> torch.Tensor:
@@ -105,7 +106,6 @@ def spatial_rank_correlation(saliency: Any, motion: Any, frames: Any | None = No
     (float, numpy.ndarray)
         The mean over the frames compared (NaN if none), and ``(min(T, T'),)`` per-frame values.
     """
-    from vidsal_core.saliency.flow import per_frame_spearman
 
     values = map_magnitude(saliency)
     speed = _as_tensor(motion, "motion")

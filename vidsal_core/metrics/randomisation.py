@@ -128,6 +128,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.statistics import mean_interval
 
 #: ``explain(model, videos, targets) -> maps`` with the videos' shape ``(B, T, C, H, W)``.
 Explain = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -659,7 +660,6 @@ def randomisation_summary(frame: pd.DataFrame, metrics: Sequence[str] | None = N
         a finite value of the first metric). NaN values are dropped; a step
         where they all are gets NaN.
     """
-    from vidsal_core.statistics import mean_interval
 
     frame = _check_frame(frame)
     by = list(by)

@@ -41,6 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
+from vidsal_core.saliency.gradients import input_gradient, integrated_gradients
 
 
 #: Saliency methods :func:`saliency_shares` computes.
@@ -277,7 +278,6 @@ def saliency_shares(
     numpy.ndarray
         ``(B, T)`` float64 share vectors.
     """
-    from vidsal_core.saliency.gradients import input_gradient, integrated_gradients
 
     _check_method(method)
     _check_batch_size(batch_size)

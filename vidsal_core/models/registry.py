@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.models.i3d import load_i3d
+from vidsal_core.models.lstm import FrameLSTM
 
 #: A callable that builds a model from keyword arguments.
 Builder = Callable[..., nn.Module]
@@ -54,7 +56,6 @@ def kinetics_i3d(num_classes: int = 400, weights_path: str | None = None) -> nn.
     if num_classes != 400:
         raise ConfigError(f"model 'i3d': num_classes={num_classes!r}; the Kinetics weights have 400 classes "
                           "(build 'i3d_untrained' for another class count)")
-    from vidsal_core.models.i3d import load_i3d
 
     return load_i3d(weights_path)
 
@@ -103,7 +104,6 @@ def seed000(
         seed's (``encoder`` defaults to :data:`SEED000_ENCODER`), so
         ``build_model("seed000", model.config)`` rebuilds the same network.
     """
-    from vidsal_core.models.lstm import FrameLSTM
 
     return FrameLSTM(num_classes, in_channels, input_size, encoder=dict(SEED000_ENCODER, **dict(encoder or {})),
                      hidden_size=hidden_size, num_layers=num_layers, head_size=head_size, dropout=dropout)

@@ -38,6 +38,8 @@ from tqdm.auto import tqdm
 from vidsal_core.data.dataset import VideoDataset, VideoItem
 from vidsal_core.errors import ConfigError
 from vidsal_core.models.layout import explaining_layout
+from vidsal_core.data.clips import clip_span
+from vidsal_core.data.sequences import CLIP_REGIONS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -228,8 +230,6 @@ class RandomClips(VideoDataset):
 
     def __init__(self, videos: VideoDataset, clip_length: int, step: int = 1, clips_per_video: int = 1, seed: int = 0,
                  region: str = "anywhere") -> None:
-        from vidsal_core.data.clips import clip_span
-        from vidsal_core.data.sequences import CLIP_REGIONS
 
         if region not in CLIP_REGIONS:
             raise ConfigError(f"region={region!r}: expected one of {list(CLIP_REGIONS)}")

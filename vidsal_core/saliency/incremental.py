@@ -70,6 +70,9 @@ from torch import nn
 
 from vidsal_core.errors import ConfigError
 from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
+from vidsal_core.saliency.masking import frame_masks
+from vidsal_core.saliency.masking import model_bytes_per_video
+from vidsal_core.saliency.masking import cache_masks_per_batch
 
 #: Methods and attributes of the per-frame protocol (see the module's description).
 PROTOCOL: tuple[str, ...] = ("frame_reach", "encode", "encode_from", "recurrence_states", "head_from")
@@ -150,7 +153,6 @@ class IncrementalFrames:
         self._check(split, self.logits, "logits")
         self._check(restarted, self.logits, "logits restarted at the last step")
         # The declared reach: change every pixel of the middle frame, compare with the model on that video.
-        from vidsal_core.saliency.masking import frame_masks
 
         middle = frame_masks(*self.video.shape[:1], *self.video.shape[2:]).subset([video.shape[0] // 2])
         changed = 1.0 - self.video
@@ -175,7 +177,6 @@ class IncrementalFrames:
         Measured by forward hooks on one encoder pass of ``frames + frame_reach``
         frames and on the recurrence over the whole clip (the most a mask re-runs).
         """
-        from vidsal_core.saliency.masking import model_bytes_per_video
 
         clip = self.video[:min(self.video.shape[0], frames + self.reach)]
         return model_bytes_per_video(self.model, clip)
@@ -194,7 +195,6 @@ class IncrementalFrames:
             :func:`~vidsal_core.saliency.masking.cache_masks_per_batch` for
             this model. Results do not depend on it beyond rounding.
         """
-        from vidsal_core.saliency.masking import cache_masks_per_batch
 
         masks.check_video(self.video)
         try:

@@ -54,6 +54,17 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS
+from vidsal_core.saliency.gradients import input_gradient
+from vidsal_core.saliency.gradients import integrated_gradients
+from vidsal_core.saliency.gradients import smoothgrad
+from vidsal_core.saliency.lrp import relevance
+from vidsal_core.saliency.time_contribution import time_contribution
+from vidsal_core.saliency.tsr import one_step_rescaling
+from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+from vidsal_core.saliency.lrp_fast import deep_taylor
+from vidsal_core.saliency.gradcam import class_activation_map
+from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
 
 #: TSR variants: Ismail et al.'s public code (:data:`~vidsal_core.saliency.tsr.REFERENCE_CODE_OPTIONS`),
 #: or Algorithm 1 read literally (the library's defaults).
@@ -147,7 +158,6 @@ def _method(method: str) -> Method:
 
 def tsr_variant_options(variant: str) -> dict[str, Any]:
     """TSR options of a variant: the reference code's (:data:`~vidsal_core.saliency.tsr.REFERENCE_CODE_OPTIONS`) or Algorithm 1's defaults."""
-    from vidsal_core.saliency.tsr import REFERENCE_CODE_OPTIONS
 
     if variant == "reference_code":
         return dict(REFERENCE_CODE_OPTIONS)
@@ -241,7 +251,6 @@ def explain(method: str, model: nn.Module, video: torch.Tensor, target: int, **o
 @_register("input_gradient", "|∂ logit / ∂ x| (Captum Saliency)",
            {"absolute": "|gradient| (default True) or the signed gradient"})
 def _input_gradient(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.gradients import input_gradient
 
     return input_gradient(model, video, target, **options)
 
@@ -251,7 +260,6 @@ def _input_gradient(model: nn.Module, video: torch.Tensor, target: int, **option
             "approximation": "the integral's rule (default 'gausslegendre'; integrated_gradients' `method`)",
             "internal_batch_size": "path points per forward pass (default all)"})
 def _integrated_gradients(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.gradients import integrated_gradients
 
     if "approximation" in options:
         options["method"] = options.pop("approximation")
@@ -263,14 +271,12 @@ def _integrated_gradients(model: nn.Module, video: torch.Tensor, target: int, **
             "absolute": "average |gradient| (default True) or the signed gradient", "seed": "noise seed (default 0)",
             "samples_per_batch": "noisy copies per forward pass (default all)"})
 def _smoothgrad(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.gradients import smoothgrad
 
     return smoothgrad(model, video, target, **options)
 
 
 @_register("sensitivity", "the squared gradient (Zennit; seed 002's SA)", _LRP_OPTIONS)
 def _sensitivity(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.lrp import relevance
 
     return relevance(model, video[None], target, "sensitivity", **options)[0]
 
@@ -278,7 +284,6 @@ def _sensitivity(model: nn.Module, video: torch.Tensor, target: int, **options: 
 @_register("frame_occlusion", "time contribution (probability drop, negatives set to 0) broadcast over each frame",
            _OCCLUSION_OPTIONS)
 def _frame_occlusion(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.time_contribution import time_contribution
 
     drop = time_contribution(model, video, target=target, **options).probability_drop.clamp_min(0).to(video)
     return drop[:, None, None, None].expand_as(video).clone()
@@ -286,16 +291,12 @@ def _frame_occlusion(model: nn.Module, video: torch.Tensor, target: int, **optio
 
 @_register("one_step", "seed 000's one-step rescaling of |gradient| by time contribution", _OCCLUSION_OPTIONS)
 def _one_step(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.gradients import input_gradient
-    from vidsal_core.saliency.time_contribution import time_contribution
-    from vidsal_core.saliency.tsr import one_step_rescaling
 
     return one_step_rescaling(input_gradient(model, video, target),
                               time_contribution(model, video, target=target, **options).probability_drop)
 
 
 def _tsr(features: str, model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> Any:
-    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
 
     variant = options.pop("variant", None)
     if "attribution" in options:
@@ -318,20 +319,17 @@ def _tsr_superpixels(model: nn.Module, video: torch.Tensor, target: int, **optio
            {"max_pool": "max pooling's rule, 'proportional' (default, seed 002's) or 'winner_take_all'",
             **_LRP_OPTIONS})
 def _deep_taylor(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.lrp_fast import deep_taylor
 
     return deep_taylor(model, video[None], target, **options)[0]
 
 
 @_register("epsilon_plus_flat", "Zennit's EpsilonPlusFlat LRP composite", _LRP_OPTIONS)
 def _epsilon_plus_flat(model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.lrp import relevance
 
     return relevance(model, video[None], target, "epsilon_plus_flat", **options)[0]
 
 
 def _cam(kind: str, model: nn.Module, video: torch.Tensor, target: int, **options: Any) -> torch.Tensor:
-    from vidsal_core.saliency.gradcam import class_activation_map
 
     if "layer" in options:
         options["target_layer"] = options.pop("layer")
@@ -360,7 +358,6 @@ def _xgrad_cam(model: nn.Module, video: torch.Tensor, target: int, **options: An
            {"as_clip": "True (default): float32 (T, C, H, W), the last frame keeping the motion into it; "
                        "False: the (T − 1, H, W) magnitude as flow_magnitude gives it"})
 def _flow(model: nn.Module, video: torch.Tensor, target: int, as_clip: bool = True) -> torch.Tensor:
-    from vidsal_core.saliency.flow import farneback_flow, flow_magnitude
 
     speed = flow_magnitude(farneback_flow(video))  # (T - 1, H, W): flow to the next frame
     if not as_clip:

@@ -94,6 +94,9 @@ from vidsal_core.saliency.masking import (
     label_masks,
     superpixel_labels,
 )
+from vidsal_core.saliency.batched import BatchedEngine
+from vidsal_core.saliency.factorised import FactorisedEngine, FrameFactorisation
+from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
 
 #: Engines :func:`temporal_saliency_rescaling` offers.
 ENGINES: tuple[str, ...] = ("auto", "factorised", "batched")
@@ -244,8 +247,6 @@ def region_labels(
 def make_engine(engine: str, model: nn.Module, video: torch.Tensor, target: int, attribution: BaseAttribution,
                 max_batch_bytes: int, batch_size: int | None, max_jacobian_bytes: int):
     """Build the engine ``engine`` names; ``"auto"`` prefers the factorised one where the model allows."""
-    from vidsal_core.saliency.batched import BatchedEngine
-    from vidsal_core.saliency.factorised import FactorisedEngine, FrameFactorisation
 
     if engine not in ENGINES:
         raise ConfigError(f"engine={engine!r}: choose one of {list(ENGINES)}")
@@ -412,7 +413,6 @@ def temporal_saliency_rescaling(
     >>> result.attribution_calls  # the unmasked video, 4 frames, 4 blocks of frame 2
     9
     """
-    from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
 
     started = time.perf_counter()
     check_video(video)

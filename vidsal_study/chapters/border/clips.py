@@ -15,6 +15,11 @@ import numpy as np
 import torch
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.data.footage import CATALOGUE, available_footage
+from vidsal_core.data.corpus import DATA_DIR, Corpus
+from vidsal_core.data.footage import load_footage
+from vidsal_core.models.i3d import prepare_clip
+from vidsal_core.data.clips import clip_indices
 
 LOGGER = logging.getLogger(__name__)
 
@@ -51,7 +56,6 @@ def synthkth_videos(corpus: Any, classes: Sequence[str], title_frames: int = 0,
 
 def footage_videos(names: Sequence[str]) -> list[dict[str, Any]]:
     """Descriptors of catalogue clips that are present (missing ones are skipped with a warning)."""
-    from vidsal_core.data.footage import CATALOGUE, available_footage
 
     present = set(available_footage())
     videos = []
@@ -68,7 +72,6 @@ def footage_videos(names: Sequence[str]) -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=2)
 def _corpus(config_hash: str):
-    from vidsal_core.data.corpus import DATA_DIR, Corpus
 
     return Corpus(DATA_DIR / "synthkth" / config_hash)
 
@@ -93,8 +96,6 @@ FOOTAGE_CHUNK = 32
 @lru_cache(maxsize=48)
 def _prepared_footage_chunk(name: str, crop_size: int, shorter_side: int, chunk: int) -> torch.Tensor:
     """Frames ``[chunk · FOOTAGE_CHUNK, …)`` of a catalogue clip, resized and centre-cropped for I3D, uint8."""
-    from vidsal_core.data.footage import CATALOGUE, load_footage
-    from vidsal_core.models.i3d import prepare_clip
 
     start = chunk * FOOTAGE_CHUNK
     video = load_footage(name, start=start, max_frames=min(FOOTAGE_CHUNK, CATALOGUE[name].frame_count - start))
@@ -110,7 +111,6 @@ def _prepared_footage(name: str, crop_size: int, shorter_side: int, indices: np.
 
 def load_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> torch.Tensor:
     """The ``(T, C, H, W)`` clip a setting cuts from a video, prepared for the setting's model."""
-    from vidsal_core.data.clips import clip_indices
 
     model = setting["model"]
     indices = clip_indices(int(video["n_frames"]), setting["clip_length"], setting["step"], setting["offset"])
@@ -127,7 +127,6 @@ def load_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> torch.Ten
         if tuple(frames.shape[-2:]) != size:  # as SynthKTHDataset resizes for training
             frames = torch.nn.functional.interpolate(frames, size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
         return frames
-    from vidsal_core.models.i3d import prepare_clip
 
     return prepare_clip(frames.expand(-1, 3, -1, -1), model["crop_size"], model["shorter_side"])
 

@@ -8,6 +8,11 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import line_with_band
+from vidsal_core.metrics.relevance import effect_estimates, linear_curve, quadratic_curve, share_summary
+from vidsal_study.chapters.border import EXPLANATION_COLOURS, EXPLANATIONS, TABLE_SCALE
+from vidsal_core.errors import ConfigError
+from vidsal_study.chapters.border import bias_share
+from vidsal_study.chapters.border import TOP_K
 
 
 def share_distribution(axis: Any, frame: Any, explanation: str, title: str | None = None) -> None:
@@ -30,7 +35,6 @@ def share_distribution(axis: Any, frame: Any, explanation: str, title: str | Non
     title : str, optional
         The axes' title (default ``explanation``).
     """
-    from vidsal_core.metrics.relevance import effect_estimates, linear_curve, quadratic_curve, share_summary
 
     part = frame[frame["explanation"] == explanation]
     shares = np.stack(part["share"].to_numpy())
@@ -82,7 +86,6 @@ def effect_sweep(axis: Any, effects: Any, x: str, coefficient: str, explanations
         Factor of the coefficients (default
         :data:`~vidsal_study.chapters.border.TABLE_SCALE`, percentage points).
     """
-    from vidsal_study.chapters.border import EXPLANATION_COLOURS, EXPLANATIONS, TABLE_SCALE
 
     explanations = tuple(EXPLANATIONS) if explanations is None else explanations
     scale = TABLE_SCALE if scale is None else scale
@@ -115,7 +118,6 @@ def share_distributions(panels: Mapping[str, Any]):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     rows = [(label, frame) for label, frame in panels.items() if len(frame)]
     if not rows:
@@ -151,8 +153,6 @@ def bias_share_dots(frames: Mapping[str, Any]):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from vidsal_study.chapters.border import bias_share
-    from vidsal_core.errors import ConfigError
 
     frames = {label: frame for label, frame in frames.items() if len(frame)}
     if not frames:
@@ -189,7 +189,6 @@ def step_sweeps(effects: Mapping[str, Any], train_step: int):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     if not effects:
         raise ConfigError("effects: no panel")
@@ -225,8 +224,6 @@ def step_accuracy(accuracy: Any, effects: Any, train_step: int, scale: float | N
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.border import TABLE_SCALE, TOP_K
-    from vidsal_core.errors import ConfigError
 
     scale = TABLE_SCALE if scale is None else scale
     missing = [f"top{k}" for k in TOP_K if f"top{k}" not in accuracy]
@@ -277,8 +274,6 @@ def title_card_lookahead(effects: Mapping[str, Any], title_frames: int, straddli
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.border import EXPLANATION_COLOURS, TABLE_SCALE
-    from vidsal_core.errors import ConfigError
 
     if not effects:
         raise ConfigError("effects: no explanation")

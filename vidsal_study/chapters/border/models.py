@@ -19,13 +19,20 @@ from vidsal_study.chapters.border.settings import UNTRAINED_SEED, I3DSettings
 from vidsal_study.sweeps import canonical_json
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_study.profiles import corpus_config
+from vidsal_core.models.i3d import InceptionI3d
+from vidsal_core.models.checkpoints import manifest_entry
+from vidsal_study.runs import build_run, checkpoint_paths, load_trained
+from vidsal_core.data.corpus import CorpusConfig
+from vidsal_core.data.corpus import build_corpus
+from vidsal_study.runs import run_dataset, train_or_load
+from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
+from vidsal_core.models.checkpoints import sha256_of_file
 
 LOGGER = logging.getLogger(__name__)
 
 
 def untrained_i3d(seed: int = UNTRAINED_SEED) -> nn.Module:
     """I3D with seeded He initialisation (as C3D's untrained control), fresh BatchNorm statistics, eval mode."""
-    from vidsal_core.models.i3d import InceptionI3d
 
     generator_state = torch.random.get_rng_state()
     try:
@@ -49,8 +56,6 @@ def c3d_descriptor(profile: str | Path, run_name: str, train_if_missing: bool = 
     (:func:`vidsal_study.runs.train_or_load`), as
     ``python -m vidsal_study.chapters.models.cli train --runs <run>`` would.
     """
-    from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_study.runs import build_run, checkpoint_paths, load_trained
 
     run = build_run(profile, run_name)
     if run.spec.model != "c3d":
@@ -75,8 +80,6 @@ def c3d_descriptor(profile: str | Path, run_name: str, train_if_missing: bool = 
 
 def training_title_frames(profile: str | Path, run_name: str) -> list[int]:
     """Title-card lengths among the run's training videos (0 = videos without a card)."""
-    from vidsal_core.data.corpus import CorpusConfig
-    from vidsal_study.runs import build_run
 
     run = build_run(profile, run_name)
     if run.data["title_frames"] is not None:
@@ -86,8 +89,6 @@ def training_title_frames(profile: str | Path, run_name: str) -> list[int]:
 
 def train_run(profile: str | Path, run: Any, progress: bool) -> None:
     """Train (or retrain) a run with the models' own functions (also the evaluation chapter's)."""
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_study.runs import run_dataset, train_or_load
 
     corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
     train_or_load(run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
@@ -96,7 +97,6 @@ def train_run(profile: str | Path, run: Any, progress: bool) -> None:
 
 def i3d_descriptor(settings: I3DSettings) -> dict[str, Any]:
     """The I3D model descriptor (Kinetics weights' sha256, preprocessing, untrained seed)."""
-    from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
 
     if not DEFAULT_WEIGHTS_PATH.is_file():
         raise CheckpointError(f"{DEFAULT_WEIGHTS_PATH}: no I3D weights; run `make data-assets`")
@@ -109,7 +109,6 @@ def i3d_descriptor(settings: I3DSettings) -> dict[str, Any]:
 @lru_cache(maxsize=4)
 def _weights_sha256(path: str, modified: float) -> str:
     """sha256 of the I3D weights (cached while the file's modification time stays the same)."""
-    from vidsal_core.models.checkpoints import sha256_of_file
 
     return sha256_of_file(Path(path))
 

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.data.corpus import CorpusConfig
+from vidsal_core.data.dataset import KTH_ACTIONS, split_of_person
+from vidsal_study.profiles import profile_section
 
 #: Explanations: name → (which weights, which method). Seed 002's Table 1 columns, then Grad-CAM
 #: (Selvaraju et al., 2017; vidsal_core.saliency.gradcam), which the seed did not measure: a map from the
@@ -185,7 +188,6 @@ class BorderSettings:
     @classmethod
     def from_profile(cls, profile: str | Path) -> "BorderSettings":
         """Read ``border_chapter`` of ``profile``."""
-        from vidsal_study.profiles import profile_section
 
         values = profile_section(profile, "border_chapter")
         where = f"profile {profile} border_chapter"
@@ -219,9 +221,6 @@ def evaluation_corpus_config(profile: str | Path, settings: BorderSettings, run_
     set, each person's actions in :func:`~vidsal_study.chapters.border.per_person`'s
     rotation (``CorpusConfig.actions_per_person``).
     """
-    from vidsal_core.data.corpus import CorpusConfig
-    from vidsal_core.data.dataset import KTH_ACTIONS, split_of_person
-    from vidsal_study.profiles import profile_section
 
     values = {**profile_section(profile, run_section), **dict(settings.corpus)}
     if settings.videos_per_person is not None and "actions_per_person" not in settings.corpus:
@@ -238,9 +237,6 @@ def evaluation_corpus_config(profile: str | Path, settings: BorderSettings, run_
 
 def validation_corpus_config(profile: str | Path, settings: BorderSettings, run_section: str = "long_corpus"):
     """Videos of ``settings.validation_persons``, rendered as the test videos are (no title card): for choosing a step."""
-    from vidsal_core.data.corpus import CorpusConfig
-    from vidsal_core.data.dataset import split_of_person
-    from vidsal_study.profiles import profile_section
 
     persons = list(settings.validation_persons)
     not_validation = [person for person in persons if split_of_person(person) != "validation"]

@@ -15,6 +15,8 @@ from vidsal_study.chapters.border.settings import TOP_K
 from vidsal_core.metrics.relevance import effect_estimates
 from vidsal_core.statistics import UNIT, mean_interval
 from vidsal_core.errors import ConfigError
+from vidsal_core.statistics import interval_text as format_interval
+from vidsal_study.results import interval_side
 
 
 def effects_by(frame: pd.DataFrame, keys: Sequence[str], resamples: int = 2000) -> pd.DataFrame:
@@ -146,7 +148,6 @@ def step_gain(frame: pd.DataFrame, step: int, reference_step: int, k: int = 1, r
 def interval_text(mean: float, low: float, high: float, scale: float = 1.0) -> str:
     """``mean [low, high]`` signed, with three significant digits, after multiplying by ``scale``
     (:func:`vidsal_core.statistics.interval_text` with ``spec="+.3g"``)."""
-    from vidsal_core.statistics import interval_text as format_interval
 
     return format_interval(mean, low, high, spec=BORDER_SPEC, scale=scale)
 
@@ -178,7 +179,6 @@ def sign_text(low: float, high: float) -> str:
     Prose only (from :func:`vidsal_study.results.interval_side`); a seed claim's
     verdict comes from :func:`vidsal_study.results.verdict`.
     """
-    from vidsal_study.results import interval_side
 
     return {"above": "positive", "below": "negative", "holds": "not distinguishable from zero"}[
         interval_side(low, high)]

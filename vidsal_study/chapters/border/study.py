@@ -24,6 +24,15 @@ from vidsal_study.chapters.border.tables import table_one
 from vidsal_study.chapters.border.work import explanation_map, results_frame, run_items, sweep_items
 from vidsal_core.errors import ConfigError
 from vidsal_study.profiles import corpus_config
+from vidsal_core.data.corpus import build_corpus
+from vidsal_core.data.clips import clip_indices
+from vidsal_core.data.video import read_video
+from vidsal_core.models.i3d import prepare_clip
+from vidsal_core.models.kinetics_classes import KINETICS_400_CLASSES
+from vidsal_core.metrics.relevance import border_coefficient, frame_relevance, relevance_share
+from vidsal_core.saliency.lrp import relevance
+from vidsal_core.saliency.lrp_fast import deep_taylor
+from vidsal_core.saliency.lrp import bias_free_copy
 
 
 @dataclass
@@ -132,7 +141,6 @@ def run_study(profile: str | Path, progress: bool = True, with_i3d: bool = True,
 def _run_study(profile: str | Path, progress: bool, with_i3d: bool, executor: Any,
                train_if_missing: bool, c3d_run: str | None = None) -> BorderStudy:
     """:func:`run_study` without the thread setting."""
-    from vidsal_core.data.corpus import build_corpus
 
     settings = BorderSettings.from_profile(profile)
     if c3d_run is not None:
@@ -227,7 +235,6 @@ def explain_example(video: Mapping[str, Any], model: Mapping[str, Any], clip_len
         ``clip`` ``(T, C, H, W)``, ``frames`` (the video's frame indices),
         ``target`` (the class explained), ``maps`` (explanation → ``(T, C, H, W)``).
     """
-    from vidsal_core.data.clips import clip_indices
 
     setting = {"model": model, "clip_length": clip_length, "step": step, "offset": offset}
     clip = clips.load_clip(video, setting)
@@ -305,9 +312,6 @@ def i3d_example_groups(study: BorderStudy, footage: str, video: str | Path | Non
         Any file OpenCV reads: its first frames at I3D's step, cropped as I3D's input, explained for the
         class I3D predicts.
     """
-    from vidsal_core.data.video import read_video
-    from vidsal_core.models.i3d import prepare_clip
-    from vidsal_core.models.kinetics_classes import KINETICS_400_CLASSES
 
     if study.i3d is None:
         return []
@@ -346,9 +350,6 @@ def rule_border_coefficients(model: Mapping[str, Any], videos: Sequence[Mapping[
     tuple
         ``{"DTDwta": (clips,), "EpsilonPlusFlat": (clips,)}`` border coefficients, and each clip's person.
     """
-    from vidsal_core.metrics.relevance import border_coefficient, frame_relevance, relevance_share
-    from vidsal_core.saliency.lrp import relevance
-    from vidsal_core.saliency.lrp_fast import deep_taylor
 
     if persons < 1:
         raise ConfigError(f"persons={persons!r}: at least 1")
@@ -381,9 +382,6 @@ def untrained_prior_share(model: Mapping[str, Any], clip_shape: Sequence[int]) -
     clip_shape : sequence of int
         ``(T, C, H, W)`` of the clip.
     """
-    from vidsal_core.metrics.relevance import frame_relevance, relevance_share
-    from vidsal_core.saliency.lrp import bias_free_copy
-    from vidsal_core.saliency.lrp_fast import deep_taylor
 
     if len(clip_shape) != 4:
         raise ConfigError(f"clip_shape={tuple(clip_shape)!r}: (T, C, H, W)")

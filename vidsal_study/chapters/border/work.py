@@ -20,6 +20,7 @@ from vidsal_study.chapters.border.settings import CAM_BLOCK4_LAYERS, EXPLANATION
 from vidsal_core.metrics.relevance import border_coefficient, frame_relevance, lookahead_coefficient, relevance_share
 from vidsal_study.sweeps import SweepItem, canonical_json, run_sweep, sweep_directory
 from vidsal_core.errors import ConfigError
+from vidsal_core.saliency.registry import explain
 
 # --- one clip, one explanation ------------------------------------------------------------------------------
 
@@ -33,7 +34,6 @@ def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: s
     ``epsilon_plus_flat``, or a class activation map of :mod:`vidsal_core.saliency.gradcam`, ``grad_cam``,
     ``grad_cam_plus_plus``, ``xgrad_cam``, at the model's default layer, upsampled trilinearly to the clip).
     """
-    from vidsal_core.saliency.registry import explain
 
     if method == "grad_cam_block4":
         kind = getattr(model, "model_name", None)

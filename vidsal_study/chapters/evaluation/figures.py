@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import line_with_band
+from vidsal_study.chapters.evaluation.study import METHOD_LABELS, METHODS
+from vidsal_core.statistics import mean_interval
 
 
 #: Methods whose deletion and insertion curves :func:`evaluation_deletion_curves` draws, in order (those swept).
@@ -39,7 +41,6 @@ def method_intervals(axis: Any, table: Any, run: str, metric: str, chance: float
     title : str, optional
         The axes' title (default ``run``).
     """
-    from vidsal_study.chapters.evaluation.study import METHOD_LABELS, METHODS
 
     part = table[(table["model"] == run) & (table["metric"] == metric)].dropna(subset=["mean"])
     part = part.set_index("method").reindex([m for m in METHODS if m in set(part["method"])])
@@ -102,8 +103,6 @@ def evaluation_deletion_curves(results: Any, runs: Sequence[str],
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
-    from vidsal_core.statistics import mean_interval
 
     methods = [m for m in methods if m in set(results["method"])]
     figure, axes = plt.subplots(2, len(runs), figsize=(3.3 * len(runs), 5.4), squeeze=False, sharey=True)
@@ -152,8 +151,6 @@ def evaluation_randomisation(randomised: Any, runs: Sequence[str], methods: Sequ
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
-    from vidsal_core.statistics import mean_interval
 
     methods = [m for m in methods if m in set(randomised["method"])]
     figure, axes = plt.subplots(1, len(runs), figsize=(3.3 * len(runs), 2.8), squeeze=False, sharey=True)
@@ -197,8 +194,6 @@ def evaluation_i3d(faith: Any, randomised: Any, methods: Sequence[str], randomis
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.evaluation.study import METHOD_LABELS
-    from vidsal_core.statistics import mean_interval
 
     figure, axes = plt.subplots(1, 2, figsize=(8.0, 2.9))
     for index, method in enumerate(methods):

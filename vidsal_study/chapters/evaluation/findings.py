@@ -45,6 +45,7 @@ from vidsal_core.data.corpus import CorpusConfig, build_corpus
 from vidsal_study.runs import build_run
 from vidsal_study.results import claim_aggregate, claim_row, interval_side, new_row
 from vidsal_study.profiles import corpus_config
+from vidsal_core.metrics.randomisation import passes_randomisation
 
 #: The text of a value that could not be measured.
 MISSING = "n/a"
@@ -482,7 +483,6 @@ def randomisation_findings(randomised: pd.DataFrame, runs: Sequence[str], note: 
     runs = tuple(runs)
     if not len(randomised):
         return RandomisationFindings(runs, {}, (), frozenset(), note)
-    from vidsal_core.metrics.randomisation import passes_randomisation
 
     results: dict[str, dict[str, list[str]]] = {}
     outcomes = []
@@ -696,7 +696,6 @@ def cam_findings(results: pd.DataFrame, cnn_runs: Sequence[str], randomisation: 
 
 
 def _i3d_comparisons(faith: pd.DataFrame, randomised: pd.DataFrame) -> list[CamComparison]:
-    from vidsal_core.metrics.randomisation import passes_randomisation
 
     random_order = {mode: faith[faith["method"] == "random"].set_index("video")[f"{mode}_auc"]
                     for mode in ("deletion", "insertion")}

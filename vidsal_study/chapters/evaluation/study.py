@@ -36,7 +36,7 @@ Every map is computed by the saliency registry
 same calls the border and TSR chapters make.
 
 Both TSR methods take the options of the TSR chapter's variant
-(``tsr_chapter.variant`` of the profile, :func:`vidsal_study.chapters.tsr.study.tsr_options`;
+(``tsr_chapter.variant`` of the profile, :func:`vidsal_core.saliency.registry.tsr_variant_options`;
 by default ``reference_code``, Ismail et al.'s code: masks take the value of
 the video's first element, Δ min-max scaled, 0.1 below α), so the book uses
 one TSR everywhere. :func:`mask_ablation_frame` re-runs block TSR with each
@@ -60,6 +60,30 @@ from vidsal_core.metrics.flat_frames import FRAME_SETS, compare_maps, in_view_fr
 from vidsal_core.statistics import UNIT, mean_interval
 from vidsal_study.sweeps import SweepItem, canonical_json, run_sweep, sweep_directory
 from vidsal_core.errors import ConfigError
+from vidsal_study.chapters.border.models import train_run
+from vidsal_core.errors import CheckpointError
+from vidsal_core.models.checkpoints import manifest_entry
+from vidsal_study.runs import build_run, checkpoint_paths, load_trained
+from vidsal_core.data.corpus import DATA_DIR, Corpus
+from vidsal_core.data.corpus import SynthKTHDataset
+from vidsal_core.saliency.registry import explain as explain_by_name
+from vidsal_core.saliency.registry import tsr_variant_options as variant_options
+from vidsal_core.metrics.faithfulness import faithfulness, saliency_order, unit_labels, unit_scores
+from vidsal_core.metrics.localisation import frame_mass, localisation_metrics
+from vidsal_core.saliency.masking import baseline_video, block_masks, frame_masks
+from vidsal_study.profiles import profile_section
+from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
+from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
+from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES
+from vidsal_core.saliency.tsr import base_attribution, check_options, make_engine, region_labels, rescaling_steps
+from vidsal_core.metrics.localisation import auroc, part_region
+from vidsal_core.metrics.randomisation import cascading_randomisation
+from vidsal_study.chapters.border import UNTRAINED_SEED, i3d_descriptor
+from vidsal_study.chapters.border import footage_videos
+from vidsal_study.chapters.border import model_for as border_model_for
+from vidsal_study.chapters.border import load_clip as border_load_clip
+from vidsal_core.metrics.randomisation import _Reference, layer_groups, randomised_models
+from vidsal_core.saliency.gradcam import coarse_class_activation_map
 
 #: Every method the sweep knows, in the table's order.
 METHODS: tuple[str, ...] = (
@@ -99,10 +123,6 @@ def model_descriptor(profile: str, run_name: str, train_if_missing: bool = True,
     Training goes through :func:`vidsal_study.runs.train_or_load`, as the
     border chapter's :func:`~vidsal_study.chapters.border.models.c3d_descriptor` does.
     """
-    from vidsal_study.chapters.border.models import train_run
-    from vidsal_core.errors import CheckpointError
-    from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_study.runs import build_run, checkpoint_paths, load_trained
 
     run = build_run(profile, run_name)
     try:
@@ -190,14 +210,12 @@ def model_for(descriptor: Mapping[str, Any]) -> nn.Module:
 
 @lru_cache(maxsize=2)
 def _corpus(config_hash: str):
-    from vidsal_core.data.corpus import DATA_DIR, Corpus
 
     return Corpus(DATA_DIR / "synthkth" / config_hash)
 
 
 def load_clip(video: Mapping[str, Any], model: Mapping[str, Any]):
     """The clip a model is evaluated on (its test clip: centred, its length, step and size) with its truth."""
-    from vidsal_core.data.corpus import SynthKTHDataset
 
     corpus = _corpus(video["corpus"])
     entries = [entry for entry in corpus.videos if entry["key"] == video["key"]]
@@ -235,7 +253,6 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
     The map is :func:`vidsal_core.saliency.registry.explain`'s, with the
     sweep's ``options`` turned into the method's own (:func:`registry_options`).
     """
-    from vidsal_core.saliency.registry import explain as explain_by_name
 
     if method not in METHODS:
         raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
@@ -244,9 +261,8 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
 
 def tsr_variant_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The TSR options of ``options["tsr_variant"]`` (default ``"reference_code"``, the TSR chapter's default)."""
-    from vidsal_study.chapters.tsr.study import tsr_options
 
-    return tsr_options(options.get("tsr_variant", "reference_code"))
+    return variant_options(options.get("tsr_variant", "reference_code"))
 
 
 def evaluate_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,9 +284,6 @@ def evaluate_clip(video: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[
         deletion and insertion curves and areas over frames and over blocks,
         the per-frame mass of the map, and the seconds the map took.
     """
-    from vidsal_core.metrics.faithfulness import faithfulness, saliency_order, unit_labels, unit_scores
-    from vidsal_core.metrics.localisation import frame_mass, localisation_metrics
-    from vidsal_core.saliency.masking import baseline_video, block_masks, frame_masks
 
     options = setting["options"]
     model = model_for(setting["model"])
@@ -402,7 +415,6 @@ OPTION_KEYS = ("ig_steps", "smoothgrad_samples", "tsr_block", "superpixels", "oc
 
 def chapter_settings(profile: str) -> dict[str, Any]:
     """The profile's ``evaluation_chapter`` section, checked (unknown keys and methods refused by name)."""
-    from vidsal_study.profiles import profile_section
 
     section = dict(profile_section(profile, "evaluation_chapter"))
     unknown = sorted(set(section) - set(SECTION_KEYS) - set(OPTIONAL_SECTION_KEYS))
@@ -510,10 +522,6 @@ def tsr_across_mask_values(model: nn.Module, video: torch.Tensor, target: int, m
         Mask value → :class:`~vidsal_core.saliency.tsr.TSRResult` (``seconds``: the value's own
         passes plus its share of the engine's set-up).
     """
-    from vidsal_core.saliency.checks import check_eval_mode, check_finite, check_video
-    from vidsal_core.saliency.factorised import DEFAULT_MAX_JACOBIAN_BYTES
-    from vidsal_core.saliency.masking import DEFAULT_MAX_BATCH_BYTES, baseline_video
-    from vidsal_core.saliency.tsr import base_attribution, check_options, make_engine, region_labels, rescaling_steps
 
     unknown = [value for value in mask_values if value not in TSR_MASK_VALUES]
     if unknown or not mask_values:
@@ -585,8 +593,6 @@ def mask_ablation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> 
         TSR's and the gradient's mean per-frame AUROC and their paired
         difference), ``pooled_auroc_person``, ``frames_above_alpha``, ``seconds``.
     """
-    from vidsal_core.metrics.localisation import auroc, part_region
-    from vidsal_study.chapters.tsr.study import tsr_options
 
     model = model_for(setting["model"])
     item = load_clip(video, setting["model"])
@@ -599,7 +605,7 @@ def mask_ablation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> 
     gradient_seconds = time.perf_counter() - started
     with torch.enable_grad():
         results = tsr_across_mask_values(model, clip, target, list(setting["mask_values"]), setting["block"],
-                                         tsr_options(setting["variant"]), mask_mean=float(setting["mean"]))
+                                         variant_options(setting["variant"]), mask_mean=float(setting["mean"]))
     person = part_region(truth.parts)
     in_view = in_view_frames(truth.visibility, person, setting["min_visibility"])
     figure, background = figure_background_intensity(clip, person, in_view)
@@ -712,7 +718,6 @@ def randomisation_work(video: Mapping[str, Any], setting: Mapping[str, Any]) -> 
     """
     import copy
 
-    from vidsal_core.metrics.randomisation import cascading_randomisation
 
     model = copy.deepcopy(model_for(setting["model"])).eval()
     clips = torch.stack([load_clip(clip, setting["model"]).video for clip in video["clips"]])
@@ -831,7 +836,6 @@ def i3d_model_descriptor(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The pretrained I3D's descriptor (weights' sha256, preprocessing), as the border chapter makes it."""
     from types import SimpleNamespace
 
-    from vidsal_study.chapters.border import UNTRAINED_SEED, i3d_descriptor
 
     return i3d_descriptor(SimpleNamespace(crop_size=spec["crop_size"], shorter_side=spec["shorter_side"],
                                           untrained_seed=UNTRAINED_SEED))
@@ -839,7 +843,6 @@ def i3d_model_descriptor(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def i3d_clips(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``clips_per_video`` clips of each present footage video, spread evenly (one clip: the middle one)."""
-    from vidsal_study.chapters.border import footage_videos
 
     clips = []
     for video in footage_videos(spec["footage"]):
@@ -854,14 +857,12 @@ def i3d_clips(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def i3d_model(descriptor: Mapping[str, Any]) -> nn.Module:
     """The pretrained I3D a descriptor names (cached per process by the border chapter's loader)."""
-    from vidsal_study.chapters.border import model_for as border_model_for
 
     return border_model_for(descriptor, "trained")
 
 
 def i3d_clip(clip: Mapping[str, Any], descriptor: Mapping[str, Any], clip_length: int) -> torch.Tensor:
     """The ``(T, 3, S, S)`` clip in [0, 1] I3D sees (the border chapter's :func:`~vidsal_study.chapters.border.load_clip`)."""
-    from vidsal_study.chapters.border import load_clip as border_load_clip
 
     video = {key: value for key, value in clip.items() if key != "offset"}
     return border_load_clip(video, {"model": descriptor, "clip_length": clip_length, "step": 1,
@@ -881,8 +882,6 @@ def i3d_faithfulness_work(clip: Mapping[str, Any], setting: Mapping[str, Any]) -
     ``setting``: ``model`` (:func:`i3d_model_descriptor`), ``method``, ``clip_length``, ``frame_points``,
     ``baseline`` (what a deleted frame becomes), ``seed`` (of the ``random`` map) and ``version``.
     """
-    from vidsal_core.metrics.faithfulness import faithfulness, saliency_order, unit_labels, unit_scores
-    from vidsal_core.saliency.masking import baseline_video, frame_masks
 
     model = i3d_model(setting["model"])
     video = i3d_clip(clip, setting["model"], setting["clip_length"])
@@ -914,7 +913,6 @@ def i3d_randomisation_work(clip: Mapping[str, Any], setting: Mapping[str, Any]) 
     layer re-initialised), ``layers`` (how many) and the similarities of
     :mod:`vidsal_core.metrics.randomisation`.
     """
-    from vidsal_core.metrics.randomisation import _Reference, layer_groups, randomised_models
 
     model = i3d_model(setting["model"])
     video = i3d_clip(clip, setting["model"], setting["clip_length"])
@@ -1024,7 +1022,6 @@ def coarse_shape_text(model: nn.Module, video: torch.Tensor) -> str:
 
     Examples: ``"2×7×7 (frames × rows × columns, from a 16×112×112 clip)"``.
     """
-    from vidsal_core.saliency.gradcam import coarse_class_activation_map
 
     shape = tuple(coarse_class_activation_map(model, video).shape)
     return (f"{shape[0]}×{shape[1]}×{shape[2]} (frames × rows × columns, from a "

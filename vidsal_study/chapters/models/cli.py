@@ -28,6 +28,7 @@ from vidsal_core.models.checkpoints import CHECKPOINT_DIR, annotate_checkpoint, 
 from vidsal_core.models.evaluation import evaluate_accuracy
 from vidsal_study.runs import Run, checkpoint_paths, profile_runs, run_dataset, run_summary, train_runs
 from vidsal_study.profiles import corpus_config
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
 #: Columns of the accuracy table: (header, row key, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -77,7 +78,6 @@ def table_row(run: Run, entry: dict[str, Any], status: str) -> dict[str, Any]:
 
 def _corpus_of(run: Run, profile: str, corpora: dict[str, Any], workers: int, progress: bool) -> Any:
     """Build (or reuse) the corpus a run trains on, once per profile section."""
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
     if run.corpus_section not in corpora:
         config = corpus_config(profile, run.corpus_section)

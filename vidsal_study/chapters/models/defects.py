@@ -29,6 +29,8 @@ from vidsal_core.errors import ConfigError
 from vidsal_study.chapters.models.findings import AccuracyFindings, chosen_videos
 from vidsal_study.chapters.models.report import (attended_frames, batch_dependence, offset_only_accuracy, parameter_change,
                                        training_clip_offsets)
+from vidsal_core.saliency.gradients import input_gradient
+from vidsal_study.runs import run_dataset
 
 #: The models whose parts :func:`change_findings` checks (seed 000's LSTMs).
 LSTM_MODELS = ("frame_lstm", "ica_lstm")
@@ -166,7 +168,6 @@ def refusal_text(model: torch.nn.Module, videos: torch.Tensor) -> str:
 
     The model is put back in eval mode afterwards.
     """
-    from vidsal_core.saliency.gradients import input_gradient
 
     try:
         input_gradient(model.train(), videos)
@@ -238,7 +239,6 @@ class OffsetFindings:
 
 def offset_findings(accuracy: AccuracyFindings, corpora: Mapping[str, Any], epochs: int) -> OffsetFindings:
     """:class:`OffsetFindings` of the first binary run of ``accuracy`` over ``epochs`` epochs of its training clips."""
-    from vidsal_study.runs import run_dataset
 
     if not accuracy.binary:
         return OffsetFindings()

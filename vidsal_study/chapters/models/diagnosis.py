@@ -27,6 +27,12 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
+from vidsal_core.statistics import UNIT, mean_interval
+from vidsal_core.models.checkpoints import RunSpec
+from vidsal_study.runs import resolved_model_config, spec_data
+from vidsal_core.models.train import TrainConfig
+from vidsal_study.runs import run_clip_options
+from vidsal_core.models.train import TaskDataset
 
 #: Bins of the share of a clip's frames with the person in view (visibility >= 0.5).
 IN_VIEW_EDGES = (0.0, 0.5, 0.99, 1.0)
@@ -152,7 +158,6 @@ def accuracy_by(frame: pd.DataFrame, key: str | pd.Series, confidence: float = 0
     d1            2        2       1.0
     d2            2        2       0.5
     """
-    from vidsal_core.statistics import UNIT, mean_interval
 
     groups = frame[key] if isinstance(key, str) else key
     name = key if isinstance(key, str) else (key.name or "group")
@@ -218,9 +223,6 @@ def variant_run(run: Any, suffix: str, *, size: Sequence[int] | None = None, wid
         previous one (:class:`~vidsal_core.models.lstm.FrameLSTM`; per-frame
         CNN models only). False is the seed's model.
     """
-    from vidsal_core.models.checkpoints import RunSpec
-    from vidsal_study.runs import resolved_model_config, spec_data
-    from vidsal_core.models.train import TrainConfig
 
     if not suffix or not str(suffix).replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"suffix={suffix!r}: expected letters, digits, '-' or '_'")
@@ -263,8 +265,6 @@ def held_out_clips(run: Any, corpus: Any, offset: str | int | None = None, with_
     With ``with_truth`` every item carries SynthKTH's ground truth, so
     :func:`prediction_table` can say how much of each clip shows the person.
     """
-    from vidsal_study.runs import run_clip_options
-    from vidsal_core.models.train import TaskDataset
 
     options = run_clip_options(run)
     if offset is not None:

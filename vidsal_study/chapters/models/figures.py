@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import as_numpy
+from vidsal_core.errors import ConfigError
+from vidsal_study.chapters.models.findings import VARIANT_AXES
 
 
 def models_training_curves(curves: Any):
@@ -92,7 +94,6 @@ def models_confusions(accuracy: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     six = accuracy.six
     if not six:
@@ -133,7 +134,6 @@ def models_error_clips(shown: Sequence[tuple[str, Any, Any]]):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     if not shown:
         raise ConfigError("shown: no misclassified clip to draw")
@@ -162,8 +162,6 @@ def models_diagnosis_variants(variants: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
-    from vidsal_study.chapters.models.findings import VARIANT_AXES
 
     axes_shown = variants.axes
     if not axes_shown:
@@ -193,7 +191,6 @@ def models_attention_spread(spreads: Mapping[str, Any]):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     if not spreads:
         raise ConfigError("spreads: no ICA-LSTM run to draw")
@@ -225,7 +222,6 @@ def models_clip_offsets(offsets: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.errors import ConfigError
 
     if offsets.offsets is None:
         raise ConfigError("offsets: nothing measured (no binary run) to draw")

@@ -43,6 +43,22 @@ from vidsal_core.errors import ConfigError
 from vidsal_study.chapters.models.report import (TARGETS, _input_gradient, confused_pairs, count_parameters, errors_within,
                                        target_status, training_curves)
 from vidsal_study.profiles import corpus_config
+from vidsal_core.data.footage import CATALOGUE
+from vidsal_study.profiles import profile_section
+from vidsal_study.chapters.vanishing.temporal import chapter_window_variant
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from vidsal_study.chapters.models.diagnosis import diagnosis_variants
+from vidsal_study.runs import train_runs
+from vidsal_core.models.evaluation import evaluate_accuracy
+from vidsal_study.chapters.models.diagnosis import held_out_clips, prediction_table
+from vidsal_study.runs import CachedVideoDataset
+from vidsal_study.runs import run_dataset
+from vidsal_study.training_runs import attach_training_runs, control_run, single_training_run, variant_rows
+from vidsal_study.runs import replicate_of
+from vidsal_study.results import claim_row
+from vidsal_study.runs import run_summary
+from vidsal_study.chapters.models.diagnosis import accuracy_by, in_view_bins
+from vidsal_core.statistics import interval_text, mean_interval
 
 #: The in-place actions of KTH, one family of the 6-class task.
 IN_PLACE: tuple[str, ...] = ("boxing", "handwaving", "handclapping")
@@ -104,8 +120,6 @@ def chapter_settings(profile: Any, footage: Sequence[str] | None = None) -> tupl
     ConfigError
         When ``footage`` names a clip the catalogue does not hold.
     """
-    from vidsal_core.data.footage import CATALOGUE
-    from vidsal_study.profiles import profile_section
 
     settings = profile_section(profile, "models_chapter")
     i3d_settings, checks = dict(settings["i3d"]), dict(settings["checks"])
@@ -147,7 +161,6 @@ class BookRuns:
 
     def describe(self) -> str:
         """One line per run of the profile: reused or trained now, its task and clips."""
-        from vidsal_study.runs import run_summary
 
         return "\n".join(f"{run.name:26s} {'reused' if self.trained[run.name].reused else 'trained now'}: "
                          f"{run_summary(run)['task']}, {run_summary(run)['clips']}" for run in self.runs)
@@ -176,10 +189,6 @@ def train_book_runs(profile: Any, runs: Sequence[Any], settings: Mapping[str, An
     window : bool, default True
         Train the window variant too (the chapter skips it when run on a subset of the runs).
     """
-    from vidsal_study.chapters.vanishing.temporal import chapter_window_variant
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_study.chapters.models.diagnosis import diagnosis_variants
-    from vidsal_study.runs import train_runs
 
     corpora: dict[str, Any] = {}
     for run in runs:
@@ -217,7 +226,6 @@ class TestSets:
         self._sets: dict[tuple, Any] = {}
 
     def __call__(self, run: Any) -> Any:
-        from vidsal_study.runs import CachedVideoDataset, run_dataset
 
         key = (run.corpus_section, tuple(run.spec.classes), json.dumps(dict(run.data), sort_keys=True))
         if key not in self._sets:
@@ -383,7 +391,6 @@ class AccuracyFindings:
 
     def replicate_reading(self) -> str:
         """A sentence on each replicated run's accuracy over its training runs (Markdown), or that there is none."""
-        from vidsal_study.runs import replicate_of
 
         groups: dict[str, list[str]] = {}
         for result in self.runs:
@@ -459,7 +466,6 @@ def evaluate_runs(runs: Sequence[Any], trained: Mapping[str, Any], test_set: Cal
     untrained : callable
         Run name → its untrained control (e.g. ``partial(load_trained, profile, untrained=True)``).
     """
-    from vidsal_core.models.evaluation import evaluate_accuracy
 
     results = []
     for run in runs:
@@ -623,8 +629,6 @@ def cut_predictions(runs: Sequence[Any], corpora: Mapping[str, Any], trained: Ma
         Run → ``{"acting": table, "centre": table}``
         (:func:`~vidsal_study.chapters.models.diagnosis.prediction_table`).
     """
-    from vidsal_study.chapters.models.diagnosis import held_out_clips, prediction_table
-    from vidsal_study.runs import CachedVideoDataset
 
     predictions: dict[str, dict[str, pd.DataFrame]] = {}
     clip_sets: dict[tuple, Any] = {}
@@ -655,7 +659,6 @@ class DiagnosisFindings:
     @cached_property
     def where_table(self) -> pd.DataFrame:
         """Accuracy with its interval per run, cut and share of frames in view."""
-        from vidsal_study.chapters.models.diagnosis import accuracy_by, in_view_bins
 
         rows = []
         for name, tables in self.predictions.items():
@@ -673,7 +676,6 @@ class DiagnosisFindings:
     @cached_property
     def scenario_table(self) -> pd.DataFrame:
         """Accuracy on clips centred on the acting, scenario × run."""
-        from vidsal_study.chapters.models.diagnosis import accuracy_by
 
         rows = [{"run": name, "scenario": scenario, "accuracy": row["accuracy"]}
                 for name, tables in self.predictions.items()
@@ -709,7 +711,6 @@ def error_clips(predictions: Mapping[str, Mapping[str, pd.DataFrame]], runs: Seq
     list of (run name, prediction row, video)
         The video is ``(T, C, H, W)``, cut as the run evaluates.
     """
-    from vidsal_study.chapters.models.diagnosis import held_out_clips
 
     by_name = {run.name: run for run in runs}
     shown, clips = [], {}
@@ -783,8 +784,6 @@ class VariantFindings:
 
 def variant_findings(book: BookRuns) -> VariantFindings:
     """Evaluate the diagnosis variants :func:`train_book_runs` trained, on their test clips."""
-    from vidsal_core.models.evaluation import evaluate_accuracy
-    from vidsal_study.runs import run_dataset
 
     rows = []
     if book.variants:
@@ -819,9 +818,6 @@ def binary_claims(accuracy: AccuracyFindings) -> dict[str, dict[str, Any]]:
     dict
         Run → :func:`~vidsal_study.results.claim_row`, its accuracy over persons against chance (0.5).
     """
-    from vidsal_study.training_runs import attach_training_runs, control_run, single_training_run, variant_rows
-    from vidsal_study.runs import replicate_of
-    from vidsal_study.results import claim_row
 
     def row_of(name: str, main: str) -> dict[str, Any]:
         report = accuracy[name].report
@@ -964,7 +960,6 @@ class StartClipFindings:
         proportion, so it keeps the unbounded cluster-robust t interval
         (:mod:`vidsal_core.statistics`).
         """
-        from vidsal_core.statistics import interval_text, mean_interval
 
         if self.at_start is None or self.at_acting is None:
             values: dict[str, Any] = {f"solution_2_{key}": float("nan")
@@ -987,7 +982,6 @@ def start_clip_findings(predictions: Mapping[str, Mapping[str, pd.DataFrame]], r
                         corpora: Mapping[str, Any], trained: Mapping[str, Any],
                         name: str = "frame_lstm_binary") -> StartClipFindings:
     """Exercise 2 for run ``name``: its test clips cut at frame 0, beside its predictions centred on the acting."""
-    from vidsal_study.chapters.models.diagnosis import held_out_clips, prediction_table
 
     if name not in predictions:
         return StartClipFindings()

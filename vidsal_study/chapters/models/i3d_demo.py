@@ -31,6 +31,10 @@ from vidsal_core.errors import CheckpointNotFoundError, ConfigError
 from vidsal_study.processes import study_process
 from vidsal_core.models.i3d import InceptionI3d, load_i3d, prepare_clip, top_classes
 from vidsal_core.models.kinetics_classes import KINETICS_400_CLASSES
+from vidsal_core.data.video import read_video
+from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
+from vidsal_core.plot import colourise, frame_strip
+from vidsal_core.saliency.lrp import relevance
 
 #: Where the heatmap strip goes unless told otherwise.
 DEFAULT_STRIP_PATH = DATA_DIR / "figures" / "i3d_deep_taylor_bikes.png"
@@ -146,8 +150,6 @@ def own_clip_text(video: str | Path | None, settings: Mapping[str, Any]) -> str:
     settings : mapping
         ``frames``, ``crop_size`` and ``shorter_side`` (the profile's ``models_chapter.i3d``).
     """
-    from vidsal_core.data.video import read_video
-    from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
 
     if video is None:
         return "No clip given (video=None): run with -p video path/to/clip.mp4 to classify yours here."
@@ -194,8 +196,6 @@ def deep_taylor_strip(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vidsal_core.plot import colourise, frame_strip
-    from vidsal_core.saliency.lrp import relevance
 
     maps = relevance(model, video[None], target, method="deep_taylor")[0].sum(dim=1)
     shown = list(range(0, video.shape[0], every))

@@ -8,10 +8,12 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import as_numpy, frame_strip, line_with_band
+from vidsal_study.chapters.time_contribution.study import MODEL_NAMES
+from vidsal_study.chapters.time_contribution.study import position_band
+from vidsal_study.chapters.time_contribution.study import MEASURES
 
 
 def _run_name(run: str) -> str:
-    from vidsal_study.chapters.time_contribution.study import MODEL_NAMES
 
     return MODEL_NAMES.get(run, run)
 
@@ -131,7 +133,6 @@ def keyframe_strip(figure: Any, spec: Any, video: Any, keyframes: Sequence[int],
 
 
 def _band(study: Any, run: str, curve: Any) -> dict:
-    from vidsal_study.chapters.time_contribution.study import position_band
 
     return position_band(100.0 * np.stack([curve(record) for record in study.records[run]]), study.groups(run),
                          study.settings.resamples)
@@ -237,7 +238,6 @@ def time_contribution_agreement(study: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.time_contribution.study import MEASURES
 
     measures = list(MEASURES)
     figure, axis = plt.subplots(figsize=(8, 3.4))

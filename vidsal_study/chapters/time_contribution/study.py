@@ -64,6 +64,15 @@ from vidsal_core.metrics.agreement import (  # noqa: F401 (the study's names for
     window_synergy,
 )
 from vidsal_study.profiles import corpus_config
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from vidsal_study.runs import build_run, load_trained, run_dataset, train_or_load
+from vidsal_study.runs import run_clip_options
+from vidsal_core.saliency.masking import dataset_mean_frame
+from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
+from vidsal_core.data.video import read_video
+from vidsal_core.models.user import load_user_model
+from vidsal_core.saliency.time_contribution import time_contribution
+from vidsal_study.profiles import profile_section
 
 LOGGER = logging.getLogger(__name__)
 
@@ -188,7 +197,6 @@ class StudySettings:
     @classmethod
     def from_profile(cls, profile: str | Path, section: str = "time_contribution_chapter") -> "StudySettings":
         """Read the settings from ``profile``'s ``section``; unknown keys are refused."""
-        from vidsal_study.profiles import profile_section
 
         values = dict(profile_section(profile, section) or {})
         known = set(cls.__dataclass_fields__)
@@ -203,8 +211,6 @@ class StudySettings:
 
 def trained_model(profile: str | Path, run_name: str, progress: bool = False) -> nn.Module:
     """The run's trained model in eval mode, trained first (as ``models.cli train`` would) if its checkpoint is missing."""
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_study.runs import build_run, load_trained, run_dataset, train_or_load
 
     try:
         return load_trained(profile, run_name)
@@ -226,8 +232,6 @@ def evaluation_clips(profile: str | Path, run_name: str, offset: str | int | Non
     rest is cut as :func:`~vidsal_study.runs.run_clip_options` says (a
     control run's videos without a run in view as long as the clip left out).
     """
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_study.runs import build_run, run_clip_options
 
     run = build_run(profile, run_name)
     corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=False)
@@ -244,9 +248,6 @@ def evaluation_clips(profile: str | Path, run_name: str, offset: str | int | Non
 
 def mean_frame(profile: str | Path, run_name: str, max_videos: int) -> torch.Tensor:
     """``(C, H, W)`` mean frame of the run's training videos (the "mean" baseline)."""
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_study.runs import build_run
-    from vidsal_core.saliency.masking import dataset_mean_frame
 
     run = build_run(profile, run_name)
     corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=False)
@@ -278,7 +279,6 @@ def study_video(model: nn.Module, video: torch.Tensor, label: int | None, keyfra
     ``logit_synergy`` (log-odds) ``{window: mean over windows}`` for windows
     above 1, both from the same masked passes; ``keyframes`` and ``differences``.
     """
-    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
     encoded = EncodedVideo(model, video)
     record: dict[str, Any] = {"contribution": {}, "window_drops": {}, "windows": {}, "flips": {}, "synergy": {},
@@ -445,7 +445,6 @@ def explain_own_clip(model: nn.Module, clip: torch.Tensor, name: str, settings: 
     (ClipPanel, str)
         The panel and a line on what the model predicted and where the largest drop is.
     """
-    from vidsal_core.saliency.time_contribution_factorised import EncodedVideo
 
     _check_own_clip(clip, name)
     result = EncodedVideo(model, clip).time_contribution(baseline=settings.baseline, mean=mean)
@@ -466,7 +465,6 @@ def own_clip_panel(profile: str | Path, run_name: str, path: str | Path, setting
     The "mean" baseline falls back to the mean grey level of the training videos' mean frame.
     Arguments and result as :func:`explain_own_clip`.
     """
-    from vidsal_core.data.video import read_video
 
     model = trained_model(profile, run_name)
     clip = read_video(path, grayscale=True, max_frames=n_frames)
@@ -497,8 +495,6 @@ def readers_model_panel(model: str, clip: torch.Tensor, settings: StudySettings,
     (ClipPanel, str)
         The panel and a line on what the model predicted and where the largest drop is.
     """
-    from vidsal_core.models.user import load_user_model
-    from vidsal_core.saliency.time_contribution import time_contribution
 
     readers_model = load_user_model(model, example_shape=tuple(clip.shape))
     baseline = settings.baseline if settings.baseline != "mean" else "zero"

@@ -8,6 +8,10 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import saliency_grid
+from vidsal_study.chapters.tsr.study import model_label
+from vidsal_study.chapters.tsr.findings import METRICS
+from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS
+from vidsal_core.errors import ConfigError
 
 
 #: Colours of the TSR chapter's two models, in the chapter's order.
@@ -43,7 +47,6 @@ def tsr_examples(examples: Any, run_name: str, block_size: int):
     -------
     matplotlib.figure.Figure
     """
-    from vidsal_study.chapters.tsr.study import model_label
 
     groups = []
     for action, clip in examples.clips.items():
@@ -75,7 +78,6 @@ def tsr_own_clip(video: Any, explained: Mapping[str, Mapping[str, Any]], classes
     -------
     matplotlib.figure.Figure
     """
-    from vidsal_study.chapters.tsr.study import model_label
 
     groups = [(f"{model_label(run_name)} · your clip, explaining its prediction '{classes[result['target']]}' "
                f"(p = {result['probability']:.2f})", [("frames", video, "frames"), *_tsr_rows(result["maps"], block_size)])
@@ -100,8 +102,6 @@ def tsr_intervals(findings: Any):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.tsr.findings import METRICS
-    from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS, model_label
 
     runs, estimates = findings.runs, findings.estimates
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
@@ -148,8 +148,6 @@ def tsr_mass_profiles(examples: Any, action: str = "running"):
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_study.chapters.tsr.study import METHOD_LABELS, METHODS, model_label
-    from vidsal_core.errors import ConfigError
 
     if action not in examples.clips:
         raise ConfigError(f"action={action!r}: choose one of the example clips {list(examples.clips)}")

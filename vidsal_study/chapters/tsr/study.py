@@ -45,6 +45,28 @@ from vidsal_study.training_runs import run_label
 from vidsal_core.errors import CheckpointError, ConfigError
 from vidsal_core.saliency.registry import TSR_VARIANTS
 from vidsal_study.profiles import corpus_config
+from vidsal_core.saliency.registry import tsr_variant_options
+from vidsal_core.models.checkpoints import manifest_entry
+from vidsal_study.runs import build_run, checkpoint_paths, load_trained
+from vidsal_study.runs import run_region_options
+from vidsal_core.data.clips import clip_span
+from vidsal_core.data.corpus import DATA_DIR, Corpus
+from vidsal_core.data.corpus import SynthKTHDataset
+from vidsal_core.saliency.registry import explain as explain_by_name
+from vidsal_core.saliency.registry import explain_result
+from vidsal_core.saliency.time_contribution import time_contribution
+from vidsal_core.saliency.tsr import one_step_rescaling
+from vidsal_core.metrics.localisation import LEG_PARTS, area_share, mass_share, part_region
+from vidsal_study.sweeps import SweepItem, run_sweep, sweep_directory
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from vidsal_core.data.video import read_video
+from vidsal_core.saliency.factorised import FrameFactorisation
+from vidsal_core.saliency.tsr import temporal_saliency_rescaling
+from vidsal_core.saliency.tsr_reference import temporal_saliency_rescaling_reference
+from vidsal_core.models.registry import build_model
+from vidsal_study.runs import run_settings
+from vidsal_core.saliency.gradients import input_gradient
+from vidsal_study.profiles import profile_section
 
 #: Maps compared, in the order tables and figures show them.
 METHODS: tuple[str, ...] = ("gradient", "one_step", "tsr_blocks", "tsr_superpixels", "farneback")
@@ -116,7 +138,6 @@ class StudySettings:
 
     @classmethod
     def from_profile(cls, profile: str, overrides: Mapping[str, Any] | None = None) -> "StudySettings":
-        from vidsal_study.profiles import profile_section
 
         values = dict(profile_section(profile, "tsr_chapter"))
         values.update({key: value for key, value in (overrides or {}).items() if value is not None})
@@ -166,7 +187,6 @@ def tsr_options(variant: str) -> dict[str, Any]:
 
     The saliency registry's :func:`~vidsal_core.saliency.registry.tsr_variant_options`.
     """
-    from vidsal_core.saliency.registry import tsr_variant_options
 
     return tsr_variant_options(variant)
 
@@ -178,8 +198,6 @@ _MODELS: dict[tuple[str, str, str], nn.Module] = {}
 
 def trained_model(profile: str, run_name: str, train_if_missing: bool = True, progress: bool = False) -> nn.Module:
     """The run's trained model in eval mode, training it first (as ``make models`` would) when missing."""
-    from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_study.runs import build_run, checkpoint_paths, load_trained
 
     run = build_run(profile, run_name)
     try:
@@ -210,8 +228,6 @@ def _model(profile: str, run_name: str, sha256: str) -> nn.Module:
 
 def model_descriptor(profile: str, run_name: str) -> dict[str, Any]:
     """What a run's results depend on: its name, classes, clip settings and checkpoint hash."""
-    from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_study.runs import build_run, checkpoint_paths, run_region_options
 
     run = build_run(profile, run_name)
     if tuple(run.spec.classes) != ("walking", "running"):
@@ -239,7 +255,6 @@ def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = 
     before any is taken twice, so the independent units stay as many as the
     videos allow.
     """
-    from vidsal_core.data.clips import clip_span
 
     entries = corpus.select(split="test", actions=list(actions), title_frames=title_frames)
     for descriptor in descriptors:
@@ -268,7 +283,6 @@ def study_entries(corpus: Any, videos_per_action: int, actions: Sequence[str] = 
 
 @lru_cache(maxsize=4)
 def _corpus(config_hash: str):
-    from vidsal_core.data.corpus import DATA_DIR, Corpus
 
     return Corpus(DATA_DIR / "synthkth" / config_hash)
 
@@ -284,7 +298,6 @@ def load_clip(corpus: Any, entry: Mapping[str, Any], descriptor: Mapping[str, An
         at the model's size (:func:`~vidsal_core.metrics.maps.motion_magnitude`),
         ``frames`` (indices in the video).
     """
-    from vidsal_core.data.corpus import SynthKTHDataset
 
     dataset = SynthKTHDataset(corpus, [dict(entry)], actions=descriptor["classes"],
                               clip_length=descriptor["clip_length"], step=descriptor["step"],
@@ -336,10 +349,6 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
         ``time_contribution`` (:class:`~vidsal_core.saliency.time_contribution.TimeContribution`),
         ``target``, ``probability`` of the target, ``prediction``, ``seconds`` per method.
     """
-    from vidsal_core.saliency.registry import explain as explain_by_name
-    from vidsal_core.saliency.registry import explain_result
-    from vidsal_core.saliency.time_contribution import time_contribution
-    from vidsal_core.saliency.tsr import one_step_rescaling
 
     options = tsr_options(variant)
     seconds: dict[str, float] = {}
@@ -377,7 +386,6 @@ def clip_metrics(maps: Mapping[str, Any], parts: Any, visibility: Any, motion: A
     under the key ``"chance"``: the area of the person and the legs, the share
     of empty and late frames.
     """
-    from vidsal_core.metrics.localisation import LEG_PARTS, area_share, mass_share, part_region
 
     farneback = map_magnitude(maps["farneback"], "maps['farneback']")
     count = farneback.shape[0]
@@ -432,7 +440,6 @@ def rule_comparisons(maps: Mapping[str, Any], parts: Any, visibility: Any, motio
     selected : array-like
         ``(T,)`` bool: the frames TSR selected (above α).
     """
-    from vidsal_core.metrics.localisation import LEG_PARTS, part_region
 
     labels = np.asarray(parts.detach().cpu() if hasattr(parts, "detach") else parts)
     truths = {"person": part_region(labels), "legs": part_region(labels, LEG_PARTS), "motion": motion}
@@ -448,7 +455,6 @@ def _region(descriptor: Mapping[str, Any]) -> dict[str, Any]:
 
 def clip_mean(corpus: Any, entries: Sequence[Mapping[str, Any]], descriptor: Mapping[str, Any]) -> float:
     """Mean intensity of the run's clips of ``entries``: the value of TSR's ``"mean"`` mask (a dataset mean)."""
-    from vidsal_core.data.corpus import SynthKTHDataset
 
     dataset = SynthKTHDataset(corpus, [dict(entry) for entry in entries], actions=descriptor["classes"],
                               clip_length=descriptor["clip_length"], step=descriptor["step"],
@@ -505,8 +511,6 @@ class Study:
 
 def run_study(profile: str, settings: StudySettings | None = None, progress: bool = False) -> Study:
     """Explain the profile's test clips with every run (resumable sweep) and gather the results."""
-    from vidsal_study.sweeps import SweepItem, run_sweep, sweep_directory
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
 
     started = time.perf_counter()
     settings = settings or StudySettings.from_profile(profile)
@@ -673,7 +677,6 @@ def explain_own_clip(profile: str, video: Any, settings: StudySettings,
     ConfigError
         When the clip has fewer than two frames.
     """
-    from vidsal_core.data.video import read_video
 
     height, width = descriptor["size"]
     own = read_video(video, grayscale=True, max_frames=descriptor["clip_length"])
@@ -711,9 +714,6 @@ def engine_costs(model: nn.Module, video: torch.Tensor, target: int, block_size:
         or against the batched engine where the naive loop was not run),
         ``selected`` (frames above α).
     """
-    from vidsal_core.saliency.factorised import FrameFactorisation
-    from vidsal_core.saliency.tsr import temporal_saliency_rescaling
-    from vidsal_core.saliency.tsr_reference import temporal_saliency_rescaling_reference
 
     options = tsr_options(variant)
     rows = []
@@ -751,9 +751,6 @@ def paper_pass_seconds(profile: str = "full", run_name: str = "frame_lstm_binary
     3-layer LSTM, 30 frames of 120 × 120); timing does not depend on the
     weights. One untimed warm-up pass, then the fastest of ``repeats``.
     """
-    from vidsal_core.models.registry import build_model
-    from vidsal_study.runs import run_settings
-    from vidsal_core.saliency.gradients import input_gradient
 
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ConfigError(f"repeats={repeats!r}: expected a positive integer")

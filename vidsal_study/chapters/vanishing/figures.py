@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 
 from vidsal_core.plot import line_with_band
+from vidsal_core.metrics.relevance import share_summary
+from vidsal_study.chapters.vanishing.study import record_of
 
 
 def _model_title(model: str) -> str:
@@ -41,8 +43,6 @@ def vanishing_share_curves(records: Sequence[Any], tasks: Sequence[str], methods
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.metrics.relevance import share_summary
-    from vidsal_study.chapters.vanishing.study import record_of
 
     n_frames = records[0].shares.shape[1]
     frames_axis = np.arange(n_frames)
@@ -127,8 +127,6 @@ def vanishing_visibility(records: Sequence[Any], task: str, visible_threshold: f
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.metrics.relevance import share_summary
-    from vidsal_study.chapters.vanishing.study import record_of
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.0))
     axis = axes[0]
@@ -179,8 +177,6 @@ def vanishing_window(records: Sequence[Any], task: str, window: int | None = Non
     """
     import matplotlib.pyplot as plt
 
-    from vidsal_core.metrics.relevance import share_summary
-    from vidsal_study.chapters.vanishing.study import record_of
 
     curves = [("LSTM", "LSTM"), ("ICA", "ICA-LSTM, growing window")]
     if window is not None:

@@ -40,6 +40,12 @@ from vidsal_core.errors import ConfigError
 from vidsal_study.runs import build_run
 from vidsal_study.results import claim_row, interval_side, new_row, opposite_verdict
 from vidsal_study.profiles import corpus_config
+from vidsal_study.chapters.vanishing.temporal import clip_chunks, spread_entries, trained_and_untrained
+from vidsal_core.data.corpus import CorpusConfig, SynthKTHDataset, build_corpus
+from vidsal_core.data.clips import clip_span
+from vidsal_study.runs import run_region_options
+from vidsal_study.chapters.vanishing.temporal import chapter_shares
+from vidsal_core.data.video import read_video
 
 #: ``V`` above this is a late concentration: the last quarter holds more than twice the first quarter's share.
 LATE_THRESHOLD = float(np.log10(2.0))
@@ -536,10 +542,6 @@ def model_pair(profile: Any, lstm_run: str, ica_run: str, videos_per_person_acti
     """The pair's test clips (a few per person and action, scenarios cycled) and its four models, on ``device``."""
     import torch
 
-    from vidsal_study.chapters.vanishing.temporal import clip_chunks, spread_entries, trained_and_untrained
-    from vidsal_core.data.corpus import CorpusConfig, SynthKTHDataset, build_corpus
-    from vidsal_core.data.clips import clip_span
-    from vidsal_study.runs import build_run, run_region_options
 
     run = build_run(profile, lstm_run)
     if build_run(profile, ica_run).spec.classes != run.spec.classes:
@@ -580,7 +582,6 @@ def pair_records(pair: ModelPair, model: str, weights: str, source: dict[str, An
     pair's chunks (saved under ``data/sweeps/``; on Dask with the chapter's
     ``dask`` parameter).
     """
-    from vidsal_study.chapters.vanishing.temporal import chapter_shares
 
     return [ShareRecord(pair.task, model, weights, method,
                         chapter_shares(source, pair.chunks, method, settings["ig_steps"], settings["ig_batch_size"]),
@@ -611,7 +612,6 @@ def own_clip(path: Any, n_frames: int, size: tuple[int, int]) -> Any:
     """A reader's clip as the models read it: its first ``n_frames`` frames in gray, resized to ``size``, in [0, 1]."""
     import torch
 
-    from vidsal_core.data.video import read_video
 
     video = read_video(path, grayscale=True, max_frames=n_frames)
     if video.shape[0] < n_frames:

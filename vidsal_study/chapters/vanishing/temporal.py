@@ -28,6 +28,20 @@ from vidsal_core.metrics.temporal import (  # noqa: F401 (the study's names for 
     vanishing_index,
 )
 from vidsal_study.profiles import corpus_config
+from vidsal_core.errors import CheckpointError
+from vidsal_study.runs import build_run, load_trained
+from vidsal_core.models.lstm import check_window
+from vidsal_study.runs import models_section
+from vidsal_core.data.corpus import CorpusConfig, build_corpus
+from vidsal_core.models.checkpoints import load_checkpoint
+from vidsal_study.runs import checkpoint_paths, run_dataset, train_or_load
+from vidsal_study.profiles import profile_section
+from vidsal_core.statistics import Estimate, mean_interval
+from vidsal_core.models.checkpoints import manifest_entry
+from vidsal_study.sweeps import canonical_json
+from vidsal_study.runs import run_region_options
+from vidsal_core.data.corpus import DATA_DIR, Corpus, SynthKTHDataset
+from vidsal_study.sweeps import SweepItem, run_sweep, sweep_directory
 
 
 # --- the chapter's models and videos ----------------------------------------------------------
@@ -41,8 +55,6 @@ def trained_and_untrained(profile: Any, run_name: str, train_if_missing: bool = 
     :func:`vidsal_study.runs.train_or_load`, as
     ``python -m vidsal_study.chapters.models.cli train --runs <run>`` would.
     """
-    from vidsal_core.errors import CheckpointError
-    from vidsal_study.runs import build_run, load_trained
 
     try:
         return load_trained(profile, run_name), load_trained(profile, run_name, untrained=True)
@@ -59,8 +71,6 @@ def window_variant(profile: Any, base_run: str, window: int | str, name: str) ->
     The variant keeps every other setting, data and training included, and is
     named ``name`` (its checkpoints: ``data/checkpoints/<profile>/<name>.pt``).
     """
-    from vidsal_core.models.lstm import check_window
-    from vidsal_study.runs import build_run, models_section
 
     section = models_section(profile)
     if base_run not in section["runs"]:
@@ -96,10 +106,6 @@ def trained_variant(profile: Any, run: Any, progress: bool = False) -> tuple[nn.
 
 
 def _train_or_load(profile: Any, run: Any, progress: bool) -> tuple[nn.Module, nn.Module]:
-    from vidsal_core.data.corpus import CorpusConfig, build_corpus
-    from vidsal_core.errors import CheckpointError
-    from vidsal_core.models.checkpoints import load_checkpoint
-    from vidsal_study.runs import checkpoint_paths, run_dataset, train_or_load
 
     paths = checkpoint_paths(run)
     try:
@@ -150,7 +156,6 @@ OPTIONAL_SETTINGS: dict[str, Any] = {"ig_batch_size": None, "clip_offset": "cent
 
 def chapter_settings(profile: Any, section_name: str = "vanishing_chapter") -> dict[str, Any]:
     """The ``vanishing_chapter`` section of a profile, checked; ``videos_per_person_action`` one per pair."""
-    from vidsal_study.profiles import profile_section
 
     section = dict(profile_section(profile, section_name))
     where = f"profile {profile} {section_name}"
@@ -187,7 +192,6 @@ def interval_or_nan(values: Any, groups: Any = None, resamples: int = 2000,
     ``bounds`` is the range of a bounded quantity (a share: ``(0, 1)``), for
     the interval that stays inside it; None for an unbounded one.
     """
-    from vidsal_core.statistics import Estimate, mean_interval
 
     values = np.asarray(values, dtype=float)
     if not np.isfinite(values).any():
@@ -209,8 +213,6 @@ def model_source(profile: Any, run_name: str, weights: str = "trained", window: 
 
     The trained checkpoint's sha256 is part of it, so a retrained model is a new sweep item.
     """
-    from vidsal_core.models.checkpoints import manifest_entry
-    from vidsal_study.runs import build_run, checkpoint_paths
 
     if weights not in ("trained", "untrained"):
         raise ConfigError(f"weights={weights!r}: choose trained or untrained")
@@ -222,7 +224,6 @@ def model_source(profile: Any, run_name: str, weights: str = "trained", window: 
 
 def source_model(source: dict[str, Any]) -> nn.Module:
     """The model a :func:`model_source` names, loaded once per process (a GPU's if there is one)."""
-    from vidsal_study.sweeps import canonical_json
 
     key = canonical_json(source)
     if key not in _CHAPTER_MODELS:
@@ -252,7 +253,6 @@ def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: 
     (:func:`~vidsal_study.runs.run_region_options`) join the chunk's clip; a run with the defaults
     keeps the keys it had, so its cached sweep results stay valid.
     """
-    from vidsal_study.runs import run_region_options
 
     _check_batch_size(size)
     clip = {"classes": list(run.spec.classes), "clip_length": run.data["clip_length"], "step": run.data["step"],
@@ -265,7 +265,6 @@ def clip_chunks(corpus: Any, entries: Sequence[dict[str, Any]], run: Any, size: 
 
 def chunk_videos(chunk: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
     """``(videos, labels)`` of a :func:`clip_chunks` chunk, read from its corpus."""
-    from vidsal_core.data.corpus import DATA_DIR, Corpus, SynthKTHDataset
 
     clip = chunk["clip"]
     dataset = SynthKTHDataset(Corpus(DATA_DIR / "synthkth" / chunk["corpus"]), list(chunk["entries"]),
@@ -297,7 +296,6 @@ def chapter_shares(source: dict[str, Any], chunks: Sequence[dict[str, Any]], met
     A chunk is computed as one batch, so the shares are those of
     :func:`saliency_shares` with ``batch_size`` equal to the chunk size.
     """
-    from vidsal_study.sweeps import SweepItem, run_sweep, sweep_directory
 
     _check_method(method)
     integrated = method == "integrated_gradients"  # the gradient's items do not depend on IG's settings
