@@ -81,6 +81,7 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
 test: $(STAMP) vendor browser data-assets
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # Chapters run only when their template, the profile or the library changed. The inputs are made side by

@@ -1,7 +1,7 @@
 """Errors raised by vidsal_core.
 
 Every error names the file or argument at fault and says what is wrong with it,
-so that a reader re-running a chapter on their own material sees at once what to
+so that a user running a method on their own material sees at once what to
 fix. They subclass the built-in exception a caller would expect (``ValueError``
 for a bad value, ``FileNotFoundError`` for a missing file), so generic handlers
 keep working.

@@ -12,7 +12,7 @@ Conventions (see STYLE.md):
 - frame strips label each frame with its index; time series use the frame axis;
 - :func:`setup` applies the house figure resolution and font size (:data:`STYLE`).
 
-The study's own figures live with their chapters (``vidsal_study.chapters.<chapter>.figures``).
+Figures of a particular study belong with that study, which calls these.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ UNSIGNED_CMAP = "inferno"
 OUTLIER_PERC = 2.0
 
 
-#: Matplotlib settings of every chapter's figures (:func:`setup`): 100 dpi on screen and on disk, 9 pt text.
+#: Matplotlib settings of the house style (:func:`setup`): 100 dpi on screen and on disk, 9 pt text.
 STYLE: dict[str, Any] = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9}
 
 
@@ -44,13 +44,13 @@ ROW_KINDS: tuple[str, ...] = ("frames", "signed", "unsigned")
 
 
 def setup(overrides: Mapping[str, Any] | None = None) -> None:
-    """Apply the house figure style (:data:`STYLE`) to matplotlib's settings, once per chapter.
+    """Apply the house figure style (:data:`STYLE`) to matplotlib's settings, once per notebook or program.
 
-    Every chapter calls this right after importing ``matplotlib.pyplot``, in
+    Call this once right after importing ``matplotlib.pyplot``, in
     place of repeating the same ``plt.rcParams.update`` line: figures are
     drawn at 100 dots per inch on screen and when saved, with 9-point text.
     ``overrides`` (matplotlib rc keys) are applied after :data:`STYLE`, for a
-    chapter that needs something else; the settings stay in force for the
+    notebook that needs something else; the settings stay in force for the
     rest of the process, as ``rcParams.update`` does.
 
     Parameters

@@ -19,9 +19,8 @@ map and a short training run in two processes). The cost is memory a process
 keeps after a peak, at most about :data:`ALLOCATOR_BYTES` more.
 
 Importing the library does not call it: a program calls it once, at its start.
-The study's entry points do (:func:`vidsal_study.processes.study_process`): the
-book's runner and command lines, each chapter's kernel, the sweeps' Dask workers and
-the training workers. It does nothing where the C library is not glibc, and
+The study built on this library calls it in each of its processes (its runner,
+command lines, notebook kernels, Dask workers and training workers). It does nothing where the C library is not glibc, and
 ``VIDSAL_MALLOC_TUNING=0`` turns it off (the slow twin, for comparisons).
 """
 

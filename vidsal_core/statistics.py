@@ -1,4 +1,4 @@
-"""Means with 95% confidence intervals, the one way every chapter reports a number.
+"""Means with 95% confidence intervals, the one way the study reports a number.
 
 Videos of the same SynthKTH person share a body and clothes, so they are not
 independent; the unit of every interval is the independent cluster (a person,
@@ -78,9 +78,9 @@ def interval_text(mean: float, low: float, high: float, spec: str = ".3g", scale
                   missing: str | None = "—") -> str:
     """An estimate and its interval as the book writes them: ``mean [low, high]``, each times ``scale``.
 
-    The one interval format of the study: every chapter and table writes an
+    The one interval format of the study: every page and table writes an
     interval through it (with :meth:`Estimate.text` or
-    :func:`vidsal_study.book.glue`).
+    glued values).
 
     Parameters
     ----------

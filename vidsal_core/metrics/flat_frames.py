@@ -5,7 +5,7 @@ every frame at or below its threshold α one constant value (0.1 times the
 frame's time score). Such a *flat* frame says nothing about where in the frame
 the evidence lies. Scoring it as 0 in one metric and dropping it in another
 settles a comparison before the data can; this module is the one rule both
-the TSR and the evaluation chapter use:
+a study uses to compare two maps:
 
 - a frame's score is a per-frame rank score of the map against the truth
   (:data:`SCORES`: the AUROC of the map as a detector of a region's pixels, or
@@ -21,7 +21,7 @@ the TSR and the evaluation chapter use:
                 whose map happens to be flat still scores chance);
 
 - the clip's value is the mean over those frames of ``first − second``
-  (:func:`compare_maps`); the chapters then average clips and give an interval
+  (:func:`compare_maps`); a study then averages clips and give an interval
   over persons (:func:`vidsal_core.statistics.mean_interval`).
 
 :func:`frame_scores_reference` is the slow twin of :func:`frame_scores`
@@ -174,7 +174,7 @@ def scored_frames(in_view: Any, selected: Any, frame_set: str) -> np.ndarray:
     Parameters
     ----------
     in_view : array-like
-        ``(T,)`` bool: the person is in view (the chapters' visibility rule).
+        ``(T,)`` bool: the person is in view (the visibility rule).
     selected : array-like
         ``(T,)`` bool: TSR's selected frames (above α) of the clip.
     frame_set : {"in_view", "selected"}
@@ -283,8 +283,8 @@ def paired_estimate(comparisons: Any, persons: Any, frame_set: str, part: str = 
 def in_view_frames(visibility: Any, region: Any, min_visibility: float = 0.5) -> np.ndarray:
     """``(T,)`` bool: frames with at least ``min_visibility`` of the person in view and some of its pixels in the frame.
 
-    The frames both chapters score (the evaluation's ``min_visibility``, the
-    TSR chapter's :data:`~vidsal_study.chapters.tsr.study.IN_VIEW_VISIBILITY`).
+    The frames a comparison scores: those with at least ``min_visibility`` of the
+    person in view.
     """
     seen = np.asarray(visibility.detach().cpu().numpy() if hasattr(visibility, "detach") else visibility, dtype=np.float64)
     person = np.asarray(region.detach().cpu().numpy() if hasattr(region, "detach") else region).astype(bool)

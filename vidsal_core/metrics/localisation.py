@@ -19,7 +19,7 @@ heat maps; the sign of LRP or Integrated Gradients is not scored here.
 - :func:`frame_auroc` — per frame, the area under the ROC curve of the map's
   values as a detector of the region's pixels (0.5 = chance, 1 = every region
   pixel above every other); its mean over the frames with the person in view
-  is the chapter's headline localisation score, because it asks only *where*
+  is the headline localisation score, because it asks only *where*
   in a frame the map points. :func:`frame_auroc_reference` is its naive twin.
 - :func:`auroc` — the same AUROC pooled over every pixel of every frame: it
   also rewards a map that is large on the frames where the region is large,

@@ -3,7 +3,7 @@
 Seed 000 compared its saliency maps with Farnebäck flow by eye. SynthKTH
 renders the true displacement of every pixel, at the corpus's resolution
 (120 × 160); the models see smaller frames. These helpers bring the truth to
-the model's frames and reduce a map to the few numbers the TSR chapter
+the model's frames and reduce a map to the few numbers a TSR study
 reports:
 
 - :func:`motion_magnitude` — true speed ``|u|`` per pixel, averaged onto the

@@ -166,7 +166,7 @@ def manifest_lock(directory: Path | str = CHECKPOINT_DIR) -> Iterator[None]:
     """Hold an exclusive lock on the manifest of ``directory`` (``manifest.json.lock``, ``fcntl.flock``).
 
     Every read-modify-write of the manifest takes it, so that processes training
-    runs side by side (:func:`vidsal_study.runs.train_runs`) never drop
+    runs side by side never drop
     each other's entries.
     """
     directory = Path(directory)
@@ -263,7 +263,7 @@ def verify_checkpoint(
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path}: no such file; train it with `python -m vidsal_study.chapters.models.cli train`")
+        raise CheckpointError(f"checkpoint {path}: no such file; train the model and save it first (save_checkpoint)")
     entry = manifest_entry(path, directory)
     if entry is None:
         raise CheckpointError(f"checkpoint {path}: not in the manifest {manifest_path(directory)}; it was not saved by vidsal")
@@ -278,7 +278,7 @@ def verify_checkpoint(
         if found:
             raise CheckpointError(
                 f"checkpoint {path} does not match what was asked for:\n  " + "\n  ".join(found)
-                + "\nretrain it (python -m vidsal_study.chapters.models.cli train --retrain) or ask for its own configuration"
+                + "\nretrain it, or ask for its own configuration"
             )
     return entry
 

@@ -12,8 +12,8 @@ a C3D two-step TSR map (batched engine, about 350 masked gradients) takes
 The numbers are the same up to float32 rounding (the summation order of the
 convolutions changes; relative differences around 1e-7 of a map's largest
 value, checked by ``tests/test_layout.py`` against the default layout, the
-slow twin, and exactly equal in float64). The evaluation chapter explains C3D in
-this layout (:func:`vidsal_study.chapters.evaluation.study.model_for`), and
+slow twin, and exactly equal in float64). The study explains C3D in
+this layout, and
 :func:`vidsal_core.models.train.train_model` trains it in this layout (a
 default-size C3D training step 4.7× faster at one thread; ``layout="default"``
 keeps PyTorch's), returning the model in the default layout.

@@ -44,8 +44,8 @@ from vidsal_core.data.sequences import CLIP_REGIONS
 LOGGER = logging.getLogger(__name__)
 
 
-#: Torch threads of every training of a run (:func:`vidsal_study.runs.train_or_load`, in its process or in a
-#: worker of :func:`~vidsal_study.runs.train_runs`). One, so that a checkpoint does not depend on the machine's
+#: Torch threads of every training of a run (in its process or in a
+#: worker process). One, so that a checkpoint does not depend on the machine's
 #: cores or on how many runs train side by side. This file is in the checkpoints' code fingerprint, so changing it
 #: retrains them.
 TRAINING_THREADS = 1

@@ -1,6 +1,6 @@
-"""A reader's own model, plugged into a chapter by an import path.
+"""A user's own model, named by an import path.
 
-A chapter that explains a video classifier takes ``-p model package.module:builder``;
+A notebook or command line that explains a video classifier can take ``package.module:builder``;
 :func:`load_user_model` imports ``builder``, calls it without arguments and checks
 that it returns a ``torch.nn.Module`` that maps ``(B, T, C, H, W)`` videos in
 [0, 1] to ``(B, classes)`` logits. The model is put in eval mode; nothing is
@@ -34,7 +34,7 @@ def load_user_model(spec: str, example_shape: Sequence[int] | None = None, argum
         ``"package.module:function"``; the function takes no arguments and
         returns an ``nn.Module``.
     example_shape : sequence of int, optional
-        ``(T, C, H, W)`` of the videos the chapter will feed; when given, the
+        ``(T, C, H, W)`` of the videos it will be fed; when given, the
         model is run once on a zero video of that shape and must return
         ``(1, classes)`` finite logits.
     argument : str

@@ -4,7 +4,7 @@ Every saliency function refuses bad input before it spends any compute: a
 video of the wrong shape, NaN or infinity in a video or in an attribution, a
 target class the model does not have, a model left in training mode. The
 errors are :class:`~vidsal_core.errors.ConfigError` (a ``ValueError``) and name
-the argument and the problem, so a reader re-running a chapter on their own
+the argument and the problem, so a user running a method on their own
 material sees at once what to fix.
 """
 

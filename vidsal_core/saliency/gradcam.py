@@ -31,7 +31,7 @@ package's ``__call__`` in three places:
   the two nearest time positions;
 * the map is **not** min-max scaled per video (the package scales each map to
   [0, 1] before and after resizing). The frame-wise share of the border
-  chapter and the faithfulness orderings only need the map's values; scaling
+  study and the faithfulness orderings only need the map's values; scaling
   by ``max - min`` would shift every frame's share when the minimum is not 0.
 
 The package expects channels-first input ``(B, C, T, H, W)``; vidsal's models

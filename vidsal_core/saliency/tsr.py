@@ -472,7 +472,7 @@ def rescaling_steps(runner: Any, video: torch.Tensor, values: torch.Tensor, feat
     Step 1 masks each frame and scores how much the attribution changes (``Δ_t``); frames above the
     threshold are selected; step 2 masks each region of a selected frame (``Δ_i``); :func:`combine` makes the
     map. The engine's base attribution and Jacobians do not depend on ``values``, so one engine serves every
-    mask value (the evaluation chapter's mask ablation calls this once per value).
+    mask value (a mask-value ablation calls this once per value).
     """
     frames, _, height, width = video.shape
     time_relevance = check_finite(runner.changes(frame_masks(frames, height, width), values), "time relevance Δ_t").cpu()
