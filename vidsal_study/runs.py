@@ -61,8 +61,7 @@ from vidsal_core.models.train import (
 )
 from vidsal_study.profiles import corpus_config
 from vidsal_study.profiles import profile_section
-from vidsal_core.data.corpus import CorpusConfig
-from vidsal_core.data.corpus import Corpus
+from vidsal_core.data.corpus import Corpus, CorpusConfig, build_corpus
 
 LOGGER = logging.getLogger(__name__)
 
@@ -284,14 +283,14 @@ def run_settings(profile: str | Path, name: str, section: Mapping[str, Any] | No
     if unknown or "model" not in run:
         raise ConfigError(f"{where}: needs 'model' and takes {list(RUN_KEYS)}; unknown {unknown}")
     data = data_settings(run.get("data"), where)
-    corpus_config = corpus_config(profile, data["corpus"])
-    classes = task_classes(data["actions"], corpus_config.actions)
+    corpus = corpus_config(profile, data["corpus"])
+    classes = task_classes(data["actions"], corpus.actions)
     model_config = resolved_model_config(run["model"], model_settings(run, data, classes))
     if data["size"] is None and model_config.get("input_size") is not None:
         data["size"] = list(model_config["input_size"])
     training = TrainConfig.from_mapping({**dict(section.get("training") or {}), **dict(run.get("training") or {})}, where)
     return {"model": run["model"], "model_config": model_config, "classes": classes, "data": data,
-            "training": training, "corpus_config": corpus_config}
+            "training": training, "corpus_config": corpus}
 
 
 def build_run(profile: str | Path, name: str, section: Mapping[str, Any] | None = None) -> Run:
@@ -559,6 +558,43 @@ def load_trained(
     model, _ = load_checkpoint(paths.untrained if untrained else paths.trained, run.spec, directory)
     return model
 
+
+
+def trained_model(profile: str | Path, name: str, untrained: bool = False, progress: bool = False) -> nn.Module:
+    """Run ``name``'s trained model (or its untrained control) in eval mode, training the run first when its
+    checkpoint is missing or was trained with another configuration (as ``models.cli train --runs <name>`` would).
+
+    The one call that gives a chapter its model::
+
+        from vidsal_study import trained_model
+        model = trained_model("quick", "frame_lstm_binary")
+    """
+    try:
+        return load_trained(profile, name, untrained=untrained)
+    except CheckpointError as error:
+        LOGGER.info("training %s of %s: %s", name, profile, str(error).splitlines()[0])
+    run = build_run(profile, name)
+    corpus = build_corpus(corpus_config(profile, run.corpus_section), progress=progress)
+    train_or_load(run, run_dataset(run, corpus, "train", cache=True), run_dataset(run, corpus, "validation", cache=True),
+                  on_mismatch="retrain", progress=progress)
+    return load_trained(profile, name, untrained=untrained)
+
+
+def test_clip(profile: str | Path, name: str, index: int = 0, split: str = "test") -> VideoItem:
+    """Clip ``index`` of run ``name``'s ``split``, cut as the run is evaluated (:func:`run_dataset`), with its
+    label, its metadata (``meta``: person, action, scenario, ...) and SynthKTH's truth.
+
+    The one call that gives a chapter its clip::
+
+        from vidsal_study import test_clip
+        item = test_clip("quick", "frame_lstm_binary")   # item.video: (T, C, H, W) in [0, 1]
+    """
+    run = build_run(profile, name)
+    dataset = run_dataset(run, build_corpus(corpus_config(profile, run.corpus_section), progress=False), split)
+    if isinstance(index, bool) or not isinstance(index, int) or not -len(dataset) <= index < len(dataset):
+        raise ConfigError(f"index={index!r}: run {name!r} of {profile} has {len(dataset)} {split} clips")
+    return dataset[index]
+test_clip.__test__ = False  # not a test, for pytest
 
 def run_summary(run: Run) -> dict[str, Any]:
     """A one-line description of a run's task, for tables."""
