@@ -81,7 +81,7 @@ def test_check_parameters_names_the_unknown_one():
 #: The public functions each chapter teaches in its visible cells ("The method on one clip"), called by name.
 TAUGHT_METHODS = {
     "data": ("farneback_flow(", "flow_magnitude("),
-    "models": ("load_trained(", "softmax("),
+    "models": ("trained_model(", "test_clip(", "softmax("),
     "vanishing_saliency": ("input_gradient(", "integrated_gradients(", "vanishing_index("),
     "time_contribution": ("time_contribution(", "detect_keyframes("),
     "tsr": ("temporal_saliency_rescaling(",),

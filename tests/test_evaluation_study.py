@@ -183,6 +183,7 @@ def test_the_mask_value_reaches_tsr(monkeypatch):
         return original(video, value, *args, **kwargs)
 
     monkeypatch.setattr(masking, "baseline_video", recording)
+    monkeypatch.setattr(study, "baseline_video", recording)  # the study's own name for it
     result = study.mask_ablation_work({"key": "v"}, {"model": {}, "mask_values": list(study.TSR_MASK_VALUES),
                                                      "mean": 0.25, "variant": "reference_code", "block": 2,
                                                      "min_visibility": 0.5, "version": 0})

@@ -106,6 +106,7 @@ def test_a_local_dask_spec_starts_one_cluster_for_every_chapter_and_the_record_s
 
     real_start = sweeps.start_local_cluster
     monkeypatch.setattr(sweeps, "start_local_cluster", start_cluster)
+    monkeypatch.setattr(book, "start_local_cluster", start_cluster)  # the runner's own name for it
     monkeypatch.setattr(book, "_run_in_process", fake_run)
     assert run_chapters(["tsr", "time_contribution", "evaluation"], "quick", output_dir=tmp_path,
                         dask="local:1") == ["tsr", "time_contribution", "evaluation"]
@@ -124,6 +125,7 @@ def test_a_scheduler_address_is_passed_to_the_chapters_as_it_is(tmp_path, monkey
 
     calls = []
     monkeypatch.setattr(sweeps, "start_local_cluster", lambda *arguments: pytest.fail("no cluster for an address"))
+    monkeypatch.setattr(book, "start_local_cluster", lambda *arguments: pytest.fail("no cluster for an address"))
     monkeypatch.setattr(book, "_run_in_process",
                         lambda name, profile, parameters, output_dir, jobs, recorded=None:
                         calls.append((dict(parameters), dict(recorded or {}))) or (name, 0.0, None))

@@ -25,14 +25,7 @@ from vidsal_core.errors import VidsalError
 from vidsal_study.processes import study_process
 from vidsal_study.profiles import corpus_config
 from vidsal_core.data.card import dataset_card
-
-#: Colour (BGR) of each body-part label on contact sheets; 0 = background.
-PART_COLOURS = np.array([
-    (0, 0, 0), (60, 180, 255), (80, 80, 230), (70, 200, 70), (40, 140, 40),
-    (200, 120, 40), (150, 80, 20), (220, 200, 60), (170, 150, 30), (200, 80, 200),
-    (140, 40, 140), (120, 220, 220), (60, 160, 160), (230, 230, 230), (160, 160, 160),
-    (90, 90, 255), (255, 90, 90), (90, 255, 90), (255, 255, 90), (90, 255, 255),
-], dtype=np.uint8)
+from vidsal_core.data.synthkth import PART_COLOURS, colour_parts
 
 
 def _config(arguments: argparse.Namespace) -> CorpusConfig:
@@ -65,11 +58,6 @@ def command_info(arguments: argparse.Namespace) -> None:
     for key in ("split", "action", "scenario", "title_frames"):
         counts = Counter(video[key] for video in corpus.videos)
         print(f"  {key:<12} " + ", ".join(f"{name}: {count}" for name, count in sorted(counts.items(), key=str)))
-
-
-def colour_parts(parts: np.ndarray) -> np.ndarray:
-    """Part labels ``(..., H, W)`` to BGR colours ``(..., H, W, 3)``."""
-    return PART_COLOURS[np.asarray(parts) % len(PART_COLOURS)]
 
 
 def contact_sheet(corpus: Corpus, n_frames: int = 4, person: int | None = None) -> np.ndarray:

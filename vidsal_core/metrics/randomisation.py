@@ -128,7 +128,7 @@ import torch
 from torch import nn
 
 from vidsal_core.errors import ConfigError
-from vidsal_core.statistics import mean_interval
+from vidsal_core.statistics import MIN_UNITS, mean_interval, verdict
 
 #: ``explain(model, videos, targets) -> maps`` with the videos' shape ``(B, T, C, H, W)``.
 Explain = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
