@@ -25,7 +25,7 @@ from vidsal_core.errors import VidsalError
 from vidsal_study.processes import study_process
 from vidsal_study.profiles import corpus_config
 from vidsal_core.data.card import dataset_card
-from vidsal_core.data.synthkth import PART_COLOURS, colour_parts
+from vidsal_core.data.card import PART_COLOURS, colour_parts
 
 
 def _config(arguments: argparse.Namespace) -> CorpusConfig:

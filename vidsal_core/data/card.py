@@ -123,3 +123,17 @@ def dataset_card(corpus: Corpus) -> str:
         _LIMITS,
     ]
     return "\n".join(parts)
+
+
+#: Colour (BGR) of each body-part label on contact sheets; 0 = background.
+PART_COLOURS = np.array([
+    (0, 0, 0), (60, 180, 255), (80, 80, 230), (70, 200, 70), (40, 140, 40),
+    (200, 120, 40), (150, 80, 20), (220, 200, 60), (170, 150, 30), (200, 80, 200),
+    (140, 40, 140), (120, 220, 220), (60, 160, 160), (230, 230, 230), (160, 160, 160),
+    (90, 90, 255), (255, 90, 90), (90, 255, 90), (255, 255, 90), (90, 255, 255),
+], dtype=np.uint8)
+
+
+def colour_parts(parts: np.ndarray) -> np.ndarray:
+    """Part labels ``(..., H, W)`` to BGR colours ``(..., H, W, 3)``."""
+    return PART_COLOURS[np.asarray(parts) % len(PART_COLOURS)]

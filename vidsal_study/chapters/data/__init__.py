@@ -1,0 +1,1 @@
+"""The data chapter (notebooks/data.ipynb): its study, findings and figures."""

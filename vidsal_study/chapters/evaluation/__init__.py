@@ -1,0 +1,1 @@
+"""The evaluation chapter (notebooks/evaluation.ipynb): its study, findings and figures."""

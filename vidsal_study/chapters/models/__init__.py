@@ -1,0 +1,1 @@
+"""The models chapter (notebooks/models.ipynb): its study, findings and figures."""

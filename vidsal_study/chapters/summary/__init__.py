@@ -1,0 +1,1 @@
+"""The summary chapter (notebooks/summary.ipynb): its study, findings and figures."""

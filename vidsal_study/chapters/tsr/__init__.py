@@ -1,0 +1,1 @@
+"""The tsr chapter (notebooks/tsr.ipynb): its study, findings and figures."""
