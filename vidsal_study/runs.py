@@ -391,7 +391,7 @@ def _check_clips_fit(run: Run, n_frames: int) -> None:
         )
 
 
-def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> VideoDataset:
+def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False, with_truth: bool = False) -> VideoDataset:
     """The clips of ``split`` for ``run`` from a built corpus, labelled in the task's classes.
 
     Training clips are cut at fresh seeded random offsets every epoch,
@@ -417,6 +417,9 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
         KTH's split by person.
     cache : bool, default False
         Keep videos in memory after their first reading (for training).
+    with_truth : bool, default False
+        Attach SynthKTH's truth (part maps, visibility, limb motion) to each
+        validation or test clip (``item.truth``).
     """
     data = run.data
     if data["clip_region"] not in RUN_CLIP_REGIONS:
@@ -431,7 +434,7 @@ def run_dataset(run: Run, corpus: Any, split: str, cache: bool = False) -> Video
             dataset.entries = corpus.inside_entries(dataset.entries, clip_span(data["clip_length"], data["step"]),
                                                     options["in_view"])
     else:
-        dataset = corpus.dataset(split=split, actions=list(run.spec.classes), **options)
+        dataset = corpus.dataset(split=split, actions=list(run.spec.classes), with_truth=with_truth, **options)
     if whole and data["train_persons"] is not None:  # a learning curve over persons (vidsal_study.chapters.models.diagnosis)
         chosen = {int(person) for person in data["train_persons"]}
         available = {int(entry["person"]) for entry in dataset.entries}
@@ -580,9 +583,10 @@ def trained_model(profile: str | Path, name: str, untrained: bool = False, progr
     return load_trained(profile, name, untrained=untrained)
 
 
-def test_clip(profile: str | Path, name: str, index: int = 0, split: str = "test") -> VideoItem:
+def test_clip(profile: str | Path, name: str, index: int = 0, split: str = "test", truth: bool = False) -> VideoItem:
     """Clip ``index`` of run ``name``'s ``split``, cut as the run is evaluated (:func:`run_dataset`), with its
-    label, its metadata (``meta``: person, action, scenario, ...) and SynthKTH's truth.
+    label, its metadata (``meta``: person, action, scenario, ...) and, with ``truth=True``, SynthKTH's truth
+    (``item.truth``: part maps, visibility, limb motion).
 
     The one call that gives a chapter its clip::
 
@@ -590,7 +594,10 @@ def test_clip(profile: str | Path, name: str, index: int = 0, split: str = "test
         item = test_clip("quick", "frame_lstm_binary")   # item.video: (T, C, H, W) in [0, 1]
     """
     run = build_run(profile, name)
-    dataset = run_dataset(run, build_corpus(corpus_config(profile, run.corpus_section), progress=False), split)
+    if split == "train":
+        raise ConfigError("split='train': training clips are cut at random each epoch; ask for 'validation' or 'test'")
+    dataset = run_dataset(run, build_corpus(corpus_config(profile, run.corpus_section), progress=False), split,
+                          with_truth=truth)
     if isinstance(index, bool) or not isinstance(index, int) or not -len(dataset) <= index < len(dataset):
         raise ConfigError(f"index={index!r}: run {name!r} of {profile} has {len(dataset)} {split} clips")
     return dataset[index]
