@@ -1,6 +1,6 @@
 """One name per saliency method: :func:`explain` maps a method's name and options to its library call.
 
-The chapters explain clips with many methods, each named in a profile or a
+A study explains clips with many methods, each named in a profile or a
 sweep setting. This registry is the one place where a name becomes a call of
 :mod:`vidsal_core.saliency`, so the border, evaluation and TSR studies
 compute ``"deep_taylor"`` or ``"tsr"`` the same way: ``explain(method, model,
@@ -128,7 +128,7 @@ class Method:
     result_map: str | None = None
 
 
-#: Every method, by name, in the order of the evaluation chapter's table.
+#: Every method, by name, in the order of the evaluation tables.
 METHODS: dict[str, Method] = {}
 
 
