@@ -28,7 +28,7 @@ Sizes come from the profile's ``border_chapter`` section. Command line::
     python -m vidsal_study.chapters.border --profile quick
 
 The package, by responsibility (every public name is importable from the
-package itself, ``from vidsal_core.analysis import border; border.run_study``):
+package itself, ``from vidsal_study.chapters import border; border.run_study``):
 
 ================  =====================================================================================
 module            holds
