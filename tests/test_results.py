@@ -255,3 +255,23 @@ def test_holm_keeps_only_the_verdicts_that_survive_a_familywise_correction():
     assert row_p_value({"estimate": 1.0, "low": None, "high": None, "units": 9, "null": 0.0}) == 1.0
     with pytest.raises(ConfigError, match="alpha"):
         holm_survivors(rows, alpha=1.5)
+
+
+def test_a_chapter_reruns_when_the_library_or_the_study_changes(monkeypatch, tmp_path):
+    """The fingerprint covers both packages' sources: a changed study module reruns the chapter."""
+    import shutil
+
+    import vidsal_study.book as book
+
+    for name in ("vidsal_core", "vidsal_study", "notebooks", "params"):
+        shutil.copytree(book.ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(book, "ROOT", tmp_path)
+    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
+    before = chapter_fingerprint("tsr", "quick")
+    assert chapter_fingerprint("tsr", "quick") == before
+    for module in ("vidsal_study/chapters/tsr/findings.py", "vidsal_core/saliency/tsr.py"):
+        path = tmp_path / module
+        path.write_text(path.read_text() + "\n# changed\n")
+        changed = chapter_fingerprint("tsr", "quick")
+        assert changed != before, module
+        before = changed

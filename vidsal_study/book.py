@@ -332,12 +332,11 @@ def known_times(profile: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def chapter_fingerprint(name: str, profile: str | Path) -> str:
-    """Hash of what a chapter's output depends on: its template, the profile, the library's source."""
-
+    """Hash of what a chapter's output depends on: its template, the profile, the library's and the study's source."""
     digest = hashlib.sha256()
     digest.update((NOTEBOOKS / f"{name}.ipynb").read_bytes())
     digest.update(profile_path(profile).read_bytes())
-    for source in sorted((ROOT / "vidsal_core").rglob("*.py")):
+    for source in sorted([*(ROOT / "vidsal_core").rglob("*.py"), *(ROOT / "vidsal_study").rglob("*.py")]):
         digest.update(source.relative_to(ROOT).as_posix().encode())
         digest.update(source.read_bytes())
     if name in TIME_READERS:
