@@ -70,12 +70,12 @@ def to_frames(video: torch.Tensor) -> np.ndarray:
         ``(T, H, W, C)`` uint8, ``round(video * 255)``.
     """
     video = torch.as_tensor(video)
-    check_video(video, "video")
+    check_frames(video, "video")
     scaled = torch.round(video.detach().to(torch.float64) * 255.0)
     return scaled.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def check_video(video: torch.Tensor, name: str = "video") -> None:
+def check_frames(video: torch.Tensor, name: str = "video") -> None:
     """Raise :class:`ConfigError` unless ``video`` is a ``(T, C, H, W)`` float video in [0, 1].
 
     Parameters
@@ -288,7 +288,7 @@ def read_video(
 
 def _check_writable(path: Path, video: torch.Tensor, fps: float, codec: str) -> None:
     """Raise ConfigError for arguments the OpenCV writer would silently get wrong."""
-    check_video(video, f"video for {path}")
+    check_frames(video, f"video for {path}")
     height, width = video.shape[-2:]
     if height % 2 or width % 2:
         raise ConfigError(

@@ -39,7 +39,7 @@ module            holds
 ``models``        model descriptors (C3D run, I3D), :func:`model_for` and its cache, :func:`train_run`
 ``work``          :func:`explanation_map`, :func:`explain_clip` (the sweeps' work), :func:`sweep_items`,
                   :func:`results_frame`, :func:`run_items`
-``stats``         coefficients, bias shares, accuracy and step gains with intervals, :func:`interval_text`
+``stats``         coefficients, bias shares, accuracy and step gains with intervals, :func:`signed_interval_text`
 ``tables``        :func:`table_one`, :func:`markdown_table`, :func:`report`
 ``study``         :class:`BorderStudy`, :func:`run_study`, :func:`explain_example`, the chapters' examples
                   (:func:`c3d_example`, :func:`i3d_example_groups`) and exercises
@@ -111,7 +111,7 @@ from vidsal_study.chapters.border.stats import (
     bias_share_table,
     effects_by,
     frame_effects,
-    interval_text,
+    signed_interval_text,
     paired_difference,
     shared_offsets,
     sign_text,
@@ -167,7 +167,7 @@ __all__ = [
     "EXPLANATION_COLOURS", "FOOTAGE_CHUNK", "I3DSettings", "LOGITS_ONLY", "TABLE_SCALE", "TOP_K", "UNTRAINED_SEED",
     "WORK_VERSION", "accuracy_by", "best_step", "bias_share", "bias_share_table", "c3d_descriptor", "clip_fits",
     "effects_by", "evaluation_corpus_config", "explain_clip", "explain_example", "explanation_map", "footage_videos",
-    "frame_effects", "i3d_descriptor", "interval_text", "load_clip", "main", "markdown_table", "model_for",
+    "frame_effects", "i3d_descriptor", "signed_interval_text", "load_clip", "main", "markdown_table", "model_for",
     "paired_difference", "per_person", "report", "results_frame", "run_items", "run_study", "shared_offsets",
     "sign_text", "step_gain", "sweep_items", "synthkth_videos", "table_one", "train_run", "training_title_frames",
     "untrained_i3d", "validation_corpus_config",

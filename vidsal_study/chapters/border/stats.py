@@ -145,7 +145,7 @@ def step_gain(frame: pd.DataFrame, step: int, reference_step: int, k: int = 1, r
     return paired_difference(clips, f"top{k}", "step", step, reference_step, resamples=resamples)
 
 
-def interval_text(mean: float, low: float, high: float, scale: float = 1.0) -> str:
+def signed_interval_text(mean: float, low: float, high: float, scale: float = 1.0) -> str:
     """``mean [low, high]`` signed, with three significant digits, after multiplying by ``scale``
     (:func:`vidsal_core.statistics.interval_text` with ``spec="+.3g"``)."""
 

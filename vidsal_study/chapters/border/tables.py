@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import pandas as pd
 
 from vidsal_study.chapters.border.settings import EXPLANATIONS, TOP_K
-from vidsal_study.chapters.border.stats import accuracy_by, best_step, effects_by, interval_text, shared_offsets, step_gain
+from vidsal_study.chapters.border.stats import accuracy_by, best_step, effects_by, shared_offsets, signed_interval_text, step_gain
 
 if TYPE_CHECKING:
     from vidsal_study.chapters.border.study import BorderStudy
@@ -37,7 +37,7 @@ def table_one(frames: Mapping[str, pd.DataFrame], explanations: Sequence[str] = 
             for explanation in explanations:
                 if explanation in effects.index and name in effects.columns:
                     values = effects.loc[explanation]
-                    row[explanation] = interval_text(values[name], values[f"{name}_low"], values[f"{name}_high"],
+                    row[explanation] = signed_interval_text(values[name], values[f"{name}_low"], values[f"{name}_high"],
                                                      TABLE_SCALE)
                 else:
                     row[explanation] = "—"
@@ -91,7 +91,7 @@ def report(study: BorderStudy) -> str:
                 gain = step_gain(study.frames["c3d_accuracy"], chosen, study.c3d["step"], k)
                 lines.append(f"top-{k}: best other step on validation persons {list(study.settings.validation_persons)}: "
                              f"{chosen}; its gain over step {study.c3d['step']} on the test persons: "
-                             f"{interval_text(gain.mean, gain.low, gain.high)}")
+                             f"{signed_interval_text(gain.mean, gain.low, gain.high)}")
     offsets = study.frames["c3d_offsets"]
     if not offsets.empty:
         effects = effects_by(offsets, ["offset", "explanation"])
