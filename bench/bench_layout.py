@@ -50,7 +50,7 @@ def main() -> None:
         "two-step TSR (blocks)": lambda model: temporal_saliency_rescaling(
             model, video, 0, block_size=10, engine="batched", **REFERENCE_CODE_OPTIONS),
         "Integrated Gradients (16 points)": lambda model: explain(
-            "integrated_gradients", model, video, 0, n_steps=16, internal_batch_size=16),
+            model, video, "integrated_gradients", 0, n_steps=16, internal_batch_size=16).maps,
     }
     print(f"torch {torch.__version__}, 1 thread, allocator tuned: {runtime.allocator_tuned()}, C3D {weights}")
     print("| case | default layout s | channels-last s | ratio | max |Δ| / max |map| | note |")

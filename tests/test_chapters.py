@@ -90,6 +90,7 @@ TAUGHT_METHODS = {
     "evaluation": ("explain(", "localisation_metrics(", "faithfulness("),
     "summary": ("read_claims(", "verdict("),
     "teaching": ("read_times(", "times_path(", "exercises("),
+    "quickstart": ("read_video(", "as_video_model(", "explain(", "saliency_grid(", "saliency_video("),
 }
 #: Most lines of a visible code cell: short cells a reader can follow.
 VISIBLE_CELL_LINES = 12

@@ -10,7 +10,7 @@ import torch
 from _saliency_models import LinearFrames, QuadraticFrames
 from vidsal_core.errors import ConfigError
 from vidsal_core.saliency import registry
-from vidsal_core.saliency.registry import METHODS, explain, explain_result, methods, options_of
+from vidsal_core.saliency.registry import METHODS, explain, methods, options_of
 
 #: Small options for the costly methods, so that every method runs in a moment.
 SMALL = {"integrated_gradients": {"n_steps": 3}, "smoothgrad": {"n_samples": 2}, "tsr": {"block_size": 8},
@@ -31,7 +31,7 @@ def test_the_registry_lists_every_method_of_the_studies():
     for name in methods():
         assert METHODS[name].summary and isinstance(options_of(name), dict)
     assert set(options_of("tsr")) == set(registry.TSR_OPTIONS)
-    assert {"max_pool"} <= set(options_of("deep_taylor")) and set(options_of("grad_cam")) == {"layer"}
+    assert {"max_pool"} <= set(options_of("deep_taylor")) and set(options_of("grad_cam")) == {"target_layer"}
     import vidsal_core.saliency as saliency
 
     assert saliency.explain is explain
@@ -52,16 +52,16 @@ def test_tsr_options_are_the_keywords_of_temporal_saliency_rescaling():
 def test_every_method_gives_a_map_of_the_videos_shape(method):
     model = _c3d()
     video = torch.rand(16, 1, 16, 16, generator=torch.Generator().manual_seed(1))
-    saliency = explain(method, model, video, 1, **SMALL.get(method, {}))
+    saliency = explain(model, video, method, 1, **SMALL.get(method, {})).maps
     assert isinstance(saliency, torch.Tensor) and saliency.shape == video.shape
     assert torch.isfinite(saliency).all()
 
 
 def test_flow_can_keep_its_own_shape():
     video = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(2))
-    raw = explain("flow", None, video, 0, as_clip=False)
+    raw = explain(None, video, "flow", 0, as_clip=False).maps
     assert raw.shape == (4, 8, 8)
-    padded = explain("flow", None, video, 0)
+    padded = explain(None, video, "flow", 0).maps
     assert padded.dtype == torch.float32 and torch.equal(padded[-1, 0], padded[-2, 0])
     assert torch.equal(padded[:4, 0], raw.float())
 
@@ -81,30 +81,30 @@ def test_the_registry_gives_exactly_the_direct_calls_tensors():
 
     model, video = _float64()
     pairs = [
-        (explain("input_gradient", model, video, 0), gradients.input_gradient(model, video, 0)),
-        (explain("input_gradient", model, video, 0, absolute=False),
+        (explain(model, video, "input_gradient", 0).maps, gradients.input_gradient(model, video, 0)),
+        (explain(model, video, "input_gradient", 0, absolute=False).maps,
          gradients.input_gradient(model, video, 0, absolute=False)),
-        (explain("integrated_gradients", model, video, 0, n_steps=5, approximation="riemann_trapezoid"),
+        (explain(model, video, "integrated_gradients", 0, n_steps=5, approximation="riemann_trapezoid").maps,
          gradients.integrated_gradients(model, video, 0, n_steps=5, method="riemann_trapezoid")),
-        (explain("smoothgrad", model, video, 1, n_samples=3, seed=4),
+        (explain(model, video, "smoothgrad", 1, n_samples=3, seed=4).maps,
          gradients.smoothgrad(model, video, 1, n_samples=3, seed=4)),
-        (explain("tsr", model, video, 0, block_size=2, variant="reference_code"),
+        (explain(model, video, "tsr", 0, block_size=2, variant="reference_code").maps,
          temporal_saliency_rescaling(model, video, 0, features="blocks", block_size=2,
                                      **REFERENCE_CODE_OPTIONS).saliency),
-        (explain("tsr", model, video, 0, block_size=2, variant="reference_code", below_threshold=0.3),
+        (explain(model, video, "tsr", 0, block_size=2, variant="reference_code", below_threshold=0.3).maps,
          temporal_saliency_rescaling(model, video, 0, block_size=2, **{**REFERENCE_CODE_OPTIONS,
                                                                          "below_threshold": 0.3}).saliency),
-        (explain("one_step", model, video, 0),
+        (explain(model, video, "one_step", 0).maps,
          one_step_rescaling(gradients.input_gradient(model, video, 0),
                             time_contribution(model, video, target=0).probability_drop)),
-        (explain("random", model, video, 0, seed=7),
+        (explain(model, video, "random", 0, seed=7).maps,
          torch.rand(video.shape, generator=torch.Generator().manual_seed(7))),
     ]
     for mine, direct in pairs:
         assert mine.dtype == direct.dtype and torch.equal(mine, direct)
-    assert explain("input_gradient", model, video, 0).dtype == torch.float64
-    result = explain_result("tsr", model, video, 0, block_size=2)
-    assert torch.equal(result.saliency, explain("tsr", model, video, 0, block_size=2))
+    assert explain(model, video, "input_gradient", 0).maps.dtype == torch.float64
+    result = explain(model, video, "tsr", 0, block_size=2).details
+    assert torch.equal(result.saliency, explain(model, video, "tsr", 0, block_size=2).maps)
     assert result.options["mask_value"] == "zero"  # no variant: the library's defaults (Algorithm 1)
 
 
@@ -114,7 +114,7 @@ def test_frame_occlusion_is_the_positive_probability_drop_broadcast():
     model = LinearFrames(torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)).eval()
     video = torch.rand(4, 1, 2, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     drop = time_contribution(model, video, target=0, baseline="zero").probability_drop.clamp_min(0).to(video)
-    assert torch.equal(explain("frame_occlusion", model, video, 0, baseline="zero"),
+    assert torch.equal(explain(model, video, "frame_occlusion", 0, baseline="zero").maps,
                        drop[:, None, None, None].expand_as(video))
 
 
@@ -126,11 +126,11 @@ def test_lrp_and_cam_methods_match_their_library_calls_on_a_c3d():
     model = _c3d().double()
     video = torch.rand(16, 1, 16, 16, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     for rule in ("proportional", "winner_take_all"):
-        assert torch.equal(explain("deep_taylor", model, video, 2, max_pool=rule),
+        assert torch.equal(explain(model, video, "deep_taylor", 2, max_pool=rule).maps,
                            deep_taylor(model, video[None], 2, max_pool=rule)[0])
-    assert torch.equal(explain("deep_taylor", model, video, 2), deep_taylor(model, video[None], 2)[0])
-    assert torch.equal(explain("sensitivity", model, video, 2), relevance(model, video[None], 2, "sensitivity")[0])
-    torch.testing.assert_close(explain("grad_cam", model, video, 2, layer="features.relu4b"),
+    assert torch.equal(explain(model, video, "deep_taylor", 2).maps, deep_taylor(model, video[None], 2)[0])
+    assert torch.equal(explain(model, video, "sensitivity", 2).maps, relevance(model, video[None], 2, "sensitivity")[0])
+    torch.testing.assert_close(explain(model, video, "grad_cam", 2, target_layer="features.relu4b").maps,
                                class_activation_map(model, video, 2, "grad_cam", "features.relu4b"), rtol=0, atol=0)
 
 
@@ -148,33 +148,35 @@ def test_the_studies_explain_through_the_registry():
                              ("tsr", {"block_size": 2, "n_segments": 4, "variant": "reference_code"}),
                              ("random", {"seed": 3}), ("input_gradient", {})):
         assert torch.equal(evaluation_study.explain(model, video, 0, method, options),
-                           explain(method, model, video, 0, **expected)), method
+                           explain(model, video, method, 0, **expected).maps), method
     explained = tsr_study.explain(model, video, 0, block_size=2, superpixels=4)
-    assert torch.equal(explained["maps"]["gradient"], explain("input_gradient", model, video, 0))
-    assert torch.equal(explained["maps"]["tsr_blocks"], explain("tsr", model, video, 0, block_size=2,
-                                                                variant="reference_code"))
-    assert torch.equal(explained["maps"]["farneback"], explain("flow", model, video, 0, as_clip=False))
+    assert torch.equal(explained["maps"]["gradient"], explain(model, video, "input_gradient", 0).maps)
+    assert torch.equal(explained["maps"]["tsr_blocks"], explain(model, video, "tsr", 0, block_size=2,
+                                                                variant="reference_code").maps)
+    assert torch.equal(explained["maps"]["farneback"], explain(model, video, "flow", 0, as_clip=False).maps)
     c3d = _c3d()
     clip = torch.rand(16, 1, 16, 16, generator=torch.Generator().manual_seed(8))
     assert torch.equal(border.explanation_map(c3d, clip, 1, "deep_taylor_winner_take_all"),
-                       explain("deep_taylor", c3d, clip, 1, max_pool="winner_take_all"))
+                       explain(c3d, clip, "deep_taylor", 1, max_pool="winner_take_all").maps)
     assert torch.equal(border.explanation_map(c3d, clip, 1, "grad_cam_block4"),
-                       explain("grad_cam", c3d, clip, 1, layer=border.CAM_BLOCK4_LAYERS["c3d"]))
+                       explain(c3d, clip, "grad_cam", 1, target_layer=border.CAM_BLOCK4_LAYERS["c3d"]).maps)
 
 
 def test_unknown_methods_and_options_are_refused_by_name():
     model, video = _float64()
     with pytest.raises(ConfigError, match=r"method='deep_taylr': choose one of \['input_gradient', .*'random'\]"):
-        explain("deep_taylr", model, video, 0)
+        explain(model, video, "deep_taylr", 0)
     with pytest.raises(ConfigError, match=r"unknown option\(s\) \['steps'\]; integrated_gradients takes "
                                           r"\['approximation', 'baseline', 'internal_batch_size', 'n_steps'\]"):
-        explain("integrated_gradients", model, video, 0, steps=4)
-    with pytest.raises(ConfigError, match=r"explain\('grad_cam'\): unknown option\(s\) \['target_layer'\]"):
-        explain("grad_cam", model, video, 0, target_layer="features.relu5b")  # the registry's name is `layer`
+        explain(model, video, "integrated_gradients", 0, steps=4)
+    with pytest.raises(ConfigError, match=r"explain\(method='grad_cam'\): unknown option\(s\) \['layer'\]; "
+                                          r"grad_cam takes \['target_layer'\]"):
+        explain(model, video, "grad_cam", 0, layer="features.relu5b")  # class_activation_map's name is target_layer
     with pytest.raises(ConfigError, match=r"variant='paper': choose one of \['reference_code', 'algorithm_1'\]"):
-        explain("tsr", model, video, 0, variant="paper")
-    with pytest.raises(ConfigError, match=r"one \(T, C, H, W\) video, got \(1, 4, 1, 4, 6\)"):
-        explain("input_gradient", model, video[None], 0)
+        explain(model, video, "tsr", 0, variant="paper")
+    with pytest.raises(ConfigError, match=r"video: expected one \(T, C, H, W\) video or a \(B, T, C, H, W\) batch, "
+                                          r"got shape \(1, 1, 4, 1, 4, 6\)"):
+        explain(model, video[None, None], "input_gradient", 0)
     with pytest.raises(ConfigError, match="choose one of"):
         options_of("lime")
     from vidsal_study.chapters.evaluation import study as evaluation_study

@@ -85,7 +85,8 @@ def test_the_toc_parts_separate_the_study_from_the_teaching_page():
     study = chapters_in_toc(part="The study")
     assert study[0] == "data" and study[-1] == "summary" and "teaching" not in study
     assert chapters_in_toc(part="Using the study") == ["teaching"]
-    assert chapters_in_toc() == study + ["teaching"]
+    assert chapters_in_toc(part="Start here") == ["quickstart"]
+    assert chapters_in_toc() == ["quickstart"] + study + ["teaching"]
     with pytest.raises(ConfigError, match="no part"):
         chapters_in_toc(part="Appendix")
 

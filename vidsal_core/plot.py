@@ -238,3 +238,93 @@ def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=No
     """
     line, = axis.plot(as_numpy(x), as_numpy(mean), label=label, color=colour, marker=marker, markersize=3)
     axis.fill_between(as_numpy(x), as_numpy(low), as_numpy(high), color=line.get_color(), alpha=alpha, linewidth=0)
+
+
+def _map_frames(values, signed: bool) -> np.ndarray:
+    """A ``(T, H, W)`` map from ``(T, H, W)`` or ``(T, C, H, W)`` values (channels summed, ``|·|`` first if unsigned)."""
+    array = as_numpy(values).astype(np.float64)
+    if array.ndim == 4:
+        array = (array if signed else np.abs(array)).sum(axis=1)
+    return array
+
+
+def saliency_video(video, maps, path, fps: float = 8.0, signed: bool | Sequence[bool] = False, alpha: float = 0.6,
+                   outlier_perc: float = OUTLIER_PERC, scale: int = 2):
+    """Write a clip with its saliency blended over every frame as an animated image a browser plays.
+
+    Each frame of the file shows the clip's frame (grey) and, side by side, one
+    :func:`overlay` per map: the colourised map over the frame, opaque where the
+    map is large and transparent where it is zero. Each map is scaled over all
+    its frames (so frames stay comparable) and clipped at the
+    ``100 - outlier_perc`` percentile; signed maps use the diverging colour map
+    centred on zero, unsigned ones the sequential one. The file is an animated
+    GIF (``.gif``, 256 colours) or an animated PNG (``.png``/``.apng``,
+    lossless), looping for ever: both play in every browser without a codec
+    and work offline (OpenCV's ``mp4v`` videos do not play in Chromium).
+
+    Parameters
+    ----------
+    video : array-like
+        ``(T, C, H, W)`` in [0, 1].
+    maps : array-like or sequence of array-like
+        One map or several, each ``(T, H, W)`` or ``(T, C, H, W)`` (channels summed), with the clip's
+        frames and pixels.
+    path : str or path-like
+        The file written; its suffix picks the format.
+    fps : float, default 8
+        Frames per second of the animation.
+    signed : bool or sequence of bool, default False
+        Per map (or one for all): diverging colour map centred on zero, or sequential.
+    alpha : float, default 0.6
+        Opacity of the map where it is largest.
+    outlier_perc : float, default 2
+        Percent of the largest magnitudes clipped (captum's ``outlier_perc``).
+    scale : int, default 2
+        Each pixel becomes ``scale × scale`` pixels (nearest neighbour), so small clips can be seen.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from PIL import Image
+    >>> video = torch.rand(4, 3, 8, 10)
+    >>> path = saliency_video(video, torch.rand(4, 8, 10), tempfile.mkdtemp() + "/clip.gif", scale=1)
+    >>> with Image.open(path) as image:
+    ...     image.n_frames, image.size                         # T frames, the clip and its overlay side by side
+    (4, (20, 8))
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    from vidsal_core.errors import ConfigError
+
+    path = Path(path)
+    formats = {".gif": "GIF", ".png": "PNG", ".apng": "PNG"}
+    if path.suffix.lower() not in formats:
+        raise ConfigError(f"path={str(path)!r}: write an animated .gif, .png or .apng (browsers play them)")
+    if not fps > 0 or isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ConfigError(f"fps={fps!r}, scale={scale!r}: expected fps > 0 and a whole scale >= 1")
+    frames = gray_frames(video)  # (T, H, W, 3); checks the video's shape
+    all_maps = [maps] if hasattr(maps, "shape") else list(maps)
+    kinds = [signed] * len(all_maps) if isinstance(signed, bool) else list(signed)
+    if not all_maps or len(kinds) != len(all_maps):
+        raise ConfigError(f"maps: give at least one map and one `signed` per map, got {len(all_maps)} maps and "
+                          f"{len(kinds)} `signed`")
+    panels = [frames]
+    for index, (values, kind) in enumerate(zip(all_maps, kinds)):
+        array = _map_frames(values, kind)
+        if array.shape != frames.shape[:3]:
+            raise ConfigError(f"maps[{index}]: shape {array.shape} (after summing channels), expected the clip's "
+                              f"(T, H, W) = {frames.shape[:3]}")
+        panels.append(overlay(video, array, kind, alpha, outlier_perc))
+    tiled = np.concatenate(panels, axis=2).repeat(scale, axis=1).repeat(scale, axis=2)
+    images = [Image.fromarray(frame) for frame in tiled]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, format=formats[path.suffix.lower()], save_all=True, append_images=images[1:],
+                   duration=round(1000 / fps), loop=0, disposal=1 if path.suffix.lower() == ".gif" else 0)
+    return path

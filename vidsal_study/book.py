@@ -392,6 +392,7 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
     "border_lookahead": ("models",),
     "step_size_offset": ("models", "border_lookahead"),
     "evaluation": ("models",),
+    "quickstart": (),
 }
 
 

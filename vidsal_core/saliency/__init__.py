@@ -27,7 +27,8 @@ module                                          holds
 ``lrp``                                         LRP and deep Taylor (Zennit), sensitivity analysis
 ``lrp_fast``                                    deep Taylor in one modified pass (Zennit's result)
 ``gradcam``                                     Grad-CAM, Grad-CAM++, XGradCAM (pytorch-grad-cam), 3-D CNNs
-``registry``                                    ``explain``: every method above by its name
+``registry``                                    ``explain``: every method above by its name, one video
+                                                or a batch, an ``Explanation`` back
 ==============================================  =============================================
 """
 
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "grad_cam_plus_plus": "gradcam",
     "xgrad_cam": "gradcam",
     "explain": "registry",
+    "Explanation": "registry",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -39,12 +39,12 @@ def explanation_map(model: nn.Module, clip: torch.Tensor, target: int, method: s
         kind = getattr(model, "model_name", None)
         if kind not in CAM_BLOCK4_LAYERS:
             raise ConfigError(f"explanation Grad-CAM-4: no layer for model {kind!r}; known {CAM_BLOCK4_LAYERS}")
-        return explain("grad_cam", model, clip, target, layer=CAM_BLOCK4_LAYERS[kind])
+        return explain(model, clip, "grad_cam", target, target_layer=CAM_BLOCK4_LAYERS[kind]).maps
     if method == "deep_taylor":
-        return explain("deep_taylor", model, clip, target, max_pool="proportional")
+        return explain(model, clip, "deep_taylor", target, max_pool="proportional").maps
     if method == "deep_taylor_winner_take_all":
-        return explain("deep_taylor", model, clip, target, max_pool="winner_take_all")
-    return explain(method, model, clip, target)
+        return explain(model, clip, "deep_taylor", target, max_pool="winner_take_all").maps
+    return explain(model, clip, method, target).maps
 
 
 _LAST_CLIP: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}

@@ -256,7 +256,7 @@ def explain(model: nn.Module, clip: torch.Tensor, target: int, method: str, opti
 
     if method not in METHODS:
         raise ConfigError(f"method={method!r}: choose one of {list(METHODS)}")
-    return explain_by_name(method, model, clip, target, **registry_options(method, options))
+    return explain_by_name(model, clip, method, target, **registry_options(method, options)).maps
 
 
 def tsr_variant_options(options: Mapping[str, Any]) -> dict[str, Any]:

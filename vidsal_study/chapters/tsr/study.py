@@ -53,7 +53,6 @@ from vidsal_core.data.clips import clip_span
 from vidsal_core.data.corpus import DATA_DIR, Corpus
 from vidsal_core.data.corpus import SynthKTHDataset
 from vidsal_core.saliency.registry import explain as explain_by_name
-from vidsal_core.saliency.registry import explain_result
 from vidsal_core.saliency.time_contribution import time_contribution
 from vidsal_core.saliency.tsr import one_step_rescaling
 from vidsal_core.metrics.localisation import LEG_PARTS, area_share, mass_share, part_region
@@ -357,16 +356,17 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
     target = contribution.target
     seconds["time_contribution"] = time.perf_counter() - started
     started = time.perf_counter()
-    gradient = explain_by_name("input_gradient", model, video, target)
+    gradient = explain_by_name(model, video, "input_gradient", target).maps
     seconds["gradient"] = time.perf_counter() - started
     one_step = one_step_rescaling(gradient, contribution.probability_drop)  # the gradient above, rescaled
-    tsr = {"tsr_blocks": explain_result("tsr", model, video, target, block_size=block_size, engine=engine, **options)}
+    tsr = {"tsr_blocks": explain_by_name(model, video, "tsr", target, block_size=block_size, engine=engine,
+                                         **options).details}
     if superpixels:
-        tsr["tsr_superpixels"] = explain_result("superpixel_tsr", model, video, target, n_segments=superpixels,
-                                                engine=engine, **options)
+        tsr["tsr_superpixels"] = explain_by_name(model, video, "superpixel_tsr", target, n_segments=superpixels,
+                                                 engine=engine, **options).details
     seconds.update({name: result.seconds for name, result in tsr.items()})
     started = time.perf_counter()
-    farneback = explain_by_name("flow", model, video, target, as_clip=False)
+    farneback = explain_by_name(None, video, "flow", as_clip=False).maps
     seconds["farneback"] = time.perf_counter() - started
     maps = {"gradient": gradient, "one_step": one_step, "tsr_blocks": tsr["tsr_blocks"].saliency,
             **({"tsr_superpixels": tsr["tsr_superpixels"].saliency} if superpixels else {}), "farneback": farneback}
