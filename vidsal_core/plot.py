@@ -17,10 +17,12 @@ The study's own figures live with their chapters (``vidsal_study.chapters.<chapt
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from PIL import Image
 
 #: Diverging colour map for signed maps, centred on zero.
 SIGNED_CMAP = "bwr"
@@ -297,10 +299,6 @@ def saliency_video(video, maps, path, fps: float = 8.0, signed: bool | Sequence[
     ...     image.n_frames, image.size                         # T frames, the clip and its overlay side by side
     (4, (20, 8))
     """
-    from pathlib import Path
-
-    from PIL import Image
-
     from vidsal_core.errors import ConfigError
 
     path = Path(path)
