@@ -243,7 +243,7 @@ def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=No
 
 
 def _map_frames(values, signed: bool) -> np.ndarray:
-    """A ``(T, H, W)`` map from ``(T, H, W)`` or ``(T, C, H, W)`` values (channels summed, ``|·|`` first if unsigned)."""
+    """A ``(T, H, W)`` map of ``(T, H, W)`` or ``(T, C, H, W)`` values (channels summed, ``|·|`` first if unsigned)."""
     array = as_numpy(values).astype(np.float64)
     if array.ndim == 4:
         array = (array if signed else np.abs(array)).sum(axis=1)

@@ -119,7 +119,8 @@ TSR_OPTIONS: dict[str, str] = {
     "threshold_quantile": "alpha's quantile of the scaled time relevance (default 0.55, the reference code's)",
     "time_scaling": "'none' (default, Algorithm 1's) or 'minmax' (the reference code's)",
     "feature_scaling": "'none' (default, Algorithm 1's) or 'minmax' (the reference code's)",
-    "below_threshold": "feature factor of frames at or below alpha (default 0.0, Algorithm 1's; the reference code: 0.1)",
+    "below_threshold": "feature factor of frames at or below alpha (default 0.0, Algorithm 1's; "
+                       "the reference code: 0.1)",
     "engine": "'auto' (default), 'factorised' or 'batched'",
     "max_batch_bytes": "memory bound of one batch of masks",
     "batch_size": "masks per batch (results do not depend on it)",
@@ -306,8 +307,8 @@ def _targets(entry: Method, model: nn.Module, videos: torch.Tensor, target: Any)
     return targets
 
 
-def explain(model: nn.Module | None, video: torch.Tensor, method: str, target: int | Sequence[int] | torch.Tensor | None = None,
-            **options: Any) -> Explanation:
+def explain(model: nn.Module | None, video: torch.Tensor, method: str,
+            target: int | Sequence[int] | torch.Tensor | None = None, **options: Any) -> Explanation:
     """Explain one video or a batch with a saliency method named by ``method``: the library's one front door.
 
     Parameters
