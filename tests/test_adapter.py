@@ -107,7 +107,8 @@ def test_every_relevance_method_explains_the_predicted_class_without_a_target(r3
     model = as_video_model(net, mean=MEAN, std=STD)
     predicted = int(model(clip[None]).argmax())
     for method in ("deep_taylor", "epsilon_plus_flat", "sensitivity"):  # the registry's LRP entries
-        torch.testing.assert_close(explain(model, clip, method, None).maps, explain(model, clip, method, predicted).maps,
+        torch.testing.assert_close(explain(model, clip, method, None).maps,
+                                   explain(model, clip, method, predicted).maps,
                                    rtol=0, atol=0)
     torch.testing.assert_close(relevance(model, clip[None]), relevance(model, clip[None], predicted), rtol=0, atol=0)
 

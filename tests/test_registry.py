@@ -130,7 +130,8 @@ def test_bad_input_is_refused_naming_the_argument(c3d):
         explain(model, videos[0, 0, 0], "input_gradient")
     with pytest.raises(ConfigError, match="video: expected one"):
         explain(model, videos.numpy(), "input_gradient")
-    with pytest.raises(ConfigError, match=r"model: expected a torch.nn.Module, got str 'input_gradient'; the arguments are "
+    with pytest.raises(ConfigError, match=r"model: expected a torch.nn.Module, got str 'input_gradient'; "
+                                          r"the arguments are "
                                           r"explain\(model, video, method, target=None"):
         explain("input_gradient", model, videos)  # the old order
     with pytest.raises(ConfigError, match=r"model: expected a torch.nn.Module mapping .* got NoneType"):

@@ -17,10 +17,13 @@ Figures of a particular study belong with that study, which calls these.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from PIL import Image
+
 from vidsal_core.errors import ConfigError
 
 #: Diverging colour map for signed maps, centred on zero.
@@ -107,8 +110,6 @@ def gray_frames(video) -> np.ndarray:
     """``(T, C, H, W)`` in [0, 1] to ``(T, H, W, 3)`` uint8 (channel mean if C = 3)."""
     video = as_numpy(video)
     if video.ndim != 4:
-        from vidsal_core.errors import ConfigError
-
         raise ConfigError(f"video: expected (T, C, H, W), got shape {video.shape}")
     gray = video.mean(axis=1) if video.shape[1] != 1 else video[:, 0]
     gray = (np.clip(gray, 0, 1) * 255).round().astype(np.uint8)
@@ -241,7 +242,7 @@ def line_with_band(axis, x, mean, low, high, label: str | None = None, colour=No
 
 
 def _map_frames(values, signed: bool) -> np.ndarray:
-    """A ``(T, H, W)`` map from ``(T, H, W)`` or ``(T, C, H, W)`` values (channels summed, ``|·|`` first if unsigned)."""
+    """A ``(T, H, W)`` map of ``(T, H, W)`` or ``(T, C, H, W)`` values (channels summed, ``|·|`` first if unsigned)."""
     array = as_numpy(values).astype(np.float64)
     if array.ndim == 4:
         array = (array if signed else np.abs(array)).sum(axis=1)
@@ -297,10 +298,6 @@ def saliency_video(video, maps, path, fps: float = 8.0, signed: bool | Sequence[
     ...     image.n_frames, image.size                         # T frames, the clip and its overlay side by side
     (4, (20, 8))
     """
-    from pathlib import Path
-
-    from PIL import Image
-
     from vidsal_core.errors import ConfigError
 
     path = Path(path)

@@ -119,7 +119,8 @@ TSR_OPTIONS: dict[str, str] = {
     "threshold_quantile": "alpha's quantile of the scaled time relevance (default 0.55, the reference code's)",
     "time_scaling": "'none' (default, Algorithm 1's) or 'minmax' (the reference code's)",
     "feature_scaling": "'none' (default, Algorithm 1's) or 'minmax' (the reference code's)",
-    "below_threshold": "feature factor of frames at or below alpha (default 0.0, Algorithm 1's; the reference code: 0.1)",
+    "below_threshold": "feature factor of frames at or below alpha (default 0.0, Algorithm 1's; "
+                       "the reference code: 0.1)",
     "engine": "'auto' (default), 'factorised' or 'batched'",
     "max_batch_bytes": "memory bound of one batch of masks",
     "batch_size": "masks per batch (results do not depend on it)",
@@ -306,8 +307,8 @@ def _targets(entry: Method, model: nn.Module, videos: torch.Tensor, target: Any)
     return targets
 
 
-def explain(model: nn.Module | None, video: torch.Tensor, method: str, target: int | Sequence[int] | torch.Tensor | None = None,
-            **options: Any) -> Explanation:
+def explain(model: nn.Module | None, video: torch.Tensor, method: str,
+            target: int | Sequence[int] | torch.Tensor | None = None, **options: Any) -> Explanation:
     """Explain one video or a batch with a saliency method named by ``method``: the library's one front door.
 
     Parameters
@@ -394,25 +395,16 @@ def explain(model: nn.Module | None, video: torch.Tensor, method: str, target: i
         given["target_layer"] = target_layer_name(model, None, videos)  # what class_activation_map would pick
     used = {**default_options(method), **(tsr_variant_options(given["variant"]) if given.get("variant") else {}),
             **given}
-
-    def one(index: int) -> Any:
-        item = video if single else videos[index]
-        return entry.compute(model, item, None if targets is None else int(targets[index]), **dict(given))
-
-    if single:
-        results = [one(0)]
-    elif entry.batched:
-        results = None
-        maps = entry.compute(model, videos, targets, **dict(given))
-    else:
-        results = [one(index) for index in range(len(videos))]
-    details = None
-    if results is not None:
-        found = [result if entry.result_map is None else getattr(result, entry.result_map) for result in results]
-        maps = found[0] if single else torch.stack(found)
-        if entry.result_map is not None:
-            details = results[0] if single else tuple(results)
-    explained = None if targets is None else (targets[0] if single else targets)
+    if entry.batched and not single:  # the library function explains each video of the batch as it would alone
+        maps = entry.compute(model, videos, targets, **given)
+        return Explanation(maps=maps, target=targets, method=method, options=used, details=None)
+    results = [entry.compute(model, video if single else videos[index],
+                             None if targets is None else int(targets[index]), **given)
+               for index in range(len(videos))]
+    found = [result if entry.result_map is None else getattr(result, entry.result_map) for result in results]
+    maps = found[0] if single else torch.stack(found)
+    details = None if entry.result_map is None else results[0] if single else tuple(results)
+    explained = None if targets is None else targets[0] if single else targets
     return Explanation(maps=maps, target=explained, method=method, options=used, details=details)
 
 

@@ -366,7 +366,7 @@ def explain(model: nn.Module, video: torch.Tensor, target: int | None, block_siz
                                                  engine=engine, **options).details
     seconds.update({name: result.seconds for name, result in tsr.items()})
     started = time.perf_counter()
-    farneback = explain_by_name(None, video, "flow", as_clip=False).maps
+    farneback = explain_by_name(model, video, "flow", target, as_clip=False).maps
     seconds["farneback"] = time.perf_counter() - started
     maps = {"gradient": gradient, "one_step": one_step, "tsr_blocks": tsr["tsr_blocks"].saliency,
             **({"tsr_superpixels": tsr["tsr_superpixels"].saliency} if superpixels else {}), "farneback": farneback}
