@@ -16,6 +16,7 @@ MODULES = [
     "vidsal_study.chapters.models.diagnosis",
     "vidsal_core.models.layout",
     "vidsal_core.models.adapter",
+    "vidsal_core.plot",
     "vidsal_core.runtime",
     "vidsal_study.chapters.border.findings",
     "vidsal_study.chapters.time_contribution.findings",
