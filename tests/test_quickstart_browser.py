@@ -11,24 +11,20 @@ moment apart show different frames).
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import io
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from _browser import CHROMIUM, chromium, serve
 from vidsal_core.models.i3d import DEFAULT_WEIGHTS_PATH
 from vidsal_study.book import NOTEBOOKS, ROOT, run_chapter
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 FOOTAGE = ROOT / "data" / "footage" / "vtest.avi"
 #: Visible code lines the Quickstart may hold, all its shown cells together.
 QUICKSTART_LINES = 10
@@ -64,34 +60,15 @@ def page(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Debian's chromium and chromium-driver are missing: `make test` installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                     "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
-                     "--window-size=1280,1600"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")
 def server(page):
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
     book = page.parents[2]
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(book)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/{page.relative_to(book).as_posix()}"
-    httpd.shutdown()
+    with serve(book) as url:
+        yield f"{url}/{page.relative_to(book).as_posix()}"
 
 
 def test_chromium_renders_the_page_with_the_animation_embedded(page, server):
